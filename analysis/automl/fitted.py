@@ -1,0 +1,100 @@
+"""A trained candidate: the fitted preprocessing and model, saved and loaded as plain files.
+
+On disk (the same files the code export ships):
+    model.json          family, task, target, classes and feature columns
+    preprocessor.joblib the fitted scikit-learn ColumnTransformer
+    model.joblib        the fitted estimator (every family but the LSTM), or
+    model.keras         the Keras network of the LSTM
+
+Only files PROMISE wrote itself are ever loaded here; user uploads are never unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from .preprocess import FeatureSpec, prepare_frame
+from .problem import REGRESSION
+
+LSTM_FAMILY = "lstm"
+
+
+@dataclass
+class FittedModel:
+    family: str
+    task: str
+    target: str
+    classes: list | None
+    features: FeatureSpec
+    preprocessor: Any
+    estimator: Any
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.preprocessor.transform(prepare_frame(frame, self.features))
+
+    def predict_encoded(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions as numbers or class indices, and class probabilities when classifying."""
+        inputs = self.transform(frame)
+        if self.task == REGRESSION:
+            return np.asarray(self.estimator.predict(inputs), dtype="float64"), None
+        proba = np.asarray(self.estimator.predict_proba(inputs), dtype="float64")
+        # float32 outputs (XGBoost, Keras) can miss a sum of one by a rounding error.
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba.argmax(axis=1), proba
+
+    def predict(self, frame: pd.DataFrame) -> list:
+        """Predicted values, or class labels, one per row of `frame`."""
+        encoded, _ = self.predict_encoded(frame)
+        if self.task == REGRESSION:
+            return encoded.tolist()
+        return [self.classes[i] for i in encoded]
+
+    def save(self, directory: Path) -> list[Path]:
+        """Write the model files into `directory`; returns their paths."""
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "family": self.family,
+            "task": self.task,
+            "target": self.target,
+            "classes": self.classes,
+            "features": self.features.to_dict(),
+        }
+        files = [directory / "model.json", directory / "preprocessor.joblib"]
+        files[0].write_text(json.dumps(meta, indent=2))
+        joblib.dump(self.preprocessor, files[1])
+        if self.family == LSTM_FAMILY:
+            files.append(directory / "model.keras")
+            self.estimator.model_.save(files[-1])
+        else:
+            files.append(directory / "model.joblib")
+            joblib.dump(self.estimator, files[-1])
+        return files
+
+    @classmethod
+    def load(cls, directory: Path) -> FittedModel:
+        meta = json.loads((directory / "model.json").read_text())
+        if meta["family"] == LSTM_FAMILY:
+            import keras
+
+            from .candidates.lstm import LSTMEstimator
+
+            estimator = LSTMEstimator(task=meta["task"], seed=0)
+            estimator.model_ = keras.models.load_model(directory / "model.keras")
+        else:
+            estimator = joblib.load(directory / "model.joblib")
+        return cls(
+            family=meta["family"],
+            task=meta["task"],
+            target=meta["target"],
+            classes=meta["classes"],
+            features=FeatureSpec.from_dict(meta["features"]),
+            preprocessor=joblib.load(directory / "preprocessor.joblib"),
+            estimator=estimator,
+        )
