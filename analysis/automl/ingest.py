@@ -23,6 +23,11 @@ def read_table(path: str | Path) -> dd.DataFrame:
         raise DataFileError("The file is empty: upload a table with a header row and data rows.")
     if _is_parquet(path):
         return dd.read_parquet(path)
+    if _looks_binary(path):
+        raise DataFileError(
+            "The file holds binary data (an image, archive or program?), not a text table: "
+            "upload a CSV or Parquet file."
+        )
     try:
         head = pd.read_csv(path, nrows=1000, sep=None, engine="python")
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -37,6 +42,13 @@ def read_table(path: str | Path) -> dd.DataFrame:
 def _is_parquet(path: Path) -> bool:
     with path.open("rb") as handle:
         return handle.read(4) == b"PAR1"
+
+
+def _looks_binary(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    controls = sum(byte < 9 or 13 < byte < 32 for byte in head)
+    return b"\x00" in head or controls > len(head) * 0.05
 
 
 def _sniffed_separator(path: Path) -> str:

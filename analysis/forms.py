@@ -1,0 +1,58 @@
+"""Forms of the pages; they validate input and hand clean values to the services."""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import UserCreationForm
+
+from .automl.problem import TASKS
+
+SAMPLE_CHOICES = [("default", "100K rows"), ("full", "Full data"), ("custom", "Custom")]
+
+
+class SignupForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="Table file (CSV or Parquet)")
+
+
+class RunForm(forms.Form):
+    target = forms.ChoiceField(label="Target column (what to predict)")
+    task = forms.ChoiceField(
+        label="Task",
+        required=False,
+        choices=[("", "Detect from the target")] + [(t, t.capitalize()) for t in TASKS],
+    )
+    sample = forms.ChoiceField(label="Sample size", choices=SAMPLE_CHOICES, initial="default")
+    custom_rows = forms.IntegerField(label="Custom sample rows", required=False, min_value=20)
+    time_budget = forms.IntegerField(
+        label="Time budget (seconds)",
+        min_value=10,
+        max_value=24 * 3600,
+        initial=settings.PROMISE_DEFAULT_TIME_BUDGET,
+    )
+    excluded_columns = forms.MultipleChoiceField(
+        label="Columns to leave out", required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, columns: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(c, c) for c in columns]
+        self.fields["target"].choices = choices
+        self.fields["excluded_columns"].choices = choices
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sample") == "custom" and not data.get("custom_rows"):
+            self.add_error("custom_rows", "Give the number of rows for a custom sample.")
+        return data
+
+    def sample_size(self) -> int | None:
+        choice = self.cleaned_data["sample"]
+        if choice == "full":
+            return None
+        if choice == "custom":
+            return self.cleaned_data["custom_rows"]
+        return settings.PROMISE_DEFAULT_SAMPLE_ROWS

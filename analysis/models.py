@@ -1,0 +1,132 @@
+"""What PROMISE stores: datasets, discovery runs, their candidates, and exports."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+def dataset_upload_path(dataset: Dataset, filename: str) -> str:
+    return f"datasets/{dataset.owner_id}/{filename}"
+
+
+class Dataset(models.Model):
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        PROFILING = "profiling", "Profiling"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=dataset_upload_path, max_length=500)
+    size_bytes = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status, default=Status.UPLOADED)
+    error = models.TextField(blank=True)
+    profile = models.JSONField(null=True, blank=True)
+    row_count = models.BigIntegerField(null=True, blank=True)
+    column_count = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SAMPLING = "sampling", "Sampling"
+        TRAINING = "training", "Training"
+        RANKING = "ranking", "Ranking"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.SAMPLING, Status.TRAINING, Status.RANKING)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="runs")
+    target = models.CharField(max_length=500)
+    task = models.CharField(max_length=16, blank=True, help_text="Blank: detected from the target.")
+    excluded_columns = models.JSONField(default=list, blank=True)
+    sample_size = models.BigIntegerField(null=True, blank=True, help_text="Blank: the full data.")
+    sample_strategy = models.CharField(max_length=16, default="random")
+    seed = models.IntegerField(default=0)
+    time_budget = models.IntegerField(default=120, help_text="Seconds for the whole run.")
+
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    plan = models.JSONField(null=True, blank=True)
+    sample_rows = models.BigIntegerField(null=True, blank=True)
+    total_rows = models.BigIntegerField(null=True, blank=True)
+    metric = models.CharField(max_length=32, blank=True)
+    recommended = models.CharField(max_length=32, blank=True)
+    insights = models.JSONField(default=list, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} on {self.dataset} → {self.target}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def sampled(self) -> bool:
+        return bool(self.sample_rows and self.total_rows and self.sample_rows < self.total_rows)
+
+
+class CandidateResult(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="candidates")
+    name = models.CharField(max_length=32)
+    label = models.CharField(max_length=64)
+    position = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    fit_seconds = models.FloatField(null=True, blank=True)
+    predict_ms_per_1000 = models.FloatField(null=True, blank=True)
+    model_bytes = models.BigIntegerField(null=True, blank=True)
+    model_dir = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="one_result_per_family")]
+
+    def __str__(self) -> str:
+        return f"{self.label} in run {self.run_id}"
+
+    @property
+    def score(self) -> float | None:
+        return self.metrics.get(self.run.metric)
+
+
+class Export(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    candidate = models.ForeignKey(CandidateResult, on_delete=models.CASCADE, related_name="exports")
+    file = models.FileField(upload_to="exports/", max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,0 +1,308 @@
+"""The use cases of PROMISE. Views, the API, the admin, commands and tasks all call these."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from .automl.candidates import CANDIDATES
+from .automl.discovery import RunPlan, prepare_run, train_candidate
+from .automl.errors import UserFacingError
+from .automl.insights import RankedCandidate, run_insights
+from .automl.metrics import leaderboard_order
+from .automl.profile import DatasetProfile, profile_table
+from .models import CandidateResult, Dataset, Export, Run
+from .storage import dataset_path, run_dir
+
+log = logging.getLogger(__name__)
+
+UNEXPECTED_ERROR = (
+    "Something went wrong on our side while {doing}; the team can see the details. "
+    "Your data is kept: try again, and tell us if it happens again."
+)
+
+
+class ServiceError(Exception):
+    """A request the service refuses, with a sentence to show the user."""
+
+
+# Datasets
+
+
+def dataset_upload(*, owner, uploaded_file: UploadedFile) -> Dataset:
+    """Store an upload (copied in chunks, never read whole) and queue its profiling."""
+    if uploaded_file.size == 0:
+        raise ServiceError("The file is empty: choose a table with a header row and data rows.")
+    if uploaded_file.size > settings.PROMISE_MAX_UPLOAD_BYTES:
+        limit_gb = settings.PROMISE_MAX_UPLOAD_BYTES / 1024**3
+        raise ServiceError(f"The file is larger than the {limit_gb:g} GB limit.")
+    name = Path(uploaded_file.name).name[:255] or "upload.csv"
+    with transaction.atomic():
+        dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=uploaded_file.size)
+        dataset.file.save(name, File(uploaded_file), save=True)
+        transaction.on_commit(lambda: _enqueue_profile(dataset.pk))
+    return dataset
+
+
+def dataset_create_from_path(*, owner, path: Path, name: str | None = None) -> Dataset:
+    """Store a file already on the server's disk (example datasets, the CLI) like an upload."""
+    with path.open("rb") as handle:
+        upload = File(handle, name=name or path.name)
+        upload.size = path.stat().st_size
+        return dataset_upload(owner=owner, uploaded_file=upload)
+
+
+def _enqueue_profile(dataset_id: int) -> None:
+    from .tasks import profile_dataset
+
+    profile_dataset.delay(dataset_id)
+
+
+def dataset_profile(*, dataset_id: int) -> None:
+    """Profile the dataset's file and store the profile, or the reason it cannot be read."""
+    claimed = Dataset.objects.filter(
+        pk=dataset_id, status__in=[Dataset.Status.UPLOADED, Dataset.Status.PROFILING]
+    ).update(status=Dataset.Status.PROFILING, error="")
+    if not claimed:
+        return
+    dataset = Dataset.objects.get(pk=dataset_id)
+    try:
+        profile = profile_table(dataset_path(dataset))
+    except UserFacingError as exc:
+        _dataset_failed(dataset_id, str(exc))
+        return
+    except Exception:
+        log.exception("Profiling dataset %s failed", dataset_id)
+        _dataset_failed(dataset_id, UNEXPECTED_ERROR.format(doing="reading the file"))
+        return
+    Dataset.objects.filter(pk=dataset_id).update(
+        status=Dataset.Status.READY,
+        profile=profile.to_dict(),
+        row_count=profile.rows,
+        column_count=len(profile.columns),
+    )
+
+
+def _dataset_failed(dataset_id: int, message: str) -> None:
+    Dataset.objects.filter(pk=dataset_id).update(status=Dataset.Status.FAILED, error=message)
+
+
+def dataset_delete(*, dataset: Dataset) -> None:
+    for run in dataset.runs.all():
+        shutil.rmtree(run_dir(run), ignore_errors=True)
+    dataset.file.delete(save=False)
+    dataset.delete()
+
+
+# Runs
+
+
+@transaction.atomic
+def run_start(
+    *,
+    owner,
+    dataset: Dataset,
+    target: str,
+    task: str = "",
+    sample_size: int | None = None,
+    time_budget: int | None = None,
+    excluded_columns: list[str] | None = None,
+    seed: int = 0,
+) -> Run:
+    """Create a run on a profiled dataset and queue its pipeline."""
+    if dataset.status != Dataset.Status.READY:
+        raise ServiceError("The dataset is not ready: wait until its profile is done.")
+    columns = [c["name"] for c in dataset.profile["columns"]]
+    if target not in columns:
+        raise ServiceError(f"The target {target!r} is not a column of this dataset.")
+    excluded = [c for c in (excluded_columns or []) if c != target]
+    unknown = [c for c in excluded if c not in columns]
+    if unknown:
+        raise ServiceError(f"These columns are not in the dataset: {', '.join(unknown)}.")
+    if sample_size is not None and sample_size < 1:
+        raise ServiceError("The sample size must be a positive number of rows.")
+    run = Run.objects.create(
+        owner=owner,
+        dataset=dataset,
+        target=target,
+        task=task,
+        excluded_columns=excluded,
+        sample_size=sample_size,
+        seed=seed,
+        time_budget=time_budget or settings.PROMISE_DEFAULT_TIME_BUDGET,
+    )
+    CandidateResult.objects.bulk_create(
+        CandidateResult(run=run, name=c.name, label=c.label, position=i)
+        for i, c in enumerate(CANDIDATES)
+    )
+    transaction.on_commit(lambda: _enqueue_run(run.pk))
+    return run
+
+
+def _enqueue_run(run_id: int) -> None:
+    from .tasks import run_pipeline
+
+    run_pipeline(run_id).apply_async()
+
+
+def run_prepare(*, run_id: int) -> None:
+    """Sample the data and split off the holdout; the candidates start after this."""
+    claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+        status=Run.Status.SAMPLING, started_at=timezone.now()
+    )
+    if not claimed:
+        return
+    run = Run.objects.select_related("dataset").get(pk=run_id)
+    try:
+        plan = prepare_run(
+            dataset_path(run.dataset),
+            run_dir(run),
+            profile=DatasetProfile.from_dict(run.dataset.profile),
+            target=run.target,
+            task=run.task or None,
+            excluded=tuple(run.excluded_columns),
+            max_rows=run.sample_size,
+            seed=run.seed,
+        )
+    except UserFacingError as exc:
+        run_fail(run_id=run_id, message=str(exc))
+        return
+    except Exception:
+        log.exception("Preparing run %s failed", run_id)
+        run_fail(run_id=run_id, message=UNEXPECTED_ERROR.format(doing="sampling the data"))
+        return
+    Run.objects.filter(pk=run_id, status=Run.Status.SAMPLING).update(
+        status=Run.Status.TRAINING,
+        plan=plan.to_dict(),
+        metric=plan.metric,
+        sample_rows=plan.sample.sample_rows,
+        total_rows=plan.sample.total_rows,
+    )
+
+
+def candidate_train(*, run_id: int, name: str) -> None:
+    """Train one candidate family of a run; a failure marks only this candidate failed."""
+    if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
+        return
+    claimed = CandidateResult.objects.filter(
+        run_id=run_id, name=name, status=CandidateResult.Status.PENDING
+    ).update(status=CandidateResult.Status.RUNNING, started_at=timezone.now())
+    if not claimed:
+        return
+    run = Run.objects.get(pk=run_id)
+    # Candidates share the budget evenly; they run side by side when workers allow.
+    share = run.time_budget / len(CANDIDATES) * 2
+    try:
+        outcome = train_candidate(run_dir(run), RunPlan.from_dict(run.plan), name, time_limit=share)
+    except Exception as exc:
+        log.exception("Training %s in run %s failed", name, run_id)
+        message = str(exc) if isinstance(exc, UserFacingError) else (
+            f"Training failed: {type(exc).__name__}: {str(exc)[:300]}"
+        )
+        CandidateResult.objects.filter(run_id=run_id, name=name).update(
+            status=CandidateResult.Status.FAILED, error=message, finished_at=timezone.now()
+        )
+        return
+    CandidateResult.objects.filter(
+        run_id=run_id, name=name, status=CandidateResult.Status.RUNNING
+    ).update(
+        status=CandidateResult.Status.SUCCEEDED,
+        params=outcome.params,
+        metrics=outcome.metrics,
+        fit_seconds=outcome.fit_seconds,
+        predict_ms_per_1000=outcome.predict_ms_per_1000,
+        model_bytes=outcome.model_bytes,
+        model_dir=outcome.model_dir,
+        finished_at=timezone.now(),
+    )
+
+
+def run_rank(*, run_id: int) -> None:
+    """Rank the trained candidates on the holdout and write the recommendation."""
+    claimed = Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).update(
+        status=Run.Status.RANKING
+    )
+    if not claimed:
+        return
+    run = Run.objects.get(pk=run_id)
+    done = {c.name: c for c in run.candidates.filter(status=CandidateResult.Status.SUCCEEDED)}
+    if not done:
+        failures = "; ".join(f"{c.label}: {c.error}" for c in run.candidates.all() if c.error)
+        run_fail(run_id=run_id, message=f"No candidate could be trained. {failures}".strip())
+        return
+    order = leaderboard_order({n: c.metrics for n, c in done.items()}, run.metric)
+    with transaction.atomic():
+        for rank, name in enumerate(order, start=1):
+            CandidateResult.objects.filter(pk=done[name].pk).update(rank=rank)
+        sentences = run_insights(
+            [RankedCandidate(done[n].label, done[n].metrics, done[n].fit_seconds) for n in order],
+            metric=run.metric,
+            sample_rows=run.sample_rows,
+            total_rows=run.total_rows,
+            failed=[c.label for c in run.candidates.filter(status=CandidateResult.Status.FAILED)],
+            dropped=run.plan["features"]["dropped"],
+        )
+        Run.objects.filter(pk=run_id).update(
+            status=Run.Status.SUCCEEDED,
+            recommended=order[0],
+            insights=sentences,
+            finished_at=timezone.now(),
+        )
+
+
+def run_fail(*, run_id: int, message: str) -> None:
+    Run.objects.filter(pk=run_id, status__in=Run.ACTIVE).update(
+        status=Run.Status.FAILED, error=message, finished_at=timezone.now()
+    )
+    CandidateResult.objects.filter(
+        run_id=run_id,
+        status__in=[CandidateResult.Status.PENDING, CandidateResult.Status.RUNNING],
+    ).update(status=CandidateResult.Status.CANCELLED)
+
+
+def run_cancel(*, run: Run) -> bool:
+    """Stop a run: no candidate starts after this, and running ones are abandoned."""
+    cancelled = Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE).update(
+        status=Run.Status.CANCELLED, finished_at=timezone.now()
+    )
+    CandidateResult.objects.filter(
+        run_id=run.pk,
+        status__in=[CandidateResult.Status.PENDING, CandidateResult.Status.RUNNING],
+    ).update(status=CandidateResult.Status.CANCELLED, finished_at=timezone.now())
+    return bool(cancelled)
+
+
+# Exports
+
+
+def export_build(*, candidate: CandidateResult) -> Export:
+    """Render the candidate's code export into a zip and store it."""
+    from exporters.bundle import build_bundle
+
+    from .automl.export import export_spec
+
+    if candidate.status != CandidateResult.Status.SUCCEEDED:
+        raise ServiceError("Only a trained candidate can be exported.")
+    run = candidate.run
+    spec = export_spec(
+        run_dir(run),
+        candidate.name,
+        params=candidate.params,
+        metrics=candidate.metrics,
+        title=f"{candidate.label} for {run.target!r} on {run.dataset.name}",
+    )
+    zip_path = run_dir(run) / "exports" / f"promise-run{run.pk}-{candidate.name}.zip"
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    build_bundle(spec, zip_path)
+    export = Export(owner=run.owner, candidate=candidate)
+    with zip_path.open("rb") as handle:
+        export.file.save(zip_path.name, File(handle), save=True)
+    zip_path.unlink()
+    return export

@@ -1,0 +1,40 @@
+"""Celery tasks: thin wrappers that take ids and call one service each."""
+
+from celery import chain, chord, shared_task
+
+from . import services
+from .automl.candidates import CANDIDATES
+
+# A killed worker's task goes back to the queue (acks_late, reject_on_worker_lost in
+# settings); every service claims its work with a conditional update, so a re-run is safe.
+
+
+@shared_task
+def profile_dataset(dataset_id: int) -> None:
+    services.dataset_profile(dataset_id=dataset_id)
+
+
+@shared_task
+def prepare_sample(run_id: int) -> None:
+    services.run_prepare(run_id=run_id)
+
+
+@shared_task
+def train_candidate(run_id: int, name: str) -> None:
+    services.candidate_train(run_id=run_id, name=name)
+
+
+@shared_task
+def rank_and_explain(run_id: int) -> None:
+    services.run_rank(run_id=run_id)
+
+
+def run_pipeline(run_id: int):
+    """prepare_sample, then every candidate in parallel, then the ranking."""
+    return chain(
+        prepare_sample.si(run_id),
+        chord(
+            [train_candidate.si(run_id, c.name) for c in CANDIDATES],
+            rank_and_explain.si(run_id),
+        ),
+    )

@@ -1,0 +1,135 @@
+"""Pages. Each view checks ownership, validates with a form and calls one service."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .automl.metrics import METRIC_LABELS
+from .forms import RunForm, SignupForm, UploadForm
+from .models import CandidateResult, Dataset
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.save())
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "analysis/home.html",
+        {
+            "datasets": selectors.datasets_of(request.user),
+            "runs": selectors.runs_of(request.user)[:20],
+            "upload_form": UploadForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def dataset_upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            dataset = services.dataset_upload(
+                owner=request.user, uploaded_file=form.cleaned_data["file"]
+            )
+        except services.ServiceError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("dataset_detail", dataset.pk)
+    context = {
+        "datasets": selectors.datasets_of(request.user),
+        "runs": selectors.runs_of(request.user)[:20],
+        "upload_form": form,
+    }
+    return render(request, "analysis/home.html", context, status=400)
+
+
+@login_required
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, pk=pk, owner=request.user)
+    form = None
+    if dataset.status == Dataset.Status.READY:
+        form = _run_form(dataset, request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                run = services.run_start(
+                    owner=request.user,
+                    dataset=dataset,
+                    target=form.cleaned_data["target"],
+                    task=form.cleaned_data["task"],
+                    sample_size=form.sample_size(),
+                    time_budget=form.cleaned_data["time_budget"],
+                    excluded_columns=form.cleaned_data["excluded_columns"],
+                )
+            except services.ServiceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect("run_detail", run.pk)
+    if request.htmx:
+        response = render(request, "analysis/_dataset_status.html", {"dataset": dataset})
+        if dataset.status in (Dataset.Status.READY, Dataset.Status.FAILED):
+            response["HX-Refresh"] = "true"  # the whole page changes once the profile is done
+        return response
+    status = 400 if form is not None and form.errors else 200
+    return render(request, "analysis/dataset.html", {"dataset": dataset, "form": form}, status=status)
+
+
+def _run_form(dataset: Dataset, data) -> RunForm:
+    columns = [c["name"] for c in dataset.profile["columns"]]
+    return RunForm(data, columns=columns, initial={"target": columns[-1]})
+
+
+@login_required
+@require_POST
+def dataset_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, pk=pk, owner=request.user)
+    services.dataset_delete(dataset=dataset)
+    messages.success(request, f"Deleted {dataset.name}.")
+    return redirect("home")
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
+    context = {
+        "run": run,
+        "candidates": selectors.leaderboard(run),
+        "metric_label": METRIC_LABELS.get(run.metric, run.metric),
+        "metric_labels": METRIC_LABELS,
+    }
+    template = "analysis/_run_status.html" if request.htmx else "analysis/run.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
+    if services.run_cancel(run=run):
+        messages.info(request, "The run was cancelled.")
+    return redirect("run_detail", run.pk)
+
+
+@login_required
+@require_POST
+def candidate_export(request: HttpRequest, pk: int) -> HttpResponse:
+    candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)
+    try:
+        export = services.export_build(candidate=candidate)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+        return redirect("run_detail", candidate.run_id)
+    return FileResponse(
+        export.file.open("rb"), as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1]
+    )
