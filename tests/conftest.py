@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 from django.test import Client
 
+pytest_plugins = ["tests.worker"]
+
 
 @pytest.fixture
 def owner(django_user_model):

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from analysis.models import CandidateResult, Dataset, Run
 from tests.conftest import churn_frame
-from tests.integration.conftest import wait_for
+from tests.worker import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,7 @@
-"""A real Celery worker on the real Redis, against the test database, for the whole session."""
+"""A real Celery worker on the real Redis, against the test database, for the whole session.
+
+Shared by the integration and browser tests (registered in tests/conftest.py).
+"""
 
 import os
 import subprocess
