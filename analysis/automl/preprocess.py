@@ -23,7 +23,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from . import profile as kinds
 
-DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour")
+DATETIME_PARTS = ("year", "month", "day", "day_of_week", "hour")
 # Categories beyond the most frequent ones share one "infrequent" column.
 MAX_CATEGORIES = 20
 MISSING_CATEGORY = "__missing__"
