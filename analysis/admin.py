@@ -5,7 +5,15 @@ from .models import CandidateResult, Dataset, Export, Run
 
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "status", "row_count", "column_count", "size_bytes", "created_at")
+    list_display = (
+        "name",
+        "owner",
+        "status",
+        "row_count",
+        "column_count",
+        "size_bytes",
+        "created_at",
+    )
     list_filter = ("status",)
     search_fields = ("name", "owner__username")
     readonly_fields = ("profile",)

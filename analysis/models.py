@@ -112,7 +112,9 @@ class CandidateResult(models.Model):
 
     class Meta:
         ordering = ["run", "position"]
-        constraints = [models.UniqueConstraint(fields=["run", "name"], name="one_result_per_family")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name"], name="one_result_per_family")
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} in run {self.run_id}"

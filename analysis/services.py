@@ -6,6 +6,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.uploadedfile import UploadedFile
@@ -149,14 +150,16 @@ def run_start(
 def _enqueue_run(run_id: int) -> None:
     from .tasks import run_pipeline
 
-    run_pipeline(run_id).apply_async()
+    run_pipeline(run_id, time_budget=Run.objects.get(pk=run_id).time_budget).apply_async()
 
 
 def run_prepare(*, run_id: int) -> None:
     """Sample the data and split off the holdout; the candidates start after this."""
-    claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-        status=Run.Status.SAMPLING, started_at=timezone.now()
-    )
+    # SAMPLING too: a worker that died mid-step gets its task back, and the step is
+    # deterministic, so doing it again rewrites the same files.
+    claimed = Run.objects.filter(
+        pk=run_id, status__in=[Run.Status.QUEUED, Run.Status.SAMPLING]
+    ).update(status=Run.Status.SAMPLING, started_at=timezone.now())
     if not claimed:
         return
     run = Run.objects.select_related("dataset").get(pk=run_id)
@@ -192,7 +195,9 @@ def candidate_train(*, run_id: int, name: str) -> None:
     if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
         return
     claimed = CandidateResult.objects.filter(
-        run_id=run_id, name=name, status=CandidateResult.Status.PENDING
+        run_id=run_id,
+        name=name,
+        status__in=[CandidateResult.Status.PENDING, CandidateResult.Status.RUNNING],
     ).update(status=CandidateResult.Status.RUNNING, started_at=timezone.now())
     if not claimed:
         return
@@ -201,14 +206,17 @@ def candidate_train(*, run_id: int, name: str) -> None:
     share = run.time_budget / len(CANDIDATES) * 2
     try:
         outcome = train_candidate(run_dir(run), RunPlan.from_dict(run.plan), name, time_limit=share)
+    except SoftTimeLimitExceeded:
+        message = f"Training went past the run's time limit ({run.time_budget} s) and was stopped."
+        _candidate_failed(run_id, name, message)
+        return
     except Exception as exc:
         log.exception("Training %s in run %s failed", name, run_id)
-        message = str(exc) if isinstance(exc, UserFacingError) else (
-            f"Training failed: {type(exc).__name__}: {str(exc)[:300]}"
-        )
-        CandidateResult.objects.filter(run_id=run_id, name=name).update(
-            status=CandidateResult.Status.FAILED, error=message, finished_at=timezone.now()
-        )
+        if isinstance(exc, UserFacingError):
+            message = str(exc)
+        else:
+            message = f"Training failed: {type(exc).__name__}: {str(exc)[:300]}"
+        _candidate_failed(run_id, name, message)
         return
     CandidateResult.objects.filter(
         run_id=run_id, name=name, status=CandidateResult.Status.RUNNING
@@ -224,11 +232,17 @@ def candidate_train(*, run_id: int, name: str) -> None:
     )
 
 
+def _candidate_failed(run_id: int, name: str, message: str) -> None:
+    CandidateResult.objects.filter(run_id=run_id, name=name).update(
+        status=CandidateResult.Status.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
 def run_rank(*, run_id: int) -> None:
     """Rank the trained candidates on the holdout and write the recommendation."""
-    claimed = Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).update(
-        status=Run.Status.RANKING
-    )
+    claimed = Run.objects.filter(
+        pk=run_id, status__in=[Run.Status.TRAINING, Run.Status.RANKING]
+    ).update(status=Run.Status.RANKING)
     if not claimed:
         return
     run = Run.objects.get(pk=run_id)

@@ -29,12 +29,17 @@ def rank_and_explain(run_id: int) -> None:
     services.run_rank(run_id=run_id)
 
 
-def run_pipeline(run_id: int):
-    """prepare_sample, then every candidate in parallel, then the ranking."""
+def run_pipeline(run_id: int, *, time_budget: int):
+    """prepare_sample, then every candidate in parallel, then the ranking.
+
+    A candidate that runs a minute past the whole run's budget is stopped (soft limit,
+    recorded as that candidate's failure), and killed 30 s later if it does not stop.
+    """
+    limits = {"soft_time_limit": time_budget + 60, "time_limit": time_budget + 90}
     return chain(
         prepare_sample.si(run_id),
         chord(
-            [train_candidate.si(run_id, c.name) for c in CANDIDATES],
+            [train_candidate.si(run_id, c.name).set(**limits) for c in CANDIDATES],
             rank_and_explain.si(run_id),
         ),
     )

@@ -82,7 +82,9 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
             response["HX-Refresh"] = "true"  # the whole page changes once the profile is done
         return response
     status = 400 if form is not None and form.errors else 200
-    return render(request, "analysis/dataset.html", {"dataset": dataset, "form": form}, status=status)
+    return render(
+        request, "analysis/dataset.html", {"dataset": dataset, "form": form}, status=status
+    )
 
 
 def _run_form(dataset: Dataset, data) -> RunForm:

@@ -1,6 +1,7 @@
 """A discovery run as two steps over a run folder: prepare the data, then train a candidate.
 
-    prepare_run(...)      sample → task → checks → features → train.parquet + holdout.parquet + plan.json
+    prepare_run(...)      sample → task → checks → features →
+                          train.parquet + holdout.parquet + plan.json
     train_candidate(...)  fit one family on train.parquet, score it on holdout.parquet,
                           save its model files under candidates/<name>/
 

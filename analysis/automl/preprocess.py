@@ -93,13 +93,15 @@ def prepare_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     for name in spec.datetime:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            moments = pd.to_datetime(_column(frame, name), errors="coerce", utc=True, format="mixed")
+            moments = pd.to_datetime(
+                _column(frame, name), errors="coerce", utc=True, format="mixed"
+            )
         for part in DATETIME_PARTS:
             columns[f"{name}__{part}"] = getattr(moments.dt, part).astype("float64")
     for name in spec.categorical:
         values = _column(frame, name)
-        columns[name] = values.astype(object).where(values.notna(), np.nan).map(
-            str, na_action="ignore"
+        columns[name] = (
+            values.astype(object).where(values.notna(), np.nan).map(str, na_action="ignore")
         )
     return pd.DataFrame(columns, index=frame.index)
 

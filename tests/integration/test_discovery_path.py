@@ -44,7 +44,13 @@ def test_it_goes_from_upload_to_a_ranked_leaderboard_and_a_working_export(
 
     response = owner_client.post(
         reverse("dataset_detail", args=[dataset.pk]),
-        {"target": "churned", "task": "", "sample": "custom", "custom_rows": 300, "time_budget": 60},
+        {
+            "target": "churned",
+            "task": "",
+            "sample": "custom",
+            "custom_rows": 300,
+            "time_budget": 60,
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     run = Run.objects.get(dataset=dataset)
