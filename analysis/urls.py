@@ -11,4 +11,5 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("candidates/<int:pk>/export/", views.candidate_export, name="candidate_export"),
+    path("candidates/<int:pk>/predict/", views.candidate_predict, name="candidate_predict"),
 ]

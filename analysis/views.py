@@ -3,11 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import selectors, services, serving
 from .automl.metrics import METRIC_LABELS
 from .forms import RunForm, SignupForm, UploadForm
 from .models import CandidateResult, Dataset
@@ -135,3 +135,29 @@ def candidate_export(request: HttpRequest, pk: int) -> HttpResponse:
     return FileResponse(
         export.file.open("rb"), as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1]
     )
+
+
+@login_required
+def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
+    """A form with one field per feature column; answers with the model's prediction."""
+    candidate = get_object_or_404(
+        CandidateResult.objects.select_related("run__dataset"), pk=pk, run__owner=request.user
+    )
+    if candidate.status != CandidateResult.Status.SUCCEEDED:
+        raise Http404("This candidate has no trained model.")
+    columns = serving.feature_columns(candidate)
+    if request.method == "POST":
+        values = {c: request.POST.get(c, "") for c in columns}
+    else:
+        example = ((candidate.run.dataset.profile or {}).get("preview") or [{}])[0]
+        values = {c: "" if example.get(c) is None else str(example[c]) for c in columns}
+    result = error = None
+    if request.method == "POST":
+        row = {c: (v if v != "" else None) for c, v in values.items()}
+        try:
+            result = serving.predict_rows(candidate, [row])
+        except serving.PredictionError as exc:
+            error = str(exc)
+    fields = [(f"feature-{i}", c, values[c]) for i, c in enumerate(columns)]
+    context = {"candidate": candidate, "fields": fields, "result": result, "error": error}
+    return render(request, "analysis/predict.html", context)

@@ -51,7 +51,10 @@ class FittedModel:
 
     def predict(self, frame: pd.DataFrame) -> list:
         """Predicted values, or class labels, one per row of `frame`."""
-        encoded, _ = self.predict_encoded(frame)
+        return self.decode(self.predict_encoded(frame)[0])
+
+    def decode(self, encoded: np.ndarray) -> list:
+        """Encoded predictions as the target's own values."""
         if self.task == REGRESSION:
             return encoded.tolist()
         return [self.classes[i] for i in encoded]

@@ -71,6 +71,17 @@ def test_it_goes_from_upload_to_a_ranked_leaderboard_and_a_working_export(
     assert "(recommended)" in page
 
     best = candidates[0]
+    api_run = owner_client.get(reverse("api_run_detail", args=[run.pk])).json()
+    assert [c["name"] for c in api_run["candidates"]] == [c.name for c in candidates]
+    rows = churn_frame(rows=3, seed=5).drop(columns="churned").to_dict("records")
+    answer = owner_client.post(
+        reverse("api_predict", args=[best.pk]), {"rows": rows}, content_type="application/json"
+    ).json()
+    assert len(answer["predictions"]) == 3 and set(answer["predictions"]) <= {"yes", "no"}
+    assert all(abs(sum(p.values()) - 1) < 1e-6 for p in answer["probabilities"])
+    form_page = owner_client.post(reverse("candidate_predict", args=[best.pk]), rows[0])
+    assert answer["predictions"][0] in form_page.content.decode()
+
     response = owner_client.post(reverse("candidate_export", args=[best.pk]))
     assert response.status_code == 200
     bundle = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))

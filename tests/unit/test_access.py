@@ -65,3 +65,20 @@ def test_it_sends_visitors_to_the_login_page(client, dataset):
     response = client.get(reverse("dataset_detail", args=[dataset.pk]))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_it_refuses_predictions_from_another_users_model(outsider_client, candidate):
+    response = outsider_client.post(
+        reverse("api_predict", args=[candidate.pk]),
+        {"rows": [{"a": 1}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+
+
+def test_it_hides_a_run_from_others_in_the_api(outsider_client, run):
+    assert outsider_client.get(reverse("api_run_detail", args=[run.pk])).status_code == 404
+
+
+def test_it_asks_api_visitors_to_authenticate(client, run):
+    assert client.get(reverse("api_run_detail", args=[run.pk])).status_code in (401, 403)

@@ -1,0 +1,96 @@
+"""The JSON API: the same use cases as the pages, for scripts. Session or HTTP basic auth."""
+
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import selectors, services, serving
+from .models import CandidateResult, Dataset, Run
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Dataset
+        fields = ["id", "name", "status", "error", "size_bytes", "row_count", "column_count",
+                  "created_at"]  # fmt: skip
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CandidateResult
+        fields = ["id", "name", "label", "status", "error", "rank", "params", "metrics",
+                  "fit_seconds", "predict_ms_per_1000", "model_bytes"]  # fmt: skip
+
+
+class RunSerializer(serializers.ModelSerializer):
+    candidates = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Run
+        fields = ["id", "dataset", "target", "task", "status", "error", "metric", "sample_rows",
+                  "total_rows", "recommended", "insights", "candidates", "created_at",
+                  "finished_at"]  # fmt: skip
+
+    def get_candidates(self, run: Run) -> list[dict]:
+        return CandidateSerializer(selectors.leaderboard(run), many=True).data
+
+
+class RunStartSerializer(serializers.Serializer):
+    target = serializers.CharField()
+    task = serializers.ChoiceField(["", "regression", "binary", "multiclass"], default="")
+    sample_size = serializers.IntegerField(required=False, allow_null=True, min_value=20)
+    time_budget = serializers.IntegerField(required=False, min_value=10, max_value=86_400)
+    excluded_columns = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+@api_view(["GET", "POST"])
+@parser_classes([MultiPartParser])
+def datasets(request: Request) -> Response:
+    if request.method == "GET":
+        return Response(DatasetSerializer(selectors.datasets_of(request.user), many=True).data)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return Response({"error": 'Send the table as a file field named "file".'}, status=400)
+    try:
+        dataset = services.dataset_upload(owner=request.user, uploaded_file=upload)
+    except services.ServiceError as exc:
+        return Response({"error": str(exc)}, status=400)
+    return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+@api_view(["GET"])
+def dataset_detail(request: Request, pk: int) -> Response:
+    dataset = get_object_or_404(selectors.datasets_of(request.user), pk=pk)
+    return Response({**DatasetSerializer(dataset).data, "profile": dataset.profile})
+
+
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def run_start(request: Request, pk: int) -> Response:
+    dataset = get_object_or_404(selectors.datasets_of(request.user), pk=pk)
+    form = RunStartSerializer(data=request.data)
+    if not form.is_valid():
+        return Response({"error": "Invalid run settings.", "fields": form.errors}, status=400)
+    try:
+        run = services.run_start(owner=request.user, dataset=dataset, **form.validated_data)
+    except services.ServiceError as exc:
+        return Response({"error": str(exc)}, status=400)
+    return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+@api_view(["GET"])
+def run_detail(request: Request, pk: int) -> Response:
+    return Response(RunSerializer(get_object_or_404(selectors.runs_of(request.user), pk=pk)).data)
+
+
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def predict(request: Request, pk: int) -> Response:
+    candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)
+    try:
+        return Response(serving.predict_rows(candidate, request.data.get("rows")))
+    except serving.PredictionError as exc:
+        return Response({"error": str(exc)}, status=400)

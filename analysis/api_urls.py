@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("datasets/", api.datasets, name="api_datasets"),
+    path("datasets/<int:pk>/", api.dataset_detail, name="api_dataset_detail"),
+    path("datasets/<int:pk>/runs/", api.run_start, name="api_run_start"),
+    path("runs/<int:pk>/", api.run_detail, name="api_run_detail"),
+    path("candidates/<int:pk>/predict/", api.predict, name="api_predict"),
+]
