@@ -1,0 +1,156 @@
+"""Describe one trained candidate of a run folder for the code export, as an `ExportSpec`.
+
+The spec is plain data: the exporter (`exporters/`) renders it into code without
+importing anything from here. The estimator comes from the candidate's own
+`estimator_spec`, the single source the platform trains from too, so the exported
+train.py constructs exactly the estimator PROMISE trained.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from exporters.spec import EstimatorCall, ExportSpec, LSTMParams, SampleFacts
+
+from .candidates import get_candidate
+from .candidates.base import SklearnCandidate
+from .candidates.lstm import TIMESTEPS, LSTMCandidate
+from .discovery import RunPlan
+from .metrics import METRIC_LABELS
+from .preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY
+
+# Every export needs these; a family adds its own below. Each entry lists the names a
+# package may be installed under, the preferred first.
+BASE_PACKAGES = (("numpy",), ("pandas",), ("scikit-learn",), ("joblib",), ("pyarrow",))
+FAMILY_PACKAGES = {
+    "xgboost": (("xgboost-cpu", "xgboost"),),
+    "lstm": (("tensorflow-cpu", "tensorflow"), ("keras",)),
+}
+# LSTMEstimator.fit holds back this share of the training rows to stop early.
+LSTM_VALIDATION_SPLIT = 0.1
+
+
+def export_spec(
+    run_dir: Path,
+    name: str,
+    *,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    title: str,
+    fit_seconds: float | None = None,
+    generated_at: dt.datetime | None = None,
+) -> ExportSpec:
+    """The ExportSpec of candidate `name` trained in `run_dir`.
+
+    `params` and `metrics` are the candidate's outcome (`CandidateOutcome.params` and
+    `.metrics`); the model files are read from `run_dir/candidates/<name>/`.
+    Raises FileNotFoundError when the candidate's model files are missing.
+    """
+    run_dir = Path(run_dir)
+    plan = RunPlan.load(run_dir)
+    candidate = get_candidate(name)
+    model_dir = run_dir / "candidates" / name
+    meta = json.loads(_existing(model_dir / "model.json").read_text())
+    if meta["family"] != name:
+        raise ValueError(f"{model_dir} holds a {meta['family']} model, not {name}.")
+    model_file = model_dir / (
+        "model.keras" if isinstance(candidate, LSTMCandidate) else "model.joblib"
+    )
+    files = [model_dir / "model.json", model_dir / "preprocessor.joblib", model_file]
+    for path in files:
+        _existing(path)
+    # Our own file, written by FittedModel.save; user uploads are never unpickled.
+    preprocessor = joblib.load(model_dir / "preprocessor.joblib")
+    params = {key: _plain(value) for key, value in params.items()}
+    features = plan.features
+    return ExportSpec(
+        title=title,
+        family=name,
+        family_label=candidate.label,
+        task=plan.task,
+        target=plan.target,
+        metric=plan.metric,
+        score=float(metrics[plan.metric]),
+        metrics={key: float(value) for key, value in metrics.items()},
+        metric_labels={key: METRIC_LABELS.get(key, key) for key in metrics},
+        classes=plan.classes,
+        numeric=list(features.numeric),
+        categorical=list(features.categorical),
+        datetime=list(features.datetime),
+        dropped=dict(features.dropped),
+        datetime_parts=list(DATETIME_PARTS),
+        max_categories=MAX_CATEGORIES,
+        missing_category=MISSING_CATEGORY,
+        seed=plan.seed,
+        sample=SampleFacts(
+            strategy=plan.sample.strategy,
+            sample_rows=plan.sample.sample_rows,
+            total_rows=plan.sample.total_rows,
+            usable_rows=plan.sample.usable_rows,
+            train_rows=plan.train_rows,
+            holdout_rows=plan.holdout_rows,
+        ),
+        model_inputs=len(preprocessor.get_feature_names_out()),
+        model_files=[str(path) for path in files],
+        model_bytes=model_file.stat().st_size,
+        packages=_package_versions(name),
+        python_version=platform.python_version(),
+        generated_at=(generated_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+        estimator=_estimator_call(candidate, params, plan),
+        lstm=_lstm_params(candidate, params, plan),
+        fit_seconds=fit_seconds,
+    )
+
+
+def _estimator_call(candidate, params: dict, plan: RunPlan) -> EstimatorCall | None:
+    if not isinstance(candidate, SklearnCandidate):
+        return None
+    spec = candidate.estimator_spec(params, task=plan.task, seed=plan.seed)
+    return EstimatorCall(module=spec.module, cls=spec.cls, kwargs=dict(spec.kwargs))
+
+
+def _lstm_params(candidate, params: dict, plan: RunPlan) -> LSTMParams | None:
+    if not isinstance(candidate, LSTMCandidate):
+        return None
+    settings = {**candidate.default_params(plan.task), **params}
+    return LSTMParams(
+        units=int(settings["units"]),
+        epochs=int(settings["epochs"]),
+        batch_size=int(settings["batch_size"]),
+        learning_rate=float(settings["learning_rate"]),
+        patience=int(settings["patience"]),
+        timesteps=TIMESTEPS,
+        validation_split=LSTM_VALIDATION_SPLIT,
+    )
+
+
+def _package_versions(family: str) -> dict[str, str]:
+    versions = {}
+    for names in (*BASE_PACKAGES, *FAMILY_PACKAGES.get(family, ())):
+        for package in names:
+            try:
+                versions[package] = metadata.version(package)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+        else:
+            raise RuntimeError(f"{names[0]} is not installed, so its version cannot be pinned.")
+    return versions
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise FileNotFoundError(f"The model file {path} is missing; train the candidate again.")
+    return path
+
+
+def _plain(value: Any) -> Any:
+    # NumPy scalars from a search become the Python numbers the export writes as literals.
+    return value.item() if hasattr(value, "item") else value

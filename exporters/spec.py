@@ -1,0 +1,171 @@
+"""What an export states about one trained candidate, as plain data.
+
+`analysis.automl.export.export_spec` builds it from a run folder; the templates read
+nothing else. Keeping it plain data (no estimators, no DataFrames) is what lets the
+exporter stay independent of the AutoML core and lets a spec be stored as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass
+from pathlib import PurePath
+from typing import Any
+
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", re.ASCII)
+_PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]*", re.ASCII)
+
+REGRESSION = "regression"
+CLASSIFICATION_TASKS = ("binary", "multiclass")
+TASKS = (REGRESSION, *CLASSIFICATION_TASKS)
+# Families whose model is one scikit-learn-compatible estimator saved with joblib.
+ESTIMATOR_FAMILIES = ("linear", "tree", "forest", "xgboost")
+LSTM_FAMILY = "lstm"
+FAMILIES = (*ESTIMATOR_FAMILIES, LSTM_FAMILY)
+
+
+@dataclass(frozen=True)
+class EstimatorCall:
+    """A stock estimator as the export writes it: `from module import cls; cls(**kwargs)`."""
+
+    module: str
+    cls: str
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LSTMParams:
+    """The LSTM network and its training settings, as the export's train.py writes them."""
+
+    units: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int
+    timesteps: int
+    validation_split: float
+
+
+@dataclass(frozen=True)
+class SampleFacts:
+    """How the discovery data was drawn: `sample_rows` of `usable_rows` rows with a target."""
+
+    strategy: str
+    sample_rows: int
+    total_rows: int
+    usable_rows: int
+    train_rows: int
+    holdout_rows: int
+
+    @property
+    def sampled(self) -> bool:
+        return self.sample_rows < self.usable_rows
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """Everything one export says: the model, its scores, its features and its files."""
+
+    title: str
+    family: str
+    family_label: str
+    task: str
+    target: str
+    metric: str
+    score: float
+    metrics: dict[str, float]
+    metric_labels: dict[str, str]
+    classes: list | None
+    numeric: list[str]
+    categorical: list[str]
+    datetime: list[str]
+    dropped: dict[str, str]
+    datetime_parts: list[str]
+    max_categories: int
+    missing_category: str
+    seed: int
+    sample: SampleFacts
+    # Width of the preprocessed matrix the model reads (after one-hot encoding).
+    model_inputs: int
+    model_files: list[str]
+    # Size of the fitted model file (model.joblib or model.keras), for the README.
+    model_bytes: int
+    packages: dict[str, str]
+    python_version: str
+    generated_at: str
+    estimator: EstimatorCall | None = None
+    lstm: LSTMParams | None = None
+    fit_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.family not in FAMILIES:
+            problems.append(f"unknown family {self.family!r}")
+        if self.task not in TASKS:
+            problems.append(f"unknown task {self.task!r}")
+        if (self.family == LSTM_FAMILY) != (self.lstm is not None):
+            problems.append("lstm params are required for the LSTM family and only for it")
+        if (self.family in ESTIMATOR_FAMILIES) != (self.estimator is not None):
+            problems.append("an estimator call is required for the estimator families only")
+        if self.is_classification != bool(self.classes):
+            problems.append("classes are required for classification and only for it")
+        if sorted(PurePath(p).name for p in self.model_files) != sorted(self.model_file_names):
+            problems.append(f"model files must be {', '.join(self.model_file_names)}")
+        if self.estimator is not None and not (
+            _DOTTED_NAME.fullmatch(self.estimator.module) and self.estimator.cls.isidentifier()
+        ):
+            problems.append("the estimator must be named by a module path and a class name")
+        for name, version in self.packages.items():
+            if not (_PACKAGE.fullmatch(name) and _VERSION.fullmatch(version)):
+                problems.append(f"{name}=={version} is not a package pin")
+        if not _VERSION.fullmatch(self.python_version):
+            problems.append(f"{self.python_version!r} is not a Python version")
+        try:
+            dt.datetime.fromisoformat(self.generated_at)
+        except ValueError:
+            problems.append(f"{self.generated_at!r} is not an ISO date and time")
+        if problems:
+            raise ValueError("Invalid export spec: " + "; ".join(problems) + ".")
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task in CLASSIFICATION_TASKS
+
+    @property
+    def is_lstm(self) -> bool:
+        return self.family == LSTM_FAMILY
+
+    @property
+    def model_file_name(self) -> str:
+        """The file holding the fitted model itself (the network, or the estimator)."""
+        return "model.keras" if self.is_lstm else "model.joblib"
+
+    @property
+    def model_file_names(self) -> list[str]:
+        return ["model.json", "preprocessor.joblib", self.model_file_name]
+
+    @property
+    def numeric_classes(self) -> bool:
+        """True when every class label is a number (bools are labels, not numbers)."""
+        return bool(self.classes) and all(
+            isinstance(c, int | float) and not isinstance(c, bool) for c in self.classes
+        )
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.numeric, *self.categorical, *self.datetime]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExportSpec:
+        fields = dict(data)
+        fields["sample"] = SampleFacts(**data["sample"])
+        if data.get("estimator") is not None:
+            fields["estimator"] = EstimatorCall(**data["estimator"])
+        if data.get("lstm") is not None:
+            fields["lstm"] = LSTMParams(**data["lstm"])
+        return cls(**fields)

@@ -1,0 +1,297 @@
+"""The exporter on its own: literals, the spec, what each family and task renders, the zip."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from analysis.automl.candidates import CANDIDATES, get_candidate
+from analysis.automl.candidates.lstm import TIMESTEPS
+from analysis.automl.preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY
+from exporters import build_bundle, render_files
+from exporters.render import ENVIRONMENT, pykwargs, pyrepr
+from exporters.spec import EstimatorCall, ExportSpec, LSTMParams, SampleFacts
+
+FAMILIES = [candidate.name for candidate in CANDIDATES]
+TASKS = ["regression", "binary", "multiclass"]
+SCRIPTS = ["features.py", "model_io.py", "train.py", "evaluate.py", "predict.py"]
+HOSTILE_TEXT = [
+    "",
+    "plain",
+    'say "hi"',
+    "it's",
+    "both ' and \"",
+    '"""',
+    "'''",
+    "\\",
+    "ends with a backslash \\",
+    "line\nbreak\r\n\ttab",
+    "__import__('os').system('x')",
+    "{{ spec }}",
+    "ünïcødé 名前 🚀",
+    "\x00\x7f\u200f\u2028",
+    "\ud800",
+]
+
+
+def make_spec(family: str = "forest", task: str = "regression", **changes) -> ExportSpec:
+    """A spec as export_spec builds it, with the real estimator of `family`."""
+    candidate = get_candidate(family)
+    classification = task != "regression"
+    model_file = "model.keras" if family == "lstm" else "model.joblib"
+    fields = {
+        "title": "Churn, first try",
+        "family": family,
+        "family_label": candidate.label,
+        "task": task,
+        "target": "churned" if classification else "monthly_charges",
+        "metric": "accuracy" if classification else "r2",
+        "score": 0.81,
+        "metrics": {"accuracy": 0.81, "log_loss": 0.4} if classification else {"r2": 0.5},
+        "metric_labels": {"accuracy": "Accuracy", "log_loss": "Log loss", "r2": "R²"},
+        "classes": (["no", "yes"] if task == "binary" else [1, 2, 3]) if classification else None,
+        "numeric": ["tenure", "monthly_total"],
+        "categorical": ["plan"],
+        "datetime": ["signup_date"],
+        "dropped": {"customer_id": "looks like an identifier"},
+        "datetime_parts": list(DATETIME_PARTS),
+        "max_categories": MAX_CATEGORIES,
+        "missing_category": MISSING_CATEGORY,
+        "seed": 7,
+        "sample": SampleFacts("random", 1000, 5000, 4900, 800, 200),
+        "model_inputs": 14,
+        "model_files": [f"/models/{name}" for name in ("model.json", "preprocessor.joblib")]
+        + [f"/models/{model_file}"],
+        "model_bytes": 12_345,
+        "packages": {"numpy": "2.4.6", "pandas": "3.1.1", "scikit-learn": "1.9.1"},
+        "python_version": "3.11.7",
+        "generated_at": "2026-01-02T03:04:05+00:00",
+        "fit_seconds": 1.5,
+    }
+    params = candidate.default_params(task)
+    if family == "lstm":
+        fields["lstm"] = LSTMParams(
+            units=params["units"],
+            epochs=params["epochs"],
+            batch_size=params["batch_size"],
+            learning_rate=params["learning_rate"],
+            patience=params["patience"],
+            timesteps=TIMESTEPS,
+            validation_split=0.1,
+        )
+    else:
+        built = candidate.estimator_spec(params, task=task, seed=7)
+        fields["estimator"] = EstimatorCall(built.module, built.cls, dict(built.kwargs))
+    fields.update(changes)
+    return ExportSpec(**fields)
+
+
+every_export = pytest.mark.parametrize(
+    ("family", "task"), [(family, task) for family in FAMILIES for task in TASKS]
+)
+
+
+def code(files: dict[str, str]) -> str:
+    return "\n".join(files[name] for name in SCRIPTS)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [*HOSTILE_TEXT, None, True, False, 0, -3, 2**70, 0.1, -1e-300, 1e22, [1, "a"], (), ("a",)]
+    + [(1, 2.5), {"a'": ["b\n", None]}, {"k": {"nested": (True,)}}],
+)
+def test_pyrepr_writes_a_literal_of_the_same_value(value):
+    literal = pyrepr(value)
+
+    assert ast.literal_eval(literal) == value
+    assert type(ast.literal_eval(literal)) is type(value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), object(), {1, 2}, b"bytes"])
+def test_pyrepr_refuses_what_has_no_plain_literal(value):
+    with pytest.raises((TypeError, ValueError)):
+        pyrepr(value)
+
+
+def test_pyrepr_strings_are_already_as_ruff_formats_them(tmp_path):
+    source = tmp_path / "literals.py"
+    source.write_text("".join(f"X{i} = {pyrepr(text)}\n" for i, text in enumerate(HOSTILE_TEXT)))
+    ruff = Path(sys.executable).with_name("ruff")
+
+    result = subprocess.run(
+        [ruff, "format", "--check", "--diff", "--isolated", source.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("name", ["two words", "class", "x=1)\nimport os\nf(", 3])
+def test_pykwargs_refuses_a_name_that_is_no_keyword_argument(name):
+    with pytest.raises(ValueError):
+        pykwargs({name: 1}, indent=1)
+
+
+def test_a_value_missing_from_the_spec_fails_the_render():
+    template = ENVIRONMENT.from_string("x = {{ spec.no_such_field | pyrepr }}")
+
+    with pytest.raises(jinja2.UndefinedError):
+        template.render(spec=make_spec())
+
+
+@every_export
+def test_every_family_and_task_renders_python_that_compiles(family, task):
+    files = render_files(make_spec(family, task))
+
+    for name in SCRIPTS:
+        compile(files[name], name, "exec")
+
+
+@every_export
+def test_it_renders_only_the_code_of_its_task(family, task):
+    text = code(render_files(make_spec(family, task)))
+
+    if task == "regression":
+        assert "predict_proba" not in text
+        assert "CLASSES" not in text
+        assert "ClassificationTotals" not in text
+    else:
+        assert "RegressionTotals" not in text
+        assert "def predict(" not in text
+
+
+@every_export
+def test_it_renders_only_the_code_of_its_family(family, task):
+    spec = make_spec(family, task)
+    text = code(render_files(spec))
+
+    other_classes = {
+        cls.rsplit(".", 1)[1]
+        for candidate in CANDIDATES
+        if candidate.name != family and hasattr(candidate, "regressor")
+        for cls in (candidate.regressor, candidate.classifier)
+    }
+    assert not {cls for cls in other_classes if cls in text}
+    if family == "lstm":
+        assert "model.joblib" not in text
+        assert "def build_estimator" not in text
+    else:
+        assert "keras" not in text
+        assert "TIMESTEPS" not in text
+        assert f"from {spec.estimator.module} import {spec.estimator.cls}" in text
+
+
+def test_every_hyper_parameter_is_a_keyword_argument_of_the_estimator():
+    spec = make_spec("xgboost", "binary")
+
+    train = render_files(spec)["train.py"]
+
+    call = next(
+        node
+        for node in ast.walk(ast.parse(train))
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "XGBClassifier"
+    )
+    written = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
+    assert written == spec.estimator.kwargs
+
+
+def test_feature_kinds_that_are_absent_leave_no_code():
+    spec = make_spec("linear", "regression", categorical=[], datetime=[], model_inputs=2)
+
+    features = render_files(spec)["features.py"]
+
+    for absent in ("OneHotEncoder", "DATETIME_PARTS", "MISSING_CATEGORY", "warnings"):
+        assert absent not in features
+
+
+def test_the_spec_refuses_a_package_pin_that_would_add_a_line():
+    with pytest.raises(ValueError, match="package pin"):
+        make_spec(packages={"numpy": "2.4.6\n--index-url http://example.com/simple"})
+
+
+def test_the_spec_refuses_an_estimator_that_is_not_a_plain_name():
+    with pytest.raises(ValueError, match="module path"):
+        make_spec(estimator=EstimatorCall("os; import sys", "Ridge", {}))
+
+
+def test_the_spec_refuses_a_family_without_its_model_settings():
+    with pytest.raises(ValueError, match="lstm params"):
+        make_spec("lstm", lstm=None)
+
+
+def test_the_spec_round_trips_through_json():
+    spec = make_spec("lstm", "multiclass")
+
+    assert ExportSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_requirements_pin_every_package_and_name_the_python_version():
+    lines = render_files(make_spec())["requirements.txt"].splitlines()
+
+    pins = [line for line in lines if line and not line.startswith("#")]
+    assert pins == ["numpy==2.4.6", "pandas==3.1.1", "scikit-learn==1.9.1"]
+    assert any("Python 3.11" in line for line in lines if line.startswith("#"))
+
+
+def test_config_json_records_what_discovery_found():
+    spec = make_spec("tree", "binary")
+
+    config = json.loads(render_files(spec)["config.json"])
+
+    assert config["model"]["hyper_parameters"] == spec.estimator.kwargs
+    assert config["features"]["categorical"] == ["plan"]
+    assert (config["target"], config["classes"], config["seed"]) == ("churned", ["no", "yes"], 7)
+    assert config["sample"]["sample_rows"] == 1000
+
+
+def test_the_readme_says_the_model_trained_on_a_sample():
+    readme = render_files(make_spec())["README.md"]
+
+    assert "Trained on a sample of 1000 of 4900 rows" in readme
+
+
+def test_the_readme_shows_a_hostile_name_as_one_code_span():
+    readme = render_files(make_spec(numeric=["a`b\n# not a heading"]))["README.md"]
+
+    assert '- ``"a`b\\n# not a heading"``: number' in readme
+
+
+def model_files(folder: Path) -> list[str]:
+    names = ["model.json", "preprocessor.joblib", "model.joblib"]
+    for name in names:
+        (folder / name).write_bytes(f"stand-in for {name}".encode())
+    return [str(folder / name) for name in names]
+
+
+def test_the_zip_holds_the_files_and_a_manifest_of_their_checksums(tmp_path):
+    spec = make_spec(model_files=model_files(tmp_path))
+
+    names = build_bundle(spec, tmp_path / "export.zip")
+
+    with zipfile.ZipFile(tmp_path / "export.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(names)
+        contents = {name: archive.read(name) for name in names}
+    listed = dict(
+        reversed(line.split("  ", 1)) for line in contents.pop("MANIFEST").decode().splitlines()
+    )
+    assert listed == {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+    assert {"model.joblib", "train.py", "evaluate.py", "README.md"} <= set(listed)
+
+
+def test_the_same_spec_gives_the_same_zip(tmp_path):
+    spec = make_spec(model_files=model_files(tmp_path))
+
+    build_bundle(spec, tmp_path / "first.zip")
+    build_bundle(spec, tmp_path / "second.zip")
+
+    assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "second.zip").read_bytes()
