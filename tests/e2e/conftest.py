@@ -1,0 +1,127 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a live server and a worker.
+
+The app runs in pytest-django's `live_server` (a thread serving the transactional test
+database and the static files); the Celery worker of `tests/worker.py` points at the same
+database. Screenshots go to `test-artifacts/screenshots/` under the repository root
+(git-ignored), named `<page>-<width>.png`.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+# Playwright's sync API drives an event loop in this thread; Django's ORM would refuse to
+# run next to it (SynchronousOnlyOperation). The tests and the app's thread are synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = Path(os.environ.get("PROMISE_E2E_CHROMIUM", "/usr/bin/chromium"))
+WIDTHS = (1280, 390)
+HEIGHT = {1280: 800, 390: 844}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: `make chromium` (apt-get install chromium) installs it."
+        )
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-dev-shm-usage",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    """Relative `page.goto("/")` goes to the live server (replaces pytest-playwright's own)."""
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, base_url):
+    return {
+        **browser_context_args,
+        "base_url": base_url,
+        "viewport": {"width": WIDTHS[0], "height": HEIGHT[WIDTHS[0]]},
+        "accept_downloads": True,
+        "locale": "en-US",
+    }
+
+
+class Traffic:
+    """What the pages asked for: other hosts, htmx polls, failed responses, script errors."""
+
+    def __init__(self, live_host: str):
+        self.live_host = live_host
+        self.external: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+        self.static: dict[str, int] = {}
+        self.htmx: list[str] = []
+
+    def on_request(self, request):
+        parts = urlsplit(request.url)
+        if request.headers.get("hx-request") == "true":
+            self.htmx.append(parts.path)
+        if parts.scheme in ("data", "blob", "about"):
+            return
+        if parts.netloc != self.live_host:
+            self.external.append(request.url)
+
+    def on_response(self, response):
+        path = urlsplit(response.url).path
+        if path.startswith("/static/"):
+            self.static[path] = response.status
+        if response.status >= 400:
+            self.failed.append(f"{response.status} {response.request.method} {response.url}")
+
+
+@pytest.fixture
+def traffic(live_server):
+    return Traffic(urlsplit(live_server.url).netloc)
+
+
+@pytest.fixture
+def app_page(page, traffic):
+    """The `page`, watched: no request may leave the live server, no script may throw."""
+    page.set_default_timeout(15_000)
+    page.on("request", traffic.on_request)
+    page.on("response", traffic.on_response)
+    page.on("pageerror", lambda error: traffic.errors.append(str(error)))
+    yield page
+    assert not traffic.external, f"Requests to other hosts: {traffic.external}"
+    assert not traffic.errors, f"Script errors on the pages: {traffic.errors}"
+
+
+@pytest.fixture(scope="session")
+def shoot():
+    """`shoot(page, name)`: full-page screenshots of the page at each width."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> list[Path]:
+        paths = []
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": HEIGHT[width]})
+            path = SCREENSHOTS / f"{name}-{width}.png"
+            page.screenshot(path=path, full_page=True, animations="disabled")
+            paths.append(path)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} at {width} px is {overflow} px wider than the screen"
+        page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT[WIDTHS[0]]})
+        return paths
+
+    return take
