@@ -29,11 +29,15 @@ def run_insights(
     sentences = []
     if len(ranked) > 1:
         runner_up = ranked[1]
-        margin = best.metrics[metric] - runner_up.metrics[metric]
+        margin = abs(best.metrics[metric] - runner_up.metrics[metric])
+        standing = (
+            f"tied with {runner_up.label}, which it is listed before as the simpler model"
+            if margin == 0
+            else f"{margin:.4f} ahead of {runner_up.label} ({runner_up.metrics[metric]:.4f})"
+        )
         sentences.append(
             f"Use {best.label}: it scored {name} {best.metrics[metric]:.4f} on the holdout rows, "
-            f"{abs(margin):.4f} {'ahead of' if margin >= 0 else 'behind'} {runner_up.label} "
-            f"({runner_up.metrics[metric]:.4f}), and trained in {best.fit_seconds:.1f} s."
+            f"{standing}, and trained in {best.fit_seconds:.1f} s."
         )
     else:
         sentences.append(
