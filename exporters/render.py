@@ -20,7 +20,7 @@ import jinja2
 from .spec import ExportSpec
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# Rendered file name → template name, in the order a reader meets them.
+# Rendered file name → template name; config.json is written with json instead.
 TEMPLATE_FILES = {
     "README.md": "README.md.j2",
     "requirements.txt": "requirements.txt.j2",
@@ -30,6 +30,17 @@ TEMPLATE_FILES = {
     "evaluate.py": "evaluate.py.j2",
     "predict.py": "predict.py.j2",
 }
+# The order files are previewed and zipped in: what to read first, then the code.
+FILE_ORDER = [
+    "README.md",
+    "requirements.txt",
+    "config.json",
+    "features.py",
+    "model_io.py",
+    "train.py",
+    "evaluate.py",
+    "predict.py",
+]
 INDENT = "    "
 
 
@@ -139,11 +150,10 @@ ENVIRONMENT = make_environment()
 def render_files(spec: ExportSpec) -> dict[str, str]:
     """The export's text files by name: README, requirements, config and the scripts."""
     context = {"spec": spec, **_readme_facts(spec)}
-    files = {}
+    files = {"config.json": render_config(spec)}
     for name, template in TEMPLATE_FILES.items():
         files[name] = ENVIRONMENT.get_template(template).render(context)
-    files["config.json"] = render_config(spec)
-    return files
+    return {name: files[name] for name in FILE_ORDER}
 
 
 def render_config(spec: ExportSpec) -> str:

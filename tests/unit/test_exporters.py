@@ -157,6 +157,39 @@ def test_every_family_and_task_renders_python_that_compiles(family, task):
         compile(files[name], name, "exec")
 
 
+@pytest.fixture(scope="module")
+def every_rendering(tmp_path_factory) -> Path:
+    """Every family × task rendered into its own folder under one root."""
+    root = tmp_path_factory.mktemp("renderings")
+    for family in FAMILIES:
+        for task in TASKS:
+            folder = root / f"{family}-{task}"
+            folder.mkdir()
+            for name, text in render_files(make_spec(family, task)).items():
+                (folder / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["check", "--select", "E,F,W,I,B,UP,SIM"], ["format", "--check", "--diff"]],
+    ids=["check", "format"],
+)
+def test_ruff_passes_on_every_family_and_task(every_rendering, command):
+    ruff = Path(sys.executable).with_name("ruff")
+    failures = []
+
+    for folder in sorted(every_rendering.iterdir()):
+        names = sorted(path.name for path in folder.glob("*.py"))
+        result = subprocess.run(
+            [ruff, *command, "--isolated", *names], cwd=folder, capture_output=True, text=True
+        )
+        if result.returncode:
+            failures.append(f"{folder.name}:\n{result.stdout}")
+
+    assert not failures, "\n".join(failures)
+
+
 @every_export
 def test_it_renders_only_the_code_of_its_task(family, task):
     text = code(render_files(make_spec(family, task)))
