@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import selectors, services, serving
+from .automl.sampling import STRATEGIES
 from .models import CandidateResult, Dataset, Run
 
 
@@ -44,6 +45,8 @@ class RunStartSerializer(serializers.Serializer):
     sample_size = serializers.IntegerField(required=False, allow_null=True, min_value=20)
     time_budget = serializers.IntegerField(required=False, min_value=10, max_value=86_400)
     excluded_columns = serializers.ListField(child=serializers.CharField(), required=False)
+    sample_strategy = serializers.ChoiceField(STRATEGIES, default="random")
+    time_column = serializers.CharField(required=False, default="", allow_blank=True)
 
 
 @api_view(["GET", "POST"])

@@ -27,6 +27,16 @@ class RunForm(forms.Form):
     )
     sample = forms.ChoiceField(label="Sample size", choices=SAMPLE_CHOICES, initial="default")
     custom_rows = forms.IntegerField(label="Custom sample rows", required=False, min_value=20)
+    sample_strategy = forms.ChoiceField(
+        label="Sampling strategy",
+        choices=[
+            ("random", "Random rows"),
+            ("stratified", "Stratified (keeps class shares)"),
+            ("time_based", "Most recent rows (time-based)"),
+        ],
+        initial="random",
+    )
+    time_column = forms.ChoiceField(label="Time column (time-based sampling)", required=False)
     time_budget = forms.IntegerField(
         label="Time budget (seconds)",
         min_value=10,
@@ -37,11 +47,14 @@ class RunForm(forms.Form):
         label="Columns to leave out", required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, columns: list[str], **kwargs):
+    def __init__(self, *args, columns: list[str], time_columns: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         choices = [(c, c) for c in columns]
         self.fields["target"].choices = choices
         self.fields["excluded_columns"].choices = choices
+        self.fields["time_column"].choices = [("", "Detect (first date column)")] + [
+            (c, c) for c in time_columns
+        ]
 
     def clean(self):
         data = super().clean()

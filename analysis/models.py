@@ -55,6 +55,7 @@ class Run(models.Model):
     excluded_columns = models.JSONField(default=list, blank=True)
     sample_size = models.BigIntegerField(null=True, blank=True, help_text="Blank: the full data.")
     sample_strategy = models.CharField(max_length=16, default="random")
+    time_column = models.CharField(max_length=500, blank=True)
     seed = models.IntegerField(default=0)
     time_budget = models.IntegerField(default=120, help_text="Seconds for the whole run.")
 

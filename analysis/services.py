@@ -19,6 +19,7 @@ from .automl.errors import UserFacingError
 from .automl.insights import RankedCandidate, run_insights
 from .automl.metrics import leaderboard_order
 from .automl.profile import DatasetProfile, profile_table
+from .automl.sampling import STRATEGIES
 from .models import CandidateResult, Dataset, Export, Run
 from .storage import dataset_path, run_dir
 
@@ -115,6 +116,8 @@ def run_start(
     sample_size: int | None = None,
     time_budget: int | None = None,
     excluded_columns: list[str] | None = None,
+    sample_strategy: str = "random",
+    time_column: str = "",
     seed: int = 0,
 ) -> Run:
     """Create a run on a profiled dataset and queue its pipeline."""
@@ -129,6 +132,10 @@ def run_start(
         raise ServiceError(f"These columns are not in the dataset: {', '.join(unknown)}.")
     if sample_size is not None and sample_size < 1:
         raise ServiceError("The sample size must be a positive number of rows.")
+    if sample_strategy not in STRATEGIES:
+        raise ServiceError(f"Choose a sampling strategy among {', '.join(STRATEGIES)}.")
+    if time_column and time_column not in columns:
+        raise ServiceError(f"The time column {time_column!r} is not a column of this dataset.")
     run = Run.objects.create(
         owner=owner,
         dataset=dataset,
@@ -136,6 +143,8 @@ def run_start(
         task=task,
         excluded_columns=excluded,
         sample_size=sample_size,
+        sample_strategy=sample_strategy,
+        time_column=time_column,
         seed=seed,
         time_budget=time_budget or settings.PROMISE_DEFAULT_TIME_BUDGET,
     )
@@ -173,6 +182,8 @@ def run_prepare(*, run_id: int) -> None:
             excluded=tuple(run.excluded_columns),
             max_rows=run.sample_size,
             seed=run.seed,
+            strategy=run.sample_strategy,
+            time_column=run.time_column or None,
         )
     except UserFacingError as exc:
         run_fail(run_id=run_id, message=str(exc))

@@ -71,6 +71,8 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     sample_size=form.sample_size(),
                     time_budget=form.cleaned_data["time_budget"],
                     excluded_columns=form.cleaned_data["excluded_columns"],
+                    sample_strategy=form.cleaned_data["sample_strategy"],
+                    time_column=form.cleaned_data["time_column"],
                 )
             except services.ServiceError as exc:
                 form.add_error(None, str(exc))
@@ -89,7 +91,8 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _run_form(dataset: Dataset, data) -> RunForm:
     columns = [c["name"] for c in dataset.profile["columns"]]
-    return RunForm(data, columns=columns, initial={"target": columns[-1]})
+    dates = [c["name"] for c in dataset.profile["columns"] if c.get("kind") == "datetime"]
+    return RunForm(data, columns=columns, time_columns=dates, initial={"target": columns[-1]})
 
 
 @login_required

@@ -21,7 +21,7 @@ REGRESSION = "regression"
 CLASSIFICATION_TASKS = ("binary", "multiclass")
 TASKS = (REGRESSION, *CLASSIFICATION_TASKS)
 # Families whose model is one scikit-learn-compatible estimator saved with joblib.
-ESTIMATOR_FAMILIES = ("linear", "tree", "forest", "xgboost")
+ESTIMATOR_FAMILIES = ("linear", "decision_tree", "random_forest", "xgboost")
 LSTM_FAMILY = "lstm"
 FAMILIES = (*ESTIMATOR_FAMILIES, LSTM_FAMILY)
 

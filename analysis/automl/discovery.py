@@ -12,6 +12,7 @@ is scored on the same rows and none of them trained on them.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,9 +27,15 @@ from .errors import ProblemError
 from .fitted import FittedModel
 from .metrics import PRIMARY_METRIC, score_predictions
 from .preprocess import FeatureSpec, build_preprocessor, feature_spec, prepare_frame
-from .problem import REGRESSION, TASKS, check_target, class_labels, detect_task
-from .profile import DatasetProfile
-from .sampling import SampleResult, sample_table
+from .problem import (
+    MAX_CLASSES_FOR_NUMERIC,
+    REGRESSION,
+    check_target,
+    class_labels,
+    resolve_task,
+)
+from .profile import DATETIME, NUMERIC, DatasetProfile
+from .sampling import RANDOM, STRATIFIED, TIME_BASED, SampleResult, sample_table
 
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
@@ -89,15 +96,35 @@ def prepare_run(
     excluded: tuple[str, ...] = (),
     max_rows: int | None,
     seed: int,
+    strategy: str = RANDOM,
+    time_column: str | None = None,
 ) -> RunPlan:
-    """Sample the table, settle the task and features, and split off the holdout."""
+    """Sample the table, settle the task and features, and split off the holdout.
+
+    The holdout is a seeded random 20% (stratified by class when classifying), or, for
+    a time-based sample, its most recent 20%, so the score says how the model does on
+    rows later than the ones it learned from.
+    """
     if target not in {c.name for c in profile.columns}:
         raise ProblemError(f"The target column {target!r} is not in the table.")
-    if task is not None and task not in TASKS:
-        raise ProblemError(f"The task {task!r} is unknown; choose one of {', '.join(TASKS)}.")
-    frame, sample = sample_table(source, target=target, max_rows=max_rows, seed=seed)
-    detected = detect_task(frame[target])
-    task = task or detected
+    if strategy == TIME_BASED:
+        time_column = time_column or _first_datetime_column(profile, target)
+    if strategy == STRATIFIED and (
+        task == REGRESSION or (task in (None, "", "auto") and _looks_continuous(profile, target))
+    ):
+        raise ProblemError(
+            "Stratified sampling keeps the share of each class, so it needs a classification "
+            "target; use random or time-based sampling for a regression target."
+        )
+    frame, sample = sample_table(
+        source,
+        target=target,
+        max_rows=max_rows,
+        seed=seed,
+        strategy=strategy,
+        time_column=time_column,
+    )
+    task, detected = resolve_task(task, frame[target])
     check_target(frame[target], task)
     if len(frame) < MIN_ROWS:
         raise ProblemError(
@@ -109,10 +136,14 @@ def prepare_run(
     classes = None if task == REGRESSION else class_labels(frame[target])
     if task == "binary" and len(classes) != 2:
         raise ProblemError(f"{target!r} has {len(classes)} classes, so the task cannot be binary.")
-    stratify = None if task == REGRESSION else frame[target].astype(str)
-    train, holdout = train_test_split(
-        frame, test_size=HOLDOUT_SHARE, random_state=seed, stratify=stratify
-    )
+    if strategy == TIME_BASED:
+        cut = len(frame) - math.ceil(len(frame) * HOLDOUT_SHARE)
+        train, holdout = frame.iloc[:cut], frame.iloc[cut:]
+    else:
+        stratify = None if task == REGRESSION else frame[target].astype(str)
+        train, holdout = train_test_split(
+            frame, test_size=HOLDOUT_SHARE, random_state=seed, stratify=stratify
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     train.to_parquet(run_dir / "train.parquet", index=False)
     holdout.to_parquet(run_dir / "holdout.parquet", index=False)
@@ -130,6 +161,21 @@ def prepare_run(
     )
     (run_dir / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2))
     return plan
+
+
+def _looks_continuous(profile: DatasetProfile, target: str) -> bool:
+    column = profile.column(target)
+    return column.kind == NUMERIC and column.distinct > MAX_CLASSES_FOR_NUMERIC
+
+
+def _first_datetime_column(profile: DatasetProfile, target: str) -> str:
+    for column in profile.columns:
+        if column.kind == DATETIME and column.name != target:
+            return column.name
+    raise ProblemError(
+        "Time-based sampling needs a date or time column, and none was found; "
+        "choose one, or use random sampling."
+    )
 
 
 def encode_target(values: pd.Series, plan: RunPlan) -> np.ndarray:

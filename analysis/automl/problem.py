@@ -32,6 +32,20 @@ def detect_task(target: pd.Series) -> str:
     return BINARY if distinct <= 2 else MULTICLASS
 
 
+def resolve_task(requested: str | None, target: pd.Series) -> tuple[str, str]:
+    """The task to use and the detected one. `requested` may be None or "auto" (detect),
+    "classification" (binary or multi-class by the number of classes), or a task name."""
+    detected = detect_task(target)
+    if requested in (None, "", "auto"):
+        return detected, detected
+    if requested == "classification":
+        return (BINARY if target.dropna().nunique() <= 2 else MULTICLASS), detected
+    if requested not in TASKS:
+        choices = ", ".join(("auto", "classification", *TASKS))
+        raise ProblemError(f"The task {requested!r} is unknown; choose one of {choices}.")
+    return requested, detected
+
+
 def check_target(target: pd.Series, task: str) -> None:
     """Raise ProblemError when the target cannot be learned for `task`."""
     name = target.name

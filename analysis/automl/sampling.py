@@ -1,7 +1,21 @@
-"""Draw a seeded, reproducible sample of a large table with Dask, in bounded memory."""
+"""Draw a seeded, reproducible sample of a large table with Dask, in bounded memory.
+
+Three strategies, each exact in size and the same for the same seed:
+
+- random: every row with a target has the same chance. Each partition gets its own
+  seeded random key and the rows with the smallest keys are kept.
+- stratified: every class keeps its share of rows, to within one row, and every class
+  keeps at least one row. A first pass counts the classes; the second keeps, per class,
+  the rows with the smallest keys (over-drawn by a margin, then cut to the quota).
+- time_based: the most recent rows by a time column, returned oldest first, so the
+  holdout can be the latest part of the sample.
+
+Memory is bounded by the sample size, never by the file size.
+"""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +27,9 @@ from .errors import ProblemError
 from .ingest import read_table
 
 RANDOM = "random"
+STRATIFIED = "stratified"
+TIME_BASED = "time_based"
+STRATEGIES = (RANDOM, STRATIFIED, TIME_BASED)
 _KEY = "__promise_sample_key"
 
 
@@ -24,6 +41,7 @@ class SampleResult:
     sample_rows: int
     total_rows: int
     usable_rows: int
+    time_column: str | None = None
 
     @property
     def sampled(self) -> bool:
@@ -37,34 +55,98 @@ def sample_table(
     max_rows: int | None,
     seed: int,
     strategy: str = RANDOM,
+    time_column: str | None = None,
 ) -> tuple[pd.DataFrame, SampleResult]:
-    """Return up to `max_rows` rows with a known target, drawn uniformly at random.
+    """Return up to `max_rows` rows with a known target, drawn by `strategy`.
 
-    Rows whose target is missing cannot be learned from and are left out. Each
-    partition gets its own seeded random key and the rows with the smallest keys
-    are kept, so the draw is exact, uniform and the same for the same seed, while
-    memory stays bounded by the sample size rather than the file size.
+    Rows whose target is missing cannot be learned from and are left out.
     """
-    if strategy != RANDOM:
-        raise ProblemError(f"The sampling strategy {strategy!r} is not available yet; use random.")
+    if strategy not in STRATEGIES:
+        raise ProblemError(f"Unknown sampling strategy {strategy!r}; use {', '.join(STRATEGIES)}.")
     ddf = read_table(path)
     if target not in ddf.columns:
         raise ProblemError(f"The target column {target!r} is not in the file.")
     labelled = ddf[~ddf[target].isna()]
-    keyed = labelled.map_partitions(_with_random_key, seed=seed, meta=_meta_with_key(labelled))
-    drawn = keyed if max_rows is None else keyed.nsmallest(max_rows, _KEY)
+    quotas = None
+    if strategy == TIME_BASED:
+        if time_column not in ddf.columns:
+            raise ProblemError(
+                f"Time-based sampling needs a time column; {time_column!r} is not in the file."
+            )
+        keyed = labelled.map_partitions(
+            _with_time_key, column=time_column, meta=_meta_with_key(labelled)
+        )
+        drawn = keyed[~keyed[_KEY].isna()]
+        drawn = drawn if max_rows is None else drawn.nlargest(max_rows, _KEY)
+    else:
+        keyed = labelled.map_partitions(_with_random_key, seed=seed, meta=_meta_with_key(labelled))
+        if strategy == STRATIFIED and max_rows is not None:
+            drawn, quotas = _stratified(keyed, target=target, max_rows=max_rows)
+        else:
+            drawn = keyed if max_rows is None else keyed.nsmallest(max_rows, _KEY)
     # One pass over the file computes the counts and the sample together.
     total_rows, usable_rows, frame = dask.compute(
         ddf.map_partitions(len).sum(), labelled.map_partitions(len).sum(), drawn
     )
+    if quotas is not None:
+        frame = _cut_to_quotas(frame, target, quotas)
+    if strategy == TIME_BASED and frame.empty:
+        raise ProblemError(f"No value of {time_column!r} could be read as a date or time.")
     frame = frame.sort_values(_KEY, kind="stable").drop(columns=_KEY).reset_index(drop=True)
     result = SampleResult(
         strategy=strategy,
         sample_rows=len(frame),
         total_rows=int(total_rows),
         usable_rows=int(usable_rows),
+        time_column=time_column if strategy == TIME_BASED else None,
     )
     return frame, result
+
+
+def stratified_quotas(counts: pd.Series, max_rows: int) -> pd.Series:
+    """Rows per class for a sample of `max_rows`: proportional, every class at least one.
+
+    Largest-remainder rounding keeps each class within one row of its exact share.
+    """
+    counts = counts[counts > 0].sort_index()
+    total = int(counts.sum())
+    if max_rows >= total:
+        return counts.astype(int)
+    exact = counts * max_rows / total
+    quotas = np.floor(exact).astype(int).clip(lower=1)
+    remainder = (exact - np.floor(exact)).sort_values(ascending=False, kind="stable")
+    for label in remainder.index:
+        if quotas.sum() >= max_rows:
+            break
+        if quotas[label] < counts[label]:
+            quotas[label] += 1
+    return quotas
+
+
+def _stratified(keyed, *, target: str, max_rows: int):
+    """Pass one counts the classes; returns pass two (lazy) and the rows per class."""
+    counts = keyed[target].value_counts().compute()
+    quotas = stratified_quotas(counts, max_rows)
+    # Keys are uniform on [0, 1): keeping keys below a class's threshold over-draws it by
+    # 20% plus 30 rows, then the exact quota is cut. The margin is many standard deviations
+    # wide, so the chance of a class coming out short is negligible (below 1e-12).
+    thresholds = {
+        label: min(1.0, (quota * 1.2 + 30) / counts[label]) for label, quota in quotas.items()
+    }
+
+    def keep(frame: pd.DataFrame) -> pd.DataFrame:
+        limit = frame[target].map(thresholds).astype("float64").fillna(0.0)
+        return frame[frame[_KEY] < limit]
+
+    return keyed.map_partitions(keep, meta=keyed._meta), quotas
+
+
+def _cut_to_quotas(frame: pd.DataFrame, target: str, quotas: pd.Series) -> pd.DataFrame:
+    parts = []
+    for label, quota in quotas.items():
+        rows = frame[frame[target] == label]
+        parts.append(rows.nsmallest(int(quota), _KEY))
+    return pd.concat(parts) if parts else frame.iloc[:0]
 
 
 def _meta_with_key(ddf) -> pd.DataFrame:
@@ -77,3 +159,11 @@ def _with_random_key(frame: pd.DataFrame, seed: int, partition_info=None) -> pd.
     number = partition_info["number"] if partition_info else 0
     rng = np.random.default_rng([seed, number])
     return frame.assign(**{_KEY: rng.random(len(frame))})
+
+
+def _with_time_key(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        moments = pd.to_datetime(frame[column], errors="coerce", utc=True, format="mixed")
+    seconds = (moments - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    return frame.assign(**{_KEY: seconds.astype("float64")})

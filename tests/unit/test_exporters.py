@@ -42,7 +42,7 @@ HOSTILE_TEXT = [
 ]
 
 
-def make_spec(family: str = "forest", task: str = "regression", **changes) -> ExportSpec:
+def make_spec(family: str = "random_forest", task: str = "regression", **changes) -> ExportSpec:
     """A spec as export_spec builds it, with the real estimator of `family`."""
     candidate = get_candidate(family)
     classification = task != "regression"
@@ -277,7 +277,7 @@ def test_requirements_pin_every_package_and_name_the_python_version():
 
 
 def test_config_json_records_what_discovery_found():
-    spec = make_spec("tree", "binary")
+    spec = make_spec("decision_tree", "binary")
 
     config = json.loads(render_files(spec)["config.json"])
 

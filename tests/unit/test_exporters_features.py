@@ -125,7 +125,7 @@ def test_a_label_the_model_never_saw_stops_with_a_clear_error(multiclass):
 
 
 def test_text_class_labels_match_as_text(tmp_path):
-    with rendered(make_spec("tree", "binary", classes=[False, True]), tmp_path) as modules:
+    with rendered(make_spec("decision_tree", "binary", classes=[False, True]), tmp_path) as modules:
         indices = modules["features"].encode_target(pd.Series([True, "False", "True"]))
 
     assert indices.tolist() == [1, 0, 1]

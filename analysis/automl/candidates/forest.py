@@ -5,7 +5,7 @@ from .base import SklearnCandidate
 _DEFAULTS = {"n_estimators": 100, "min_samples_leaf": 1, "max_features": "sqrt"}
 
 FOREST = SklearnCandidate(
-    name="forest",
+    name="random_forest",
     label="Random Forest",
     description="An average of many decision trees grown on resampled rows.",
     regressor="sklearn.ensemble.RandomForestRegressor",

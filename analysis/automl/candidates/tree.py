@@ -5,7 +5,7 @@ from .base import SklearnCandidate
 _DEFAULTS = {"max_depth": 8, "min_samples_leaf": 5}
 
 TREE = SklearnCandidate(
-    name="tree",
+    name="decision_tree",
     label="Decision Tree",
     description="A single decision tree, limited in depth so it stays readable.",
     regressor="sklearn.tree.DecisionTreeRegressor",

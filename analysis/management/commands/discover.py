@@ -1,92 +1,129 @@
-"""`manage.py discover PATH --target COLUMN`: a whole discovery run on a file, headless.
+"""`manage.py discover PATH --target COL`: the whole discovery pipeline on a file, headless.
 
-It runs the same core as the workers, in this process, and prints the leaderboard;
-`--export DIR` writes the code export of the best model (or `--candidate NAME`).
+It runs the same core as the workers, in this process, and needs neither Redis nor a
+worker. It prints the leaderboard; `--json OUT` writes it as JSON and `--export ZIP`
+writes the code export of the best model. A bad file or a wrong target exits with
+status 2 and one sentence on stderr.
 """
 
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from analysis.automl.candidates import CANDIDATES
 from analysis.automl.discovery import prepare_run, train_candidate
 from analysis.automl.errors import UserFacingError
 from analysis.automl.metrics import leaderboard_order
 from analysis.automl.profile import profile_table
+from analysis.automl.sampling import STRATEGIES
+
+
+def _sample_size(value: str) -> int | None:
+    if value == "full":
+        return None
+    rows = int(value)
+    if rows < 1:
+        raise ValueError(value)
+    return rows
 
 
 class Command(BaseCommand):
-    help = "Train and rank the five candidate models on a table file."
+    help = "Train and rank the five candidate models on a CSV or Parquet file."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
-        parser.add_argument("--target", required=True)
-        parser.add_argument("--task", choices=["regression", "binary", "multiclass"])
-        parser.add_argument("--sample-size", type=int, default=100_000)
-        parser.add_argument("--time-budget", type=int, default=120)
+        parser.add_argument("--target", required=True, help="the column to predict")
+        parser.add_argument(
+            "--task", default="auto", choices=["auto", "regression", "classification"]
+        )
+        parser.add_argument("--budget", type=int, default=120, help="seconds for the whole run")
+        parser.add_argument(
+            "--sample-size", type=_sample_size, default=100_000, help="rows, or 'full'"
+        )
+        parser.add_argument("--strategy", default="random", choices=STRATEGIES)
+        parser.add_argument("--time-column", help="for --strategy time_based")
+        parser.add_argument("--exclude", nargs="*", default=[], help="columns to leave out")
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--exclude", nargs="*", default=[])
-        parser.add_argument("--export", type=Path, help="write the code export zip here")
-        parser.add_argument("--candidate", choices=[c.name for c in CANDIDATES])
-        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--json", type=Path, metavar="OUT", help="write the results here")
+        parser.add_argument("--export", type=Path, metavar="ZIP", help="export the best model")
 
-    def handle(self, *args, **opts):
-        if not opts["path"].is_file():
-            self._refuse(f"There is no file at {opts['path']}.")
+    def handle(self, *args, **opts) -> None:
+        path: Path = opts["path"]
+        if not path.is_file():
+            _refuse(f"There is no file at {path}.")
         run_dir = Path(tempfile.mkdtemp(prefix="promise-discover-"))
         try:
-            plan = prepare_run(
-                opts["path"],
-                run_dir,
-                profile=profile_table(opts["path"]),
-                target=opts["target"],
-                task=opts["task"],
-                excluded=tuple(opts["exclude"]),
-                max_rows=opts["sample_size"],
-                seed=opts["seed"],
-            )
+            self._discover(path, run_dir, opts)
         except UserFacingError as exc:
-            self._refuse(str(exc))
-        share = opts["time_budget"] / len(CANDIDATES)
+            _refuse(str(exc))
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    def _discover(self, path: Path, run_dir: Path, opts: dict) -> None:
+        plan = prepare_run(
+            path,
+            run_dir,
+            profile=profile_table(path),
+            target=opts["target"],
+            task=opts["task"],
+            excluded=tuple(opts["exclude"]),
+            max_rows=opts["sample_size"],
+            seed=opts["seed"],
+            strategy=opts["strategy"],
+            time_column=opts["time_column"],
+        )
+        share = opts["budget"] / len(CANDIDATES)
         outcomes = {
             c.name: train_candidate(run_dir, plan, c.name, time_limit=share) for c in CANDIDATES
         }
         order = leaderboard_order({n: o.metrics for n, o in outcomes.items()}, plan.metric)
-        board = [{"rank": i, **vars(outcomes[n])} for i, n in enumerate(order, start=1)]
+        result = {
+            "task": plan.task,
+            "metric": plan.metric,
+            "rows_total": plan.sample.total_rows,
+            "rows_used": plan.sample.sample_rows,
+            "leaderboard": [
+                {
+                    "model": name,
+                    "score": outcomes[name].metrics[plan.metric],
+                    "metrics": outcomes[name].metrics,
+                    "fit_seconds": outcomes[name].fit_seconds,
+                    "params": outcomes[name].params,
+                }
+                for name in order
+            ],
+        }
+        self.stdout.write(
+            f"{plan.task}, ranked by {plan.metric}, on {plan.sample.sample_rows:,} "
+            f"of {plan.sample.total_rows:,} rows"
+        )
+        for rank, row in enumerate(result["leaderboard"], start=1):
+            self.stdout.write(f"  {rank}. {row['model']}: {row['score']:.4f}")
         if opts["json"]:
-            self.stdout.write(json.dumps({"plan": plan.to_dict(), "leaderboard": board}, indent=2))
-        else:
-            self.stdout.write(
-                f"{plan.task}, ranked by {plan.metric}; sample {plan.sample.sample_rows} "
-                f"of {plan.sample.total_rows} rows"
-            )
-            for row in board:
-                self.stdout.write(
-                    f"  {row['rank']}. {row['name']}: {row['metrics'][plan.metric]:.4f}"
-                )
+            opts["json"].write_text(json.dumps(result, indent=2))
         if opts["export"]:
-            name = opts["candidate"] or order[0]
-            self._export(run_dir, outcomes[name], opts["export"])
+            self._export(run_dir, outcomes[order[0]], opts["export"])
 
-    def _export(self, run_dir: Path, outcome, destination: Path):
-        from exporters.bundle import build_bundle
-
+    def _export(self, run_dir: Path, outcome, destination: Path) -> None:
         from analysis.automl.export import export_spec
+        from exporters import build_bundle
 
         spec = export_spec(
             run_dir,
             outcome.name,
             params=outcome.params,
             metrics=outcome.metrics,
-            title=outcome.name,
+            title=f"{outcome.name} (PROMISE discover)",
+            fit_seconds=outcome.fit_seconds,
         )
         build_bundle(spec, destination)
-        self.stderr.write(f"Wrote the export of {outcome.name} to {destination}")
+        self.stdout.write(f"Wrote the export of {outcome.name} to {destination}")
 
-    @staticmethod
-    def _refuse(message: str):
-        sys.stderr.write(message + "\n")
-        sys.exit(2)
+
+def _refuse(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.exit(2)

@@ -2,13 +2,13 @@ from analysis.automl.metrics import leaderboard_order, score_predictions
 
 
 def test_it_ranks_higher_scores_first():
-    scores = {"linear": {"r2": 0.5}, "tree": {"r2": 0.7}, "forest": {"r2": 0.6}}
-    assert leaderboard_order(scores, "r2") == ["tree", "forest", "linear"]
+    scores = {"linear": {"r2": 0.5}, "decision_tree": {"r2": 0.7}, "random_forest": {"r2": 0.6}}
+    assert leaderboard_order(scores, "r2") == ["decision_tree", "random_forest", "linear"]
 
 
 def test_it_ranks_lower_errors_first():
-    scores = {"linear": {"rmse": 3.0}, "tree": {"rmse": 1.0}}
-    assert leaderboard_order(scores, "rmse") == ["tree", "linear"]
+    scores = {"linear": {"rmse": 3.0}, "decision_tree": {"rmse": 1.0}}
+    assert leaderboard_order(scores, "rmse") == ["decision_tree", "linear"]
 
 
 def test_it_breaks_ties_for_the_simpler_family():

@@ -32,3 +32,44 @@ def test_it_leaves_out_rows_without_a_target(tmp_path):
     assert frame["churned"].notna().all()
     assert len(frame) == 990
     assert not result.sampled
+
+
+def test_it_keeps_each_class_share_within_one_row(tmp_path):
+    path = tmp_path / "imbalanced.csv"
+    frame = churn_frame(rows=2000)
+    frame["churned"] = ["rare"] * 7 + ["common"] * 1593 + ["middle"] * 400
+    frame.to_csv(path, index=False)
+    sample, result = sample_table(
+        path, target="churned", max_rows=500, seed=3, strategy="stratified"
+    )
+    counts = sample["churned"].value_counts()
+    assert result.sample_rows == 500
+    for label, total in {"rare": 7, "common": 1593, "middle": 400}.items():
+        assert abs(counts[label] - total * 500 / 2000) <= 1
+
+
+def test_it_keeps_a_class_rarer_than_one_row_in_the_sample(tmp_path):
+    path = tmp_path / "rare.csv"
+    frame = churn_frame(rows=1000)
+    frame["churned"] = ["lonely"] + ["crowd"] * 999
+    frame.to_csv(path, index=False)
+    sample, _ = sample_table(path, target="churned", max_rows=100, seed=0, strategy="stratified")
+    assert "lonely" in set(sample["churned"])
+    assert len(sample) == 100
+
+
+def test_it_takes_the_most_recent_rows_in_time_order(tmp_path):
+    path = _csv(tmp_path)
+    every, _ = sample_table(path, target="churned", max_rows=None, seed=0)
+    sample, result = sample_table(
+        path,
+        target="churned",
+        max_rows=100,
+        seed=0,
+        strategy="time_based",
+        time_column="signup_date",
+    )
+    dates = pd.to_datetime(sample["signup_date"])
+    assert dates.is_monotonic_increasing
+    assert dates.min() >= pd.to_datetime(every["signup_date"]).nlargest(100).min()
+    assert result.time_column == "signup_date"

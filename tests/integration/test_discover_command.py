@@ -1,0 +1,56 @@
+"""`manage.py discover` runs the whole pipeline in-process: no Redis, no worker."""
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.conftest import churn_frame
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def discover(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "discover", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        # An unreachable broker proves the command needs no Redis.
+        env={"PATH": "/usr/bin:/bin", "REDIS_URL": "redis://127.0.0.1:1/0",
+             "PROMISE_VAR_DIR": str(ROOT / "var"), "HOME": "/tmp"},
+    )  # fmt: skip
+
+
+def test_it_ranks_five_models_and_writes_json_and_the_export(tmp_path):
+    data = tmp_path / "churn.csv"
+    churn_frame(rows=300).to_csv(data, index=False)
+    out, bundle = tmp_path / "result.json", tmp_path / "best.zip"
+    result = discover(
+        str(data), "--target", "churned", "--budget", "30", "--sample-size", "200",
+        "--strategy", "stratified", "--json", str(out), "--export", str(bundle),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert (report["task"], report["metric"]) == ("binary", "accuracy")
+    assert (report["rows_total"], report["rows_used"]) == (300, 200)
+    models = [row["model"] for row in report["leaderboard"]]
+    assert sorted(models) == ["decision_tree", "linear", "lstm", "random_forest", "xgboost"]
+    scores = [row["score"] for row in report["leaderboard"]]
+    assert scores == sorted(scores, reverse=True)
+    assert "evaluate.py" in zipfile.ZipFile(bundle).namelist()
+
+
+def test_it_refuses_a_wrong_target_in_one_sentence(tmp_path):
+    data = tmp_path / "churn.csv"
+    churn_frame(rows=50).to_csv(data, index=False)
+    result = discover(str(data), "--target", "nope")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "The target column 'nope' is not in the table."
+
+
+def test_it_refuses_a_file_that_is_not_a_table(tmp_path):
+    data = tmp_path / "image.csv"
+    data.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" * 100)
+    result = discover(str(data), "--target", "y")
+    assert result.returncode == 2
+    assert "binary data" in result.stderr and "Traceback" not in result.stderr
