@@ -1,5 +1,6 @@
 """The JSON API: the same use cases as the pages, for scripts. Session or HTTP basic auth."""
 
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
@@ -97,3 +98,25 @@ def predict(request: Request, pk: int) -> Response:
         return Response(serving.predict_rows(candidate, request.data.get("rows")))
     except serving.PredictionError as exc:
         return Response({"error": str(exc)}, status=400)
+
+
+@api_view(["GET"])
+def export_files(request: Request, pk: int) -> Response:
+    """The rendered text files of a candidate's code export, by name."""
+    candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)
+    try:
+        return Response(services.export_files(candidate=candidate))
+    except services.ServiceError as exc:
+        return Response({"error": str(exc)}, status=400)
+
+
+@api_view(["GET"])
+def export_zip(request: Request, pk: int) -> FileResponse | Response:
+    """The code export of a candidate as a zip."""
+    candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)
+    try:
+        export = services.export_build(candidate=candidate)
+    except services.ServiceError as exc:
+        return Response({"error": str(exc)}, status=400)
+    name = export.file.name.rsplit("/", 1)[-1]
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)

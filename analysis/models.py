@@ -67,6 +67,7 @@ class Run(models.Model):
     metric = models.CharField(max_length=32, blank=True)
     recommended = models.CharField(max_length=32, blank=True)
     insights = models.JSONField(default=list, blank=True)
+    worker_task_id = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -108,6 +109,12 @@ class CandidateResult(models.Model):
     predict_ms_per_1000 = models.FloatField(null=True, blank=True)
     model_bytes = models.BigIntegerField(null=True, blank=True)
     model_dir = models.CharField(max_length=500, blank=True)
+    cv_mean = models.FloatField(null=True, blank=True)
+    cv_std = models.FloatField(null=True, blank=True)
+    charts = models.JSONField(default=dict, blank=True)
+    trials_done = models.PositiveIntegerField(default=0)
+    best_score = models.FloatField(null=True, blank=True, help_text="Best CV score so far.")
+    worker_task_id = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

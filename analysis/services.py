@@ -162,13 +162,13 @@ def _enqueue_run(run_id: int) -> None:
     run_pipeline(run_id, time_budget=Run.objects.get(pk=run_id).time_budget).apply_async()
 
 
-def run_prepare(*, run_id: int) -> None:
+def run_prepare(*, run_id: int, task_id: str = "") -> None:
     """Sample the data and split off the holdout; the candidates start after this."""
     # SAMPLING too: a worker that died mid-step gets its task back, and the step is
     # deterministic, so doing it again rewrites the same files.
     claimed = Run.objects.filter(
         pk=run_id, status__in=[Run.Status.QUEUED, Run.Status.SAMPLING]
-    ).update(status=Run.Status.SAMPLING, started_at=timezone.now())
+    ).update(status=Run.Status.SAMPLING, started_at=timezone.now(), worker_task_id=task_id)
     if not claimed:
         return
     run = Run.objects.select_related("dataset").get(pk=run_id)
@@ -201,7 +201,7 @@ def run_prepare(*, run_id: int) -> None:
     )
 
 
-def candidate_train(*, run_id: int, name: str) -> None:
+def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
     """Train one candidate family of a run; a failure marks only this candidate failed."""
     if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
         return
@@ -209,7 +209,9 @@ def candidate_train(*, run_id: int, name: str) -> None:
         run_id=run_id,
         name=name,
         status__in=[CandidateResult.Status.PENDING, CandidateResult.Status.RUNNING],
-    ).update(status=CandidateResult.Status.RUNNING, started_at=timezone.now())
+    ).update(
+        status=CandidateResult.Status.RUNNING, started_at=timezone.now(), worker_task_id=task_id
+    )
     if not claimed:
         return
     run = Run.objects.get(pk=run_id)
@@ -292,37 +294,87 @@ def run_fail(*, run_id: int, message: str) -> None:
     ).update(status=CandidateResult.Status.CANCELLED)
 
 
+@transaction.atomic
 def run_cancel(*, run: Run) -> bool:
-    """Stop a run: no candidate starts after this, and running ones are abandoned."""
+    """Stop a run now: no candidate starts after this, and running work is killed.
+
+    The worker processes busy with this run are terminated (their tasks come back
+    from the broker and end at once, since the run is no longer active).
+    """
     cancelled = Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE).update(
         status=Run.Status.CANCELLED, finished_at=timezone.now()
     )
+    if not cancelled:
+        return False
+    busy = CandidateResult.objects.filter(run_id=run.pk, status=CandidateResult.Status.RUNNING)
+    task_ids = [t for t in busy.values_list("worker_task_id", flat=True) if t]
+    if run.status == Run.Status.SAMPLING and run.worker_task_id:
+        task_ids.append(run.worker_task_id)
     CandidateResult.objects.filter(
         run_id=run.pk,
         status__in=[CandidateResult.Status.PENDING, CandidateResult.Status.RUNNING],
     ).update(status=CandidateResult.Status.CANCELLED, finished_at=timezone.now())
-    return bool(cancelled)
+    if task_ids:
+        transaction.on_commit(lambda: _terminate(task_ids))
+    return True
+
+
+def _terminate(task_ids: list[str]) -> None:
+    from promise.celery import app
+
+    app.control.revoke(task_ids, terminate=True, signal="SIGKILL")
+
+
+def run_retry(*, run: Run) -> Run:
+    """Start a new run with the same settings as a failed or cancelled one."""
+    if run.is_active or run.status == Run.Status.SUCCEEDED:
+        raise ServiceError("Only a failed or cancelled run can be retried.")
+    return run_start(
+        owner=run.owner,
+        dataset=run.dataset,
+        target=run.target,
+        task=run.task,
+        sample_size=run.sample_size,
+        time_budget=run.time_budget,
+        excluded_columns=run.excluded_columns,
+        sample_strategy=run.sample_strategy,
+        time_column=run.time_column,
+        seed=run.seed,
+    )
 
 
 # Exports
 
 
-def export_build(*, candidate: CandidateResult) -> Export:
-    """Render the candidate's code export into a zip and store it."""
-    from exporters.bundle import build_bundle
+def export_files(*, candidate: CandidateResult) -> dict[str, str]:
+    """The text files of the candidate's export, rendered, for previews."""
+    from exporters import render_files
 
+    return render_files(_export_spec(candidate))
+
+
+def _export_spec(candidate: CandidateResult):
     from .automl.export import export_spec
 
     if candidate.status != CandidateResult.Status.SUCCEEDED:
         raise ServiceError("Only a trained candidate can be exported.")
     run = candidate.run
-    spec = export_spec(
+    return export_spec(
         run_dir(run),
         candidate.name,
         params=candidate.params,
         metrics=candidate.metrics,
         title=f"{candidate.label} for {run.target!r} on {run.dataset.name}",
+        fit_seconds=candidate.fit_seconds,
     )
+
+
+def export_build(*, candidate: CandidateResult) -> Export:
+    """Render the candidate's code export into a zip and store it."""
+    from exporters import build_bundle
+
+    spec = _export_spec(candidate)
+    run = candidate.run
     zip_path = run_dir(run) / "exports" / f"promise-run{run.pk}-{candidate.name}.zip"
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     build_bundle(spec, zip_path)

@@ -14,14 +14,14 @@ def profile_dataset(dataset_id: int) -> None:
     services.dataset_profile(dataset_id=dataset_id)
 
 
-@shared_task
-def prepare_sample(run_id: int) -> None:
-    services.run_prepare(run_id=run_id)
+@shared_task(bind=True)
+def prepare_sample(self, run_id: int) -> None:
+    services.run_prepare(run_id=run_id, task_id=self.request.id)
 
 
-@shared_task
-def train_candidate(run_id: int, name: str) -> None:
-    services.candidate_train(run_id=run_id, name=name)
+@shared_task(bind=True)
+def train_candidate(self, run_id: int, name: str) -> None:
+    services.candidate_train(run_id=run_id, name=name, task_id=self.request.id)
 
 
 @shared_task

@@ -10,6 +10,8 @@ urlpatterns = [
     path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset_delete"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<int:pk>/retry/", views.run_retry, name="run_retry"),
+    path("candidates/<int:pk>/code/", views.candidate_export_preview, name="candidate_code"),
     path("candidates/<int:pk>/export/", views.candidate_export, name="candidate_export"),
     path("candidates/<int:pk>/predict/", views.candidate_predict, name="candidate_predict"),
 ]

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from . import selectors, services, serving
 from .automl.metrics import METRIC_LABELS
 from .forms import RunForm, SignupForm, UploadForm
+from .highlight import highlight_file
 from .models import CandidateResult, Dataset
 
 
@@ -124,6 +125,32 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     if services.run_cancel(run=run):
         messages.info(request, "The run was cancelled.")
     return redirect("run_detail", run.pk)
+
+
+@login_required
+@require_POST
+def run_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
+    try:
+        new_run = services.run_retry(run=run)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+        return redirect("run_detail", run.pk)
+    return redirect("run_detail", new_run.pk)
+
+
+@login_required
+def candidate_export_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every file of the export, highlighted, with the download button."""
+    candidate = get_object_or_404(
+        CandidateResult.objects.select_related("run__dataset"), pk=pk, run__owner=request.user
+    )
+    try:
+        files = services.export_files(candidate=candidate)
+    except services.ServiceError as exc:
+        raise Http404(str(exc)) from exc
+    previews = [(name, highlight_file(name, text)) for name, text in files.items()]
+    return render(request, "analysis/export.html", {"candidate": candidate, "previews": previews})
 
 
 @login_required

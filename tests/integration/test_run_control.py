@@ -1,0 +1,65 @@
+"""Cancel and retry on a real worker."""
+
+import time
+
+import pytest
+from django.urls import reverse
+
+from analysis.models import CandidateResult, Dataset, Run
+from analysis.services import dataset_create_from_path, run_start
+from tests.worker import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def ready_dataset(celery_worker, owner, tmp_path):
+    from tests.conftest import churn_frame
+
+    path = tmp_path / "big.csv"
+    churn_frame(rows=20_000).to_csv(path, index=False)
+    dataset = dataset_create_from_path(owner=owner, path=path)
+    wait_for(
+        lambda: Dataset.objects.get(pk=dataset.pk).status == "ready", timeout=60, what="profile"
+    )
+    return Dataset.objects.get(pk=dataset.pk)
+
+
+def test_it_stops_all_candidate_work_within_five_seconds(owner, owner_client, ready_dataset):
+    run = run_start(owner=owner, dataset=ready_dataset, target="churned", time_budget=600)
+    wait_for(
+        lambda: CandidateResult.objects.filter(run=run, status="running").exists(),
+        timeout=60,
+        what="a candidate to start training",
+    )
+    cancelled_at = time.monotonic()
+    owner_client.post(reverse("run_cancel", args=[run.pk]))
+    assert Run.objects.get(pk=run.pk).status == "cancelled"
+    from promise.celery import app
+
+    def workers_idle():
+        active = app.control.inspect(timeout=1).active() or {}
+        return not any(active.values())
+
+    wait_for(workers_idle, timeout=10, what="the worker to drop the run's tasks")
+    assert time.monotonic() - cancelled_at < 5 + 2  # 2 s: the inspect round trip itself
+    # Candidates that finished before the click keep their result; nothing else goes on.
+    statuses = set(CandidateResult.objects.filter(run=run).values_list("status", flat=True))
+    assert "cancelled" in statuses and statuses <= {"cancelled", "succeeded"}
+
+
+def test_it_retries_a_failed_run_with_the_same_settings(owner, owner_client, ready_dataset):
+    failed = Run.objects.create(
+        owner=owner, dataset=ready_dataset, target="churned", status="failed", sample_size=123
+    )
+    response = owner_client.post(reverse("run_retry", args=[failed.pk]))
+    retried = Run.objects.exclude(pk=failed.pk).get()
+    assert response["Location"] == reverse("run_detail", args=[retried.pk])
+    assert (retried.target, retried.sample_size) == ("churned", 123)
+    wait_for(
+        lambda: Run.objects.get(pk=retried.pk).status not in Run.ACTIVE,
+        timeout=240,
+        what="the retried run",
+    )
+    retried_run = Run.objects.get(pk=retried.pk)
+    assert retried_run.status == "succeeded", retried_run.error
