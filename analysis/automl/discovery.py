@@ -2,8 +2,9 @@
 
     prepare_run(...)      sample → task → checks → features →
                           train.parquet + holdout.parquet + plan.json
-    train_candidate(...)  fit one family on train.parquet, score it on holdout.parquet,
-                          save its model files under candidates/<name>/
+    train_candidate(...)  tune one family by CV on train.parquet (search.py), refit the
+                          best on all of it, score it on holdout.parquet, save its model
+                          files under candidates/<name>/
 
 The holdout is split off once, before any candidate sees the data, so every candidate
 is scored on the same rows and none of them trained on them.
@@ -14,7 +15,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,11 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .candidates import get_candidate
+from .charts import prediction_charts
 from .errors import ProblemError
 from .fitted import FittedModel
-from .metrics import PRIMARY_METRIC, score_predictions
+from .importance import permutation_importance
+from .metrics import PRIMARY_METRIC, metric_score, score_predictions
 from .preprocess import FeatureSpec, build_preprocessor, feature_spec, prepare_frame
 from .problem import (
     MAX_CLASSES_FOR_NUMERIC,
@@ -36,9 +40,13 @@ from .problem import (
 )
 from .profile import DATETIME, NUMERIC, DatasetProfile
 from .sampling import RANDOM, STRATIFIED, TIME_BASED, SampleResult, sample_table
+from .search import SearchCancelled, search_candidate
 
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
+# Share of what is left of the time limit after the search that the LSTM's final fit may use.
+FINAL_FIT_SHARE = 0.8
+TRAIN_SCORE_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,8 @@ class RunPlan:
 
 @dataclass(frozen=True)
 class CandidateOutcome:
-    """One trained candidate: its hyper-parameters, holdout metrics, costs and model files."""
+    """One trained candidate: its tuned hyper-parameters, holdout and CV metrics, costs,
+    chart data and model files."""
 
     name: str
     params: dict[str, Any]
@@ -84,6 +93,18 @@ class CandidateOutcome:
     predict_ms_per_1000: float
     model_bytes: int
     model_dir: str
+    # Cross-validation of the chosen parameters on the training part (the run's metric).
+    cv_mean: float | None = None
+    cv_std: float | None = None
+    cv_scores: list[float] = field(default_factory=list)
+    # The same metrics as `metrics`, on the training rows: a large gap means overfitting.
+    train_metrics: dict[str, float] = field(default_factory=dict)
+    # Chart data, see charts.py: plus feature_importance, cv_scores and search_history.
+    charts: dict[str, Any] = field(default_factory=dict)
+    trials: int = 0
+    planned_trials: int = 0
+    search_seconds: float = 0.0
+    stopped_by: str = "trials"  # "time" when the clock cut the planned trials short
 
 
 def prepare_run(
@@ -187,22 +208,55 @@ def encode_target(values: pd.Series, plan: RunPlan) -> np.ndarray:
 
 
 def train_candidate(
-    run_dir: Path, plan: RunPlan, name: str, *, time_limit: float | None = None
+    run_dir: Path,
+    plan: RunPlan,
+    name: str,
+    *,
+    time_limit: float | None = None,
+    progress: Callable[[int, float | None], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> CandidateOutcome:
-    """Fit the family `name` with its default hyper-parameters and score it on the holdout."""
+    """Tune the family `name` by CV on the training part, refit the best, score the holdout.
+
+    The search (search.py) only ever sees train.parquet; the best parameters are then
+    fitted on all of it, and the holdout, untouched until now, gives the leaderboard's
+    metrics, the chart data and the permutation importance. `time_limit` (seconds) bounds
+    the whole call; `progress(trials_done, best_cv_score)` is called after each trial and
+    `should_stop()` before each fold. Raises SearchCancelled when stopped.
+    """
     candidate = get_candidate(name)
-    params = candidate.default_params(plan.task)
     train = pd.read_parquet(run_dir / "train.parquet")
     holdout = pd.read_parquet(run_dir / "holdout.parquet")
+    frame = prepare_frame(train, plan.features)
+    y_train = encode_target(train[plan.target], plan)
+    started = time.monotonic()
+    result = search_candidate(
+        candidate,
+        frame,
+        y_train,
+        features=plan.features,
+        task=plan.task,
+        metric=plan.metric,
+        seed=plan.seed,
+        time_ordered=plan.sample.strategy == TIME_BASED,
+        time_limit=time_limit,
+        n_classes=None if plan.classes is None else len(plan.classes),
+        progress=progress,
+        should_stop=should_stop,
+    )
+    if should_stop is not None and should_stop():
+        raise SearchCancelled("The search was stopped.")
+    params = dict(result.params)
 
-    started = time.perf_counter()
+    fit_started = time.perf_counter()
     preprocessor = build_preprocessor(plan.features)
-    inputs = preprocessor.fit_transform(prepare_frame(train, plan.features))
+    inputs = preprocessor.fit_transform(frame)
     estimator = candidate.build(params, task=plan.task, seed=plan.seed)
-    if "time_limit" in estimator.get_params():
-        estimator.set_params(time_limit=time_limit)
-    estimator.fit(inputs, encode_target(train[plan.target], plan))
-    fit_seconds = time.perf_counter() - started
+    if "time_limit" in estimator.get_params() and time_limit is not None:
+        left = time_limit - (time.monotonic() - started)
+        estimator.set_params(time_limit=max(1.0, left * FINAL_FIT_SHARE))
+    estimator.fit(inputs, y_train)
+    fit_seconds = time.perf_counter() - fit_started
     if hasattr(estimator, "epochs_"):
         params["epochs"] = estimator.epochs_
 
@@ -215,12 +269,25 @@ def train_candidate(
         preprocessor=preprocessor,
         estimator=estimator,
     )
-    started = time.perf_counter()
+    started_predict = time.perf_counter()
     predicted, proba = model.predict_encoded(holdout)
-    predict_ms = (time.perf_counter() - started) * 1000 * 1000 / max(len(holdout), 1)
-    metrics = score_predictions(
-        plan.task, encode_target(holdout[plan.target], plan), predicted, proba
+    predict_ms = (time.perf_counter() - started_predict) * 1000 * 1000 / max(len(holdout), 1)
+    y_holdout = encode_target(holdout[plan.target], plan)
+    metrics = score_predictions(plan.task, y_holdout, predicted, proba)
+    charts = prediction_charts(
+        plan.task, y_holdout, predicted, proba, classes=plan.classes, seed=plan.seed
     )
+    charts["feature_importance"] = permutation_importance(
+        holdout,
+        y_holdout,
+        plan.features.columns,
+        predict=model.predict_encoded,
+        score=lambda y, p, q: metric_score(plan.task, plan.metric, y, p, q),
+        metric=plan.metric,
+        seed=plan.seed,
+    )
+    charts["cv_scores"] = result.cv_scores
+    charts["search_history"] = result.chart_history()
     model_dir = run_dir / "candidates" / name
     files = model.save(model_dir)
     return CandidateOutcome(
@@ -231,4 +298,21 @@ def train_candidate(
         predict_ms_per_1000=round(predict_ms, 3),
         model_bytes=sum(f.stat().st_size for f in files),
         model_dir=str(model_dir),
+        cv_mean=result.cv_mean,
+        cv_std=result.cv_std,
+        cv_scores=result.cv_scores,
+        train_metrics=_train_metrics(model, train, plan),
+        charts=charts,
+        trials=result.trials,
+        planned_trials=result.planned_trials,
+        search_seconds=round(result.seconds, 3),
+        stopped_by=result.stopped_by,
     )
+
+
+def _train_metrics(model: FittedModel, train: pd.DataFrame, plan: RunPlan) -> dict[str, float]:
+    """Metrics on (up to TRAIN_SCORE_ROWS of) the training rows, to compare with the holdout."""
+    if len(train) > TRAIN_SCORE_ROWS:
+        train = train.sample(TRAIN_SCORE_ROWS, random_state=plan.seed)
+    predicted, proba = model.predict_encoded(train)
+    return score_predictions(plan.task, encode_target(train[plan.target], plan), predicted, proba)

@@ -1,4 +1,4 @@
-"""Holdout metrics for each task, and the leaderboard order."""
+"""Holdout metrics for each task, calibration, and the leaderboard order."""
 
 from __future__ import annotations
 
@@ -11,29 +11,43 @@ from .problem import REGRESSION
 
 PRIMARY_METRIC = {"regression": "r2", "binary": "accuracy", "multiclass": "accuracy"}
 # Metrics where a lower value is better; every other one is better when higher.
-LOWER_IS_BETTER = {"rmse", "mae", "log_loss"}
+LOWER_IS_BETTER = {"rmse", "mae", "mape", "log_loss", "ece"}
 METRIC_LABELS = {
     "r2": "R²",
     "rmse": "RMSE",
     "mae": "MAE",
+    "mape": "MAPE",
     "accuracy": "Accuracy",
     "balanced_accuracy": "Balanced accuracy",
     "f1_macro": "Macro F1",
     "roc_auc": "ROC AUC",
     "log_loss": "Log loss",
+    "ece": "Expected calibration error",
 }
+# Bins of the reliability diagram and of the expected calibration error.
+CALIBRATION_BINS = 10
+# MAPE divides by the actual values, so it is left out when any of them is this close to 0.
+MAPE_MIN_ABS = 1e-8
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
 
 
 def score_predictions(
     task: str, y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None = None
 ) -> dict[str, float]:
     """All metrics of `task` for one set of predictions (class indices for classification)."""
+    y_true = np.asarray(y_true)
     if task == REGRESSION:
-        return {
+        scores = {
             "r2": float(skm.r2_score(y_true, y_pred)),
             "rmse": float(math.sqrt(skm.mean_squared_error(y_true, y_pred))),
             "mae": float(skm.mean_absolute_error(y_true, y_pred)),
         }
+        if len(y_true) and np.abs(y_true).min() > MAPE_MIN_ABS:
+            scores["mape"] = float(skm.mean_absolute_percentage_error(y_true, y_pred))
+        return scores
     scores = {
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
         "balanced_accuracy": float(skm.balanced_accuracy_score(y_true, y_pred)),
@@ -48,11 +62,113 @@ def score_predictions(
                 if proba.shape[1] == 2
                 else skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels)
             )
+        scores["ece"] = expected_calibration_error(y_true, proba)
     return scores
 
 
-def leaderboard_order(scores: dict[str, dict[str, float]], metric: str) -> list[str]:
-    """Candidate names best first by `metric`; ties keep the given (simplest-first) order."""
-    sign = 1 if metric in LOWER_IS_BETTER else -1
+def reliability_bins(
+    y_true: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
+) -> list[dict[str, float]]:
+    """The reliability diagram of the predicted class: per confidence bin, how often right.
+
+    Each non-empty bin of equal width on [0, 1] gives its mean confidence (the predicted
+    class's probability), its accuracy and its row count.
+    """
+    proba = np.asarray(proba, dtype="float64")
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == np.asarray(y_true)
+    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        inside = index == b
+        if inside.any():
+            rows.append(
+                {
+                    "low": b / bins,
+                    "high": (b + 1) / bins,
+                    "confidence": float(confidence[inside].mean()),
+                    "accuracy": float(correct[inside].mean()),
+                    "count": int(inside.sum()),
+                }
+            )
+    return rows
+
+
+def expected_calibration_error(
+    y_true: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
+    """Row-weighted mean gap between confidence and accuracy over the reliability bins."""
+    table = reliability_bins(y_true, proba, bins)
+    total = sum(row["count"] for row in table)
+    if not total:
+        return math.nan
+    return float(
+        sum(row["count"] * abs(row["accuracy"] - row["confidence"]) for row in table) / total
+    )
+
+
+def metric_score(
+    task: str, metric: str, y_true: np.ndarray, y_pred: np.ndarray, proba=None
+) -> float:
+    """One metric of one set of predictions (the search scores each CV fold with this)."""
+    value = score_predictions(task, y_true, y_pred, proba).get(metric)
+    return math.nan if value is None else value
+
+
+def leaderboard_order(
+    scores: dict[str, dict[str, float]],
+    metric: str,
+    *,
+    noise: dict[str, float] | None = None,
+    seconds: dict[str, float] | None = None,
+) -> list[str]:
+    """Candidate names best first by `metric`; near-ties go to the simpler, faster model.
+
+    Simplicity is the family order of `candidates.CANDIDATES`. Two candidates are
+    near-tied when their scores differ by no more than the larger of their CV standard
+    deviations (`noise`, in the metric's units): a gap the fold-to-fold spread could
+    make by chance. Each place then goes to the simplest of the remaining candidates
+    near-tied with the best remaining one, and among equally simple ones to the faster
+    to train (`seconds`). Without `noise` only exact ties count. Candidates without a
+    score come last.
+    """
     names = list(scores)
-    return sorted(names, key=lambda n: (sign * scores[n].get(metric, math.nan), names.index(n)))
+    noise = noise or {}
+    seconds = seconds or {}
+    sign = -1 if higher_is_better(metric) else 1
+
+    def value(name: str) -> float:
+        v = scores[name].get(metric, math.nan)
+        return math.inf if v is None or math.isnan(v) else sign * v
+
+    remaining = sorted(names, key=lambda n: (value(n), names.index(n)))
+    order = []
+    while remaining:
+        best = remaining[0]
+        tied = [
+            n
+            for n in remaining
+            if math.isfinite(value(n))
+            and value(n) - value(best) <= max(_spread(noise, best), _spread(noise, n))
+        ] or [best]
+        pick = min(tied, key=lambda n: (_simplicity(n), seconds.get(n, 0.0), names.index(n)))
+        order.append(pick)
+        remaining.remove(pick)
+    return order
+
+
+def near_tie(a: dict[str, float], b: dict[str, float], metric: str, spread: float) -> bool:
+    """Whether scores `a` and `b` differ by no more than `spread` on `metric`."""
+    return abs(a[metric] - b[metric]) <= spread
+
+
+def _simplicity(name: str) -> int:
+    from .candidates import CANDIDATES
+
+    names = [candidate.name for candidate in CANDIDATES]
+    return names.index(name) if name in names else len(names)
+
+
+def _spread(noise: dict[str, float], name: str) -> float:
+    value = noise.get(name)
+    return 0.0 if value is None or not math.isfinite(value) else float(value)

@@ -1,8 +1,31 @@
 """Random forest family."""
 
-from .base import SklearnCandidate
+import math
+
+from .base import SearchSpace, SklearnCandidate, float_range, int_range
 
 _DEFAULTS = {"n_estimators": 100, "min_samples_leaf": 1, "max_features": "sqrt"}
+
+
+def _space(n_rows: int, n_cols: int, task: str) -> SearchSpace:
+    # The first trial is scikit-learn's well-tried default, with fewer trees on big tables.
+    sqrt_share = min(1.0, max(0.1, 1 / math.sqrt(max(n_cols, 1))))
+    return SearchSpace(
+        dimensions={
+            "n_estimators": int_range(50, 300 if n_rows <= 20_000 else 150, log=True),
+            "max_features": float_range(0.1, 1.0),
+            "min_samples_leaf": int_range(1, 20, log=True),
+        },
+        init={
+            "n_estimators": 100 if n_rows <= 20_000 else 60,
+            "max_features": sqrt_share if task != "regression" else 0.5,
+            "min_samples_leaf": 1,
+        },
+        trial_cost=6.0,
+        fit_overhead=0.15,
+        max_trials=25,
+    )
+
 
 FOREST = SklearnCandidate(
     name="random_forest",
@@ -12,4 +35,5 @@ FOREST = SklearnCandidate(
     classifier="sklearn.ensemble.RandomForestClassifier",
     regressor_defaults={**_DEFAULTS, "max_features": 1.0},
     classifier_defaults=_DEFAULTS,
+    space=_space,
 )

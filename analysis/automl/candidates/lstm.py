@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .base import SearchSpace, choice, float_range, int_range
+
 TIMESTEPS = 8
 
 
@@ -32,6 +34,24 @@ class LSTMCandidate:
 
     def default_params(self, task: str) -> dict[str, Any]:
         return {"units": 32, "epochs": 40, "batch_size": 256, "learning_rate": 0.003, "patience": 4}
+
+    def search_space(self, n_rows: int, n_cols: int, task: str) -> SearchSpace:
+        """Few trials: each one trains a network per CV fold, the costliest fit of the five."""
+        defaults = self.default_params(task)
+        return SearchSpace(
+            dimensions={
+                "units": int_range(16, 64, log=True),
+                "learning_rate": float_range(1e-3, 1e-2, log=True),
+                "batch_size": choice(64, 128, 256),
+            },
+            init={k: defaults[k] for k in ("units", "learning_rate", "batch_size")},
+            fixed={"epochs": defaults["epochs"], "patience": defaults["patience"]},
+            trial_cost=60.0,
+            fit_overhead=3.0,
+            min_trials=1,
+            max_trials=4,
+            max_folds=3,
+        )
 
     def build(self, params: dict[str, Any], *, task: str, seed: int) -> LSTMEstimator:
         return LSTMEstimator(task=task, seed=seed, **params)

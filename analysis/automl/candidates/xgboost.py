@@ -1,6 +1,11 @@
-"""XGBoost family: gradient-boosted trees with the histogram method."""
+"""XGBoost family: gradient-boosted trees with the histogram method.
 
-from .base import SklearnCandidate
+The number of trees is not tuned directly: each CV fold stops adding trees once its
+validation rows stop improving (early stopping), and the final model gets the mean of
+the folds' best counts as a plain `n_estimators`, so the export builds the same model.
+"""
+
+from .base import SearchSpace, SklearnCandidate, float_range, int_range
 
 _DEFAULTS = {
     "n_estimators": 300,
@@ -10,6 +15,35 @@ _DEFAULTS = {
     "tree_method": "hist",
     "n_jobs": 1,
 }
+# Most trees one CV fold may grow before early stopping ends it.
+MAX_TREES = 1000
+EARLY_STOPPING_ROUNDS = 30
+
+
+def _space(n_rows: int, n_cols: int, task: str) -> SearchSpace:
+    return SearchSpace(
+        dimensions={
+            "learning_rate": float_range(0.01, 0.3, log=True),
+            "max_depth": int_range(2, 10),
+            "min_child_weight": float_range(0.5, 20.0, log=True),
+            "subsample": float_range(0.5, 1.0),
+            "colsample_bytree": float_range(0.4, 1.0),
+            "reg_lambda": float_range(1e-3, 10.0, log=True),
+        },
+        init={
+            "learning_rate": 0.1,
+            "max_depth": 6,
+            "min_child_weight": 1.0,
+            "subsample": 0.9,
+            "colsample_bytree": 1.0,
+            "reg_lambda": 1.0,
+        },
+        fixed={"tree_method": "hist", "n_jobs": 1},
+        trial_cost=4.0,
+        fit_overhead=0.1,
+        max_trials=40,
+    )
+
 
 XGBOOST = SklearnCandidate(
     name="xgboost",
@@ -19,4 +53,6 @@ XGBOOST = SklearnCandidate(
     classifier="xgboost.XGBClassifier",
     regressor_defaults=_DEFAULTS,
     classifier_defaults=_DEFAULTS,
+    space=_space,
+    early_stopping=True,
 )

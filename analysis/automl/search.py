@@ -1,0 +1,385 @@
+"""Hyper-parameter search for one candidate family, with cross-validation, inside a time limit.
+
+How the run's time budget is shared (`candidate_time_limit`)
+    The candidates train side by side on `workers` processes. What is left of the run's
+    budget after sampling is multiplied by `workers` (the processes run at once) and by
+    TRAINING_SHARE (room for queueing, ranking and insights), and shared in proportion to
+    each family's BUDGET_WEIGHTS: the cheap linear model and single tree get less, the
+    boosted trees and the forest more. With two workers and the family order of the chord,
+    the busiest worker ends within the budget even when every candidate uses all of its
+    share.
+
+How one search spends its limit (`search_candidate`)
+    1. The training part is split into k folds (stratified for classes, time-ordered
+       for time-based samples); the preprocessing is fitted on each fold's training rows
+       only, once per fold, and reused by every trial.
+    2. Optuna's TPE sampler, seeded with the run's seed, proposes parameters; the
+       first trial is the family's cheap, sensible `init`. Each trial is scored by the
+       mean of the run's metric over the folds.
+    3. The number of trials is fixed before the search starts, from the table's size,
+       the family's cost per cell and the time limit (`trial_count`), never from how fast
+       trials happened to run: the same seed, data and budget give the same trials, so
+       the same leaderboard. The clock is only a safety stop: when the next trial and the
+       final fit would not fit in what is left, the search ends early and says so
+       (`stopped_by == "time"`); such a run may differ from a rerun.
+    4. `should_stop()` is asked before every fold, so a cancel ends the search within
+       one fold's fit (SearchCancelled).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
+
+from .candidates.base import Dimension, SearchSpace
+from .metrics import higher_is_better, metric_score
+from .preprocess import FeatureSpec, build_preprocessor
+from .problem import REGRESSION
+
+# Share of the run's budget the candidates' searches get; the rest covers the queue,
+# sampling hand-over, ranking and insights.
+TRAINING_SHARE = 0.85
+# Relative share of the budget per family (see the module docstring).
+BUDGET_WEIGHTS = {
+    "linear": 0.6,
+    "decision_tree": 0.6,
+    "random_forest": 1.2,
+    "xgboost": 1.6,
+    "lstm": 1.0,
+}
+# Share of a candidate's own limit planned for search trials; the rest is for the final
+# fit on the whole training part, the holdout scores, importance and chart data.
+SEARCH_SHARE = 0.7
+SMALL_TABLE_ROWS = 5000
+
+
+class SearchCancelled(Exception):  # noqa: N818 - the name says what happened
+    """The search was asked to stop (the run was cancelled)."""
+
+
+@dataclass
+class TrialRecord:
+    number: int
+    params: dict[str, Any]
+    score: float | None
+    fold_scores: list[float]
+    seconds: float
+    error: str | None = None
+
+
+@dataclass
+class SearchResult:
+    """The best parameters found and how the search got there."""
+
+    params: dict[str, Any]  # estimator keyword arguments, fixed settings included
+    cv_scores: list[float]
+    planned_trials: int
+    folds: int
+    stopped_by: str  # "trials" (all planned trials ran) or "time"
+    seconds: float
+    history: list[TrialRecord] = field(default_factory=list)
+
+    @property
+    def cv_mean(self) -> float:
+        return float(np.mean(self.cv_scores))
+
+    @property
+    def cv_std(self) -> float:
+        return float(np.std(self.cv_scores))
+
+    @property
+    def trials(self) -> int:
+        return len(self.history)
+
+    def chart_history(self) -> list[dict[str, Any]]:
+        """Score per trial for the search-history chart."""
+        return [
+            {"trial": t.number + 1, "score": t.score, "seconds": round(t.seconds, 3)}
+            for t in self.history
+        ]
+
+
+def candidate_time_limit(name: str, budget_seconds: float, *, workers: int = 2) -> float:
+    """Seconds of search and final fit for candidate `name` out of the run's training budget."""
+    total = sum(BUDGET_WEIGHTS.values())
+    weight = BUDGET_WEIGHTS.get(name, 1.0)
+    share = budget_seconds * TRAINING_SHARE * max(workers, 1) * weight / total
+    return max(1.0, min(share, budget_seconds * TRAINING_SHARE))
+
+
+def fold_count(n_rows: int, space: SearchSpace) -> int:
+    """Five folds on small tables, three on larger ones, never more than the family allows."""
+    folds = 5 if n_rows < SMALL_TABLE_ROWS else 3
+    return max(2, min(folds, space.max_folds))
+
+
+def cv_splits(
+    y: np.ndarray, *, task: str, folds: int, time_ordered: bool, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fold indices: time-ordered, stratified by class, or shuffled k-fold."""
+    rows = np.arange(len(y))
+    if time_ordered:
+        return list(TimeSeriesSplit(n_splits=folds).split(rows))
+    if task != REGRESSION:
+        counts = np.bincount(np.asarray(y, dtype="int64"))
+        if counts[counts > 0].max() >= folds:
+            with warnings.catch_warnings():
+                # Rare classes may miss some folds; the search handles that.
+                warnings.simplefilter("ignore", UserWarning)
+                splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+                return list(splitter.split(rows, y))
+    return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(rows))
+
+
+def trial_count(space: SearchSpace, *, n_rows: int, n_cols: int, folds: int, time_limit) -> int:
+    """How many trials fit in the search's share of `time_limit`, by the family's cost model.
+
+    A trial fits `folds` models on (folds-1)/folds of the rows; the family's `trial_cost`
+    says seconds per million cells, plus `fit_overhead` per fit. The count depends only on
+    the table's shape and the limit, so it is the same on every rerun.
+    """
+    if not space.dimensions:
+        return 1
+    if time_limit is None:
+        return space.max_trials
+    cells = n_rows * (folds - 1) / folds * max(n_cols, 1)
+    per_trial = folds * (space.trial_cost * cells / 1e6 + space.fit_overhead)
+    fitting = int(SEARCH_SHARE * time_limit / per_trial)
+    return max(space.min_trials, min(space.max_trials, fitting))
+
+
+@dataclass
+class _Fold:
+    train_x: np.ndarray
+    train_y: np.ndarray
+    valid_x: np.ndarray
+    valid_y: np.ndarray
+
+
+def search_candidate(
+    candidate,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    features: FeatureSpec,
+    task: str,
+    metric: str,
+    seed: int,
+    time_ordered: bool = False,
+    time_limit: float | None = None,
+    n_classes: int | None = None,
+    progress: Callable[[int, float | None], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SearchResult:
+    """Search `candidate`'s space by k-fold CV on `frame` (prepared features) and `y`.
+
+    `y` holds floats, or class indices 0..n_classes-1. Returns the best trial's
+    parameters and fold scores; raises RuntimeError when every trial failed, and
+    SearchCancelled when `should_stop()` said so.
+    """
+    import optuna
+
+    started = time.monotonic()
+    deadline = None if time_limit is None else started + time_limit
+    # Fits that stop themselves on a clock (the LSTM) share only the search's part of it.
+    fit_deadline = None if time_limit is None else started + SEARCH_SHARE * time_limit
+    y = np.asarray(y)
+    probe = build_preprocessor(features).fit(frame.iloc[: min(len(frame), 2000)])
+    n_cols = len(probe.get_feature_names_out())
+    space = candidate.search_space(len(frame), n_cols, task)
+    folds = fold_count(len(frame), space)
+    splits = cv_splits(y, task=task, folds=folds, time_ordered=time_ordered, seed=seed)
+    fold_data = []
+    for train_rows, valid_rows in splits:
+        _check_cancel(should_stop)
+        preprocessor = build_preprocessor(features)
+        fold_data.append(
+            _Fold(
+                preprocessor.fit_transform(frame.iloc[train_rows]),
+                y[train_rows],
+                preprocessor.transform(frame.iloc[valid_rows]),
+                y[valid_rows],
+            )
+        )
+    planned = trial_count(
+        space, n_rows=len(frame), n_cols=n_cols, folds=folds, time_limit=time_limit
+    )
+    maximize = higher_is_better(metric)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=max(3, min(10, planned // 3)), multivariate=True
+        )
+    study = optuna.create_study(direction="maximize" if maximize else "minimize", sampler=sampler)
+    distributions = {name: _distribution(dim) for name, dim in space.dimensions.items()}
+    if space.dimensions:
+        study.enqueue_trial(space.init)
+
+    history: list[TrialRecord] = []
+    best: TrialRecord | None = None
+    best_extras: dict[str, Any] = {}
+    stopped_by = "trials"
+    slowest = 0.0
+    for number in range(planned):
+        _check_cancel(should_stop)
+        if number and deadline is not None:
+            # Room for one more trial like the slowest so far, and the final fit after it.
+            final_fit = slowest / max(folds - 1, 1) * 1.5
+            if time.monotonic() + slowest + final_fit > deadline:
+                stopped_by = "time"
+                break
+        trial_started = time.monotonic()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            trial = study.ask(distributions)
+        tuned = dict(trial.params) if space.dimensions else {}
+        params = space.params(tuned)
+        try:
+            fold_scores, extras = _cross_validate(
+                candidate,
+                params,
+                fold_data,
+                task=task,
+                metric=metric,
+                seed=seed,
+                n_classes=n_classes,
+                deadline=fit_deadline,
+                should_stop=should_stop,
+            )
+        except SearchCancelled:
+            raise
+        except Exception as exc:  # a bad corner of the space fails the trial, not the search
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            record = TrialRecord(
+                number, params, None, [], time.monotonic() - trial_started, str(exc)[:300]
+            )
+            history.append(record)
+            continue
+        score = float(np.mean(fold_scores))
+        if math.isnan(score):
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, score)
+        record = TrialRecord(
+            number,
+            {**params, **extras},
+            None if math.isnan(score) else score,
+            fold_scores,
+            time.monotonic() - trial_started,
+        )
+        history.append(record)
+        slowest = max(slowest, record.seconds)
+        if record.score is not None and (
+            best is None or (record.score > best.score if maximize else record.score < best.score)
+        ):
+            best, best_extras = record, extras
+        if progress is not None:
+            progress(len(history), None if best is None else best.score)
+    if best is None:
+        reasons = sorted({t.error for t in history if t.error}) or ["no trial gave a score"]
+        raise RuntimeError(f"Every search trial failed: {reasons[0]}")
+    return SearchResult(
+        params={**best.params, **best_extras},
+        cv_scores=[float(s) for s in best.fold_scores],
+        planned_trials=planned,
+        folds=folds,
+        stopped_by=stopped_by,
+        seconds=time.monotonic() - started,
+        history=history,
+    )
+
+
+def _cross_validate(
+    candidate,
+    params: dict[str, Any],
+    fold_data: list[_Fold],
+    *,
+    task: str,
+    metric: str,
+    seed: int,
+    n_classes: int | None,
+    deadline: float | None,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[list[float], dict[str, Any]]:
+    """Fold scores of one parameter set, and settings learned on the way (trees by XGBoost)."""
+    scores, best_rounds = [], []
+    early_stopping = getattr(candidate, "early_stopping", False)
+    for index, fold in enumerate(fold_data):
+        _check_cancel(should_stop)
+        fit_params = dict(params)
+        train_y, present = _contiguous(fold.train_y, task)
+        valid_y = fold.valid_y
+        if early_stopping:
+            from .candidates.xgboost import EARLY_STOPPING_ROUNDS, MAX_TREES
+
+            fit_params.update(n_estimators=MAX_TREES, early_stopping_rounds=EARLY_STOPPING_ROUNDS)
+        estimator = candidate.build(fit_params, task=task, seed=seed)
+        if "time_limit" in estimator.get_params():
+            left = None if deadline is None else deadline - time.monotonic()
+            estimator.set_params(
+                time_limit=None if left is None else max(1.0, left / (len(fold_data) - index))
+            )
+        if early_stopping:
+            eval_y = valid_y
+            if present is not None:
+                # Validation rows of a class the fold never trained on cannot steer it.
+                keep = np.isin(valid_y, present)
+                eval_x, eval_y = fold.valid_x[keep], np.searchsorted(present, valid_y[keep])
+            else:
+                eval_x = fold.valid_x
+            estimator.fit(fold.train_x, train_y, eval_set=[(eval_x, eval_y)], verbose=False)
+            best_rounds.append(int(estimator.best_iteration) + 1)
+        else:
+            estimator.fit(fold.train_x, train_y)
+        if task == REGRESSION:
+            predicted, proba = np.asarray(estimator.predict(fold.valid_x), dtype="float64"), None
+        else:
+            proba = _full_proba(estimator.predict_proba(fold.valid_x), present, n_classes)
+            predicted = proba.argmax(axis=1)
+        scores.append(metric_score(task, metric, valid_y, predicted, proba))
+    extras = {"n_estimators": int(round(np.mean(best_rounds)))} if best_rounds else {}
+    return scores, extras
+
+
+def _contiguous(y: np.ndarray, task: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Class indices renumbered 0..m-1 when a fold lacks some classes (XGBoost needs that)."""
+    if task == REGRESSION:
+        return y, None
+    present = np.unique(y)
+    if len(present) and present[-1] == len(present) - 1:
+        return y, None
+    return np.searchsorted(present, y), present
+
+
+def _full_proba(proba, present: np.ndarray | None, n_classes: int | None) -> np.ndarray:
+    proba = np.asarray(proba, dtype="float64")
+    width = n_classes or proba.shape[1]
+    full = np.zeros((proba.shape[0], width))
+    columns = np.arange(proba.shape[1]) if present is None else present
+    full[:, columns] = proba
+    total = full.sum(axis=1, keepdims=True)
+    return full / np.where(total > 0, total, 1.0)
+
+
+def _distribution(dim: Dimension):
+    import optuna
+
+    if dim.kind == "int":
+        return optuna.distributions.IntDistribution(int(dim.low), int(dim.high), log=dim.log)
+    if dim.kind == "float":
+        return optuna.distributions.FloatDistribution(dim.low, dim.high, log=dim.log)
+    return optuna.distributions.CategoricalDistribution(dim.choices)
+
+
+def _check_cancel(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise SearchCancelled("The search was stopped.")
