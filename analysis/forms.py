@@ -29,6 +29,7 @@ class RunForm(forms.Form):
     custom_rows = forms.IntegerField(label="Custom sample rows", required=False, min_value=20)
     sample_strategy = forms.ChoiceField(
         label="Sampling strategy",
+        required=False,
         choices=[
             ("random", "Random rows"),
             ("stratified", "Stratified (keeps class shares)"),
@@ -61,6 +62,9 @@ class RunForm(forms.Form):
         if data.get("sample") == "custom" and not data.get("custom_rows"):
             self.add_error("custom_rows", "Give the number of rows for a custom sample.")
         return data
+
+    def clean_sample_strategy(self) -> str:
+        return self.cleaned_data["sample_strategy"] or "random"
 
     def sample_size(self) -> int | None:
         choice = self.cleaned_data["sample"]
