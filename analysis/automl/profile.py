@@ -1,20 +1,43 @@
-"""Profile a table in one Dask pass: row count, and per column its kind and statistics."""
+"""Profile a table in one streaming pass: row count, and per column its kind and statistics.
+
+The pass (`ingest.normalize_table`) reads the file once with pyarrow's streaming readers
+and writes the Parquet copy that sampling reads later; `_Profiler` sees each record
+batch on the way and keeps, in memory that does not grow with the file:
+
+- exact counts: rows, missing values, min, max, and mean/std merged batch by batch
+  (Chan's parallel variance), and the value counts of every column until it has more
+  than `EXACT_COUNTS_MAX` distinct values;
+- distinct counts: exact up to `SKETCH_SIZE` values, estimated above that with a
+  k-minimum-values sketch of 64-bit hashes (standard error about 1/sqrt(k), ~1%);
+- duplicate rows: the same sketch over a hash of each whole row;
+- a uniform random sample of `SAMPLE_ROWS` rows (seeded), for what needs the values
+  themselves: kinds (dates, words), quantiles, histograms and quality findings.
+
+Quality findings are worded in `quality.py`.
+"""
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import dask
-import dask.dataframe as dd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DataFileError
-from .ingest import read_table
+from .ingest import IngestOptions, SourceInfo, Visitor, normalize_table
+from .quality import Finding, profile_findings
 
 PREVIEW_ROWS = 50
+SAMPLE_ROWS = 20_000
+SKETCH_SIZE = 4096
+EXACT_COUNTS_MAX = 10_000
+TOP_VALUES = 10
+HISTOGRAM_BINS = 20
 # Text columns with at most this many distinct values (or this share of rows) are categories.
 CATEGORICAL_MAX_DISTINCT = 100
 CATEGORICAL_MAX_SHARE = 0.05
@@ -29,6 +52,7 @@ TEXT = "text"
 IDENTIFIER = "identifier"
 CONSTANT = "constant"
 EMPTY = "empty"
+KINDS = (NUMERIC, BOOLEAN, CATEGORICAL, DATETIME, TEXT, IDENTIFIER, CONSTANT, EMPTY)
 
 
 @dataclass
@@ -43,6 +67,13 @@ class ColumnProfile:
     mean: float | None = None
     std: float | None = None
     top_values: list[list] = field(default_factory=list)
+    # Added by the streaming profile; older stored profiles lack them.
+    distinct_is_estimate: bool = False
+    integer: bool = False
+    quantiles: dict[str, float] = field(default_factory=dict)
+    histogram: list[list] = field(default_factory=list)
+    earliest: str | None = None
+    latest: str | None = None
 
 
 @dataclass
@@ -50,6 +81,9 @@ class DatasetProfile:
     rows: int
     columns: list[ColumnProfile]
     preview: list[dict]
+    findings: list[Finding] = field(default_factory=list)
+    source: dict = field(default_factory=dict)
+    duplicate_rows: int = 0
 
     def column(self, name: str) -> ColumnProfile:
         return next(c for c in self.columns if c.name == name)
@@ -59,76 +93,244 @@ class DatasetProfile:
 
     @classmethod
     def from_dict(cls, data: dict) -> DatasetProfile:
-        columns = [ColumnProfile(**c) for c in data["columns"]]
-        return cls(rows=data["rows"], columns=columns, preview=data["preview"])
+        known = {f.name for f in fields(ColumnProfile)}
+        columns = [
+            ColumnProfile(**{k: v for k, v in c.items() if k in known}) for c in data["columns"]
+        ]
+        return cls(
+            rows=data["rows"],
+            columns=columns,
+            preview=data["preview"],
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+            source=data.get("source", {}),
+            duplicate_rows=data.get("duplicate_rows", 0),
+        )
 
 
-def profile_table(path: str | Path) -> DatasetProfile:
-    """Read the table at `path` once and describe it; raises DataFileError when unreadable."""
-    ddf = read_table(path)
-    if len(ddf.columns) == 0:
+def profile_table(path: str | Path, *, options: IngestOptions | None = None) -> DatasetProfile:
+    """Read the table at `path` once and describe it; raises DataFileError when unreadable.
+
+    The same pass leaves the normalised Parquet copy that `sample_table` reads.
+    """
+    _copy, info, profiler = normalize_table(path, options=options, visitor_factory=_Profiler)
+    if not info.columns:
         raise DataFileError("The file has no columns: upload a table with a header row.")
-    try:
-        return _profile(ddf)
-    except (ValueError, TypeError, pd.errors.ParserError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataFileError(f"The file could not be read as a table: {message}") from exc
+    if profiler is None or profiler.rows == 0:
+        raise DataFileError(
+            "The file has a header but no data rows: upload the file with its data, or "
+            "choose the right header row."
+        )
+    return profiler.result(info)
 
 
-def _profile(ddf: dd.DataFrame) -> DatasetProfile:
-    numeric = [c for c in ddf.columns if pd.api.types.is_numeric_dtype(ddf[c].dtype)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rows, missing, distinct, minimum, maximum, mean, std = dask.compute(
-            ddf.map_partitions(len).sum(),
-            ddf.isna().sum(),
-            {col: ddf[col].nunique_approx() for col in ddf.columns},
-            ddf[numeric].min(),
-            ddf[numeric].max(),
-            ddf[numeric].mean(),
-            ddf[numeric].std(),
-        )
-    if rows == 0:
-        raise DataFileError("The file has a header but no data rows.")
-    head = ddf.head(PREVIEW_ROWS * 20, npartitions=1)
-    columns = []
-    for name in ddf.columns:
-        present = int(rows - missing[name])
-        count = min(int(round(distinct[name])), present)
-        column = ColumnProfile(
-            name=str(name),
-            kind=_kind(head[name], rows=int(rows), present=present, distinct=count),
-            dtype=str(ddf[name].dtype),
-            missing=int(missing[name]),
-            distinct=count,
-        )
-        if name in numeric and present:
-            column.min, column.max = _num(minimum[name]), _num(maximum[name])
-            column.mean, column.std = _num(mean[name]), _num(std[name])
+class _Profiler(Visitor):
+    def __init__(self, info: SourceInfo, schema: pa.Schema):
+        self.schema = schema
+        self.rows = 0
+        self.columns = [_ColumnStats(f.name, f.type) for f in schema]
+        self.row_sketch = _Sketch()
+        self.rng = np.random.default_rng(0)
+        self.sample: list[pa.RecordBatch] = []
+        self.sample_keys: list[np.ndarray] = []
+        self.sample_size = 0
+        self.threshold = 1.0
+        self.preview: list[pa.RecordBatch] = []
+        self.preview_rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        n = batch.num_rows
+        if not n:
+            return
+        self.rows += n
+        if self.preview_rows < PREVIEW_ROWS:
+            self.preview.append(batch.slice(0, PREVIEW_ROWS - self.preview_rows))
+            self.preview_rows += self.preview[-1].num_rows
+        row_hash = np.zeros(n, dtype=np.uint64)
+        for stats, array in zip(self.columns, batch.columns, strict=True):
+            hashes = stats.add(array)
+            row_hash = _mix(row_hash * np.uint64(0x100000001B3) ^ hashes)
+        self.row_sketch.add(row_hash)
+        self._keep_sample(batch)
+
+    def _keep_sample(self, batch: pa.RecordBatch) -> None:
+        keys = self.rng.random(batch.num_rows)
+        chosen = np.flatnonzero(keys < self.threshold)
+        if not len(chosen):
+            return
+        self.sample.append(batch.take(pa.array(chosen)))
+        self.sample_keys.append(keys[chosen])
+        self.sample_size += len(chosen)
+        if self.sample_size > 2 * SAMPLE_ROWS:
+            self._compact()
+
+    def _compact(self) -> None:
+        keys = np.concatenate(self.sample_keys)
+        table = pa.Table.from_batches(self.sample, schema=self.schema)
+        if len(keys) > SAMPLE_ROWS:
+            keep = np.argpartition(keys, SAMPLE_ROWS - 1)[:SAMPLE_ROWS]
+            self.threshold = float(keys[keep].max())
         else:
-            top = head[name].value_counts().head(5)
-            column.top_values = [[str(value), int(n)] for value, n in top.items()]
-        columns.append(column)
-    preview = head.head(PREVIEW_ROWS).astype(object).where(head.head(PREVIEW_ROWS).notna(), None)
-    return DatasetProfile(
-        rows=int(rows), columns=columns, preview=[_jsonable(r) for r in preview.to_dict("records")]
-    )
+            keep = np.arange(len(keys))
+        keep.sort()
+        self.sample = table.take(pa.array(keep)).combine_chunks().to_batches()
+        self.sample_keys = [keys[keep]]
+        self.sample_size = len(keep)
+
+    def result(self, info: SourceInfo) -> DatasetProfile:
+        self._compact()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sample = pa.Table.from_batches(self.sample, schema=self.schema).to_pandas()
+        columns = [stats.profile(self.rows, sample[stats.name]) for stats in self.columns]
+        duplicates = max(0, self.rows - min(self.row_sketch.estimate(), self.rows))
+        preview = pa.Table.from_batches(self.preview, schema=self.schema).to_pandas()
+        profile = DatasetProfile(
+            rows=self.rows,
+            columns=columns,
+            preview=[_jsonable(r) for r in preview.head(PREVIEW_ROWS).to_dict("records")],
+            source=info.to_dict(),
+            duplicate_rows=int(duplicates),
+        )
+        profile.findings = profile_findings(
+            profile,
+            sample,
+            duplicates_are_estimate=self.row_sketch.is_estimate,
+            notes=info.notes,
+        )
+        return profile
 
 
-def _kind(sample: pd.Series, *, rows: int, present: int, distinct: int) -> str:
+class _ColumnStats:
+    def __init__(self, name: str, type_: pa.DataType):
+        self.name = name
+        self.type = type_
+        self.numeric = (pa.types.is_integer(type_) or pa.types.is_floating(type_)) and not (
+            pa.types.is_boolean(type_)
+        )
+        self.missing = 0
+        self.count = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.min = None
+        self.max = None
+        self.counts: dict | None = {}
+        self.sketch = _Sketch()
+
+    def add(self, array: pa.Array) -> np.ndarray:
+        """Take one batch of the column; return a 64-bit hash per row (for duplicate rows)."""
+        self.missing += array.null_count
+        if self.numeric or pa.types.is_timestamp(array.type):
+            self._add_range(array)
+        encoded = pc.dictionary_encode(array)
+        indices = encoded.indices.fill_null(-1).to_numpy()
+        dictionary = encoded.dictionary
+        value_hashes = _hash_values(dictionary)
+        self.sketch.add(value_hashes)
+        if self.counts is not None:
+            tally = np.bincount(indices[indices >= 0], minlength=len(dictionary))
+            for value, n in zip(dictionary.to_pylist(), tally.tolist(), strict=True):
+                self.counts[value] = self.counts.get(value, 0) + n
+            if len(self.counts) > EXACT_COUNTS_MAX:
+                self.counts = None
+        with_null = np.append(value_hashes, np.uint64(0x9E3779B97F4A7C15))
+        return with_null[indices]
+
+    def _add_range(self, array: pa.Array) -> None:
+        present = len(array) - array.null_count
+        if not present:
+            return
+        low, high = pc.min_max(array).values()
+        self.min = low.as_py() if self.min is None else min(self.min, low.as_py())
+        self.max = high.as_py() if self.max is None else max(self.max, high.as_py())
+        if not self.numeric:
+            return
+        values = array.cast(pa.float64())
+        mean = pc.mean(values).as_py()
+        m2 = (pc.variance(values, ddof=0).as_py() or 0.0) * present
+        total = self.count + present
+        delta = mean - self.mean
+        self.mean += delta * present / total
+        self.m2 += m2 + delta * delta * self.count * present / total
+        self.count = total
+
+    def profile(self, rows: int, sample: pd.Series) -> ColumnProfile:
+        present = rows - self.missing
+        exact = self.counts is not None
+        distinct = len(self.counts) - (None in self.counts) if exact else self.sketch.estimate()
+        distinct = int(min(distinct, present))
+        column = ColumnProfile(
+            name=self.name,
+            kind=EMPTY,
+            dtype=_dtype_name(self.type),
+            missing=int(self.missing),
+            distinct=distinct,
+            distinct_is_estimate=not exact and not self.sketch.exact,
+            integer=pa.types.is_integer(self.type),
+        )
+        values = sample.dropna()
+        if self.numeric and present:
+            column.min, column.max = _num(self.min), _num(self.max)
+            column.mean = _num(self.mean)
+            std = math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else 0.0
+            column.std = _num(std)
+            column.integer = column.integer or bool(
+                len(values) and (values.astype("float64") % 1 == 0).all()
+            )
+            _describe_numbers(column, values.astype("float64"))
+        elif pa.types.is_timestamp(self.type) and present:
+            column.earliest, column.latest = str(self.min), str(self.max)
+        if exact:
+            top = sorted(
+                ((v, n) for v, n in self.counts.items() if v is not None),
+                key=lambda item: (-item[1], str(item[0])),
+            )[:TOP_VALUES]
+        else:
+            top = list(values.astype(str).value_counts().head(TOP_VALUES).items())
+        column.top_values = [[str(value), int(n)] for value, n in top]
+        column.kind = _kind(self.type, values, rows=rows, present=present, distinct=distinct)
+        return column
+
+
+def _describe_numbers(column: ColumnProfile, values: pd.Series) -> None:
+    if values.empty:
+        return
+    finite = values[np.isfinite(values)]
+    if finite.empty:
+        return
+    points = {
+        "p01": 0.01,
+        "p05": 0.05,
+        "p25": 0.25,
+        "p50": 0.5,
+        "p75": 0.75,
+        "p95": 0.95,
+        "p99": 0.99,
+    }
+    found = finite.quantile(list(points.values())).tolist()
+    column.quantiles = {name: float(v) for name, v in zip(points, found, strict=True)}
+    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
+    column.histogram = [
+        [float(edges[i]), float(edges[i + 1]), int(counts[i])] for i in range(len(counts))
+    ]
+
+
+def _kind(type_: pa.DataType, values: pd.Series, *, rows: int, present: int, distinct: int) -> str:
     if present == 0:
         return EMPTY
     if distinct <= 1:
         return CONSTANT
-    values = sample.dropna()
-    if pd.api.types.is_numeric_dtype(sample):
+    if pa.types.is_boolean(type_):
+        return BOOLEAN
+    if pa.types.is_timestamp(type_):
+        return DATETIME
+    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
         if distinct == 2:
             return BOOLEAN
-        is_integer = bool((values % 1 == 0).all())
+        is_integer = bool((values % 1 == 0).all()) if len(values) else False
         if is_integer and rows > 50 and distinct >= IDENTIFIER_MIN_SHARE * present:
             return IDENTIFIER
         return NUMERIC
-    if _looks_like_dates(values):
+    if looks_like_dates(values):
         return DATETIME
     if distinct == 2:
         return BOOLEAN
@@ -140,20 +342,96 @@ def _kind(sample: pd.Series, *, rows: int, present: int, distinct: int) -> str:
     return TEXT
 
 
-def _looks_like_dates(values: pd.Series) -> bool:
+def looks_like_dates(values: pd.Series) -> bool:
+    """Whether most of the text `values` read as dates or times (plain numbers do not)."""
+    return date_share(values) >= DATETIME_MIN_SHARE
+
+
+def date_share(values: pd.Series) -> float:
+    """The share of the text `values` that read as dates or times (0 for numbers)."""
+    values = values.dropna()
     if values.empty:
-        return False
-    text = values.astype(str)
-    # Plain numbers are not dates, whatever a lenient parser thinks.
+        return 0.0
+    text = values.astype(str).head(2000)
     if pd.to_numeric(text, errors="coerce").notna().mean() > 0.5:
-        return False
+        return 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    return parsed.notna().mean() >= DATETIME_MIN_SHARE
+    return float(parsed.notna().mean())
+
+
+class _Sketch:
+    """K-minimum-values distinct counter: exact below `SKETCH_SIZE` values, ~1% error above."""
+
+    def __init__(self):
+        self.values = np.empty(0, dtype=np.uint64)
+        self.full = False
+
+    def add(self, hashes: np.ndarray) -> None:
+        if self.full:
+            hashes = hashes[hashes < self.values[-1]]
+            if not len(hashes):
+                return
+        merged = np.unique(np.concatenate([self.values, hashes]))
+        if len(merged) >= SKETCH_SIZE:
+            merged, self.full = merged[:SKETCH_SIZE], True
+        self.values = merged
+
+    @property
+    def exact(self) -> bool:
+        return not self.full
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.full
+
+    def estimate(self) -> int:
+        if not self.full:
+            return len(self.values)
+        return int((SKETCH_SIZE - 1) / (float(self.values[-1]) / 2.0**64))
+
+
+def _hash_values(dictionary: pa.Array) -> np.ndarray:
+    if not len(dictionary):
+        return np.empty(0, dtype=np.uint64)
+    type_ = dictionary.type
+    if pa.types.is_floating(type_):
+        return _mix(dictionary.cast(pa.float64()).to_numpy().view(np.uint64))
+    if pa.types.is_integer(type_) or pa.types.is_timestamp(type_):
+        return _mix(dictionary.cast(pa.int64()).to_numpy().view(np.uint64))
+    if pa.types.is_boolean(type_):
+        return _mix(dictionary.cast(pa.uint64()).to_numpy())
+    values = np.asarray(dictionary.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+    return pd.util.hash_array(values, categorize=False)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: spreads any 64-bit values evenly over the hash space."""
+    x = x.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def _dtype_name(type_: pa.DataType) -> str:
+    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
+        # Sampling hands integers over as float64, so a missing value never changes them.
+        return "float64"
+    if pa.types.is_boolean(type_):
+        return "bool"
+    if pa.types.is_timestamp(type_):
+        return "datetime64"
+    return "object"
 
 
 def _num(value) -> float | None:
+    if value is None:
+        return None
     value = float(value)
     return None if math.isnan(value) or math.isinf(value) else value
 
@@ -161,11 +439,13 @@ def _num(value) -> float | None:
 def _jsonable(record: dict) -> dict:
     out = {}
     for key, value in record.items():
-        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        if value is None or value is pd.NaT:
             value = None
-        elif hasattr(value, "item"):
+        elif isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            value = None
+        elif hasattr(value, "item") and not isinstance(value, pd.Timestamp):
             value = value.item()
-        elif not isinstance(value, (int, float, str, bool, type(None))):
+        if not isinstance(value, (int, float, str, bool, type(None))):
             value = str(value)
         out[str(key)] = value
     return out

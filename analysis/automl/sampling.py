@@ -10,7 +10,8 @@ Three strategies, each exact in size and the same for the same seed:
 - time_based: the most recent rows by a time column, returned oldest first, so the
   holdout can be the latest part of the sample.
 
-Memory is bounded by the sample size, never by the file size.
+Memory is bounded by the sample size, never by the file size: Dask reads the
+normalised Parquet copy (see ingest.py) partition by partition.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ProblemError
-from .ingest import read_table
+from .ingest import IngestOptions, read_table
 
 RANDOM = "random"
 STRATIFIED = "stratified"
@@ -56,14 +57,16 @@ def sample_table(
     seed: int,
     strategy: str = RANDOM,
     time_column: str | None = None,
+    options: IngestOptions | None = None,
 ) -> tuple[pd.DataFrame, SampleResult]:
     """Return up to `max_rows` rows with a known target, drawn by `strategy`.
 
-    Rows whose target is missing cannot be learned from and are left out.
+    Rows whose target is missing cannot be learned from and are left out. The rows come
+    from the Parquet copy that profiling wrote (made now if missing), read with `options`.
     """
     if strategy not in STRATEGIES:
         raise ProblemError(f"Unknown sampling strategy {strategy!r}; use {', '.join(STRATEGIES)}.")
-    ddf = read_table(path)
+    ddf = read_table(path, options=options)
     if target not in ddf.columns:
         raise ProblemError(f"The target column {target!r} is not in the file.")
     labelled = ddf[~ddf[target].isna()]

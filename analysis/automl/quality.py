@@ -1,0 +1,372 @@
+"""Quality findings: what is odd about a table, in plain words, with what to do about it.
+
+Two sets, because some findings need the target and the profile is made before the user
+chooses one:
+
+- `profile_findings(profile, sample)`: constant and near-constant columns, mostly
+  missing columns, duplicate rows, identifier-like columns, high-cardinality categories,
+  mixed types, numbers written with thousands separators, unparseable dates, outliers,
+  too few rows for the number of columns, and notes from reading the file.
+- `target_findings(profile, frame, target)`: a target that is empty or has one value,
+  class imbalance, and suspected target leakage. `frame` is the training sample.
+
+Rules (documented here because the user sees their results):
+
+- Outliers: Tukey's "far out" fences, below Q1 - 3*IQR or above Q3 + 3*IQR, counted on
+  the profile's random sample of rows and scaled to the whole table.
+- Near-constant: one value holds at least 98% of the non-missing values.
+- Mostly missing: at least half the values are missing (an error from 95%).
+- Mixed types: between 50% and 99% of a text column's values read as numbers.
+- Leakage: a single feature predicts the target on held-out rows with accuracy (or R²)
+  of at least 0.99, clearly above always guessing the most common class.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .profile import DatasetProfile
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+
+NEAR_CONSTANT_SHARE = 0.98
+MOSTLY_MISSING_SHARE = 0.5
+HIGH_CARDINALITY = 50
+OUTLIER_IQR_FACTOR = 3.0
+MIN_ROWS_PER_COLUMN = 10
+IMBALANCE_SHARE = 0.05
+LEAKAGE_SCORE = 0.99
+_THOUSANDS = re.compile(r"-?\d{1,3}([,.'\u00a0 ]\d{3})+([.,]\d+)?")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the user should know: how serious, which column, what, and what to do."""
+
+    severity: str
+    code: str
+    message: str
+    action: str
+    column: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Finding:
+        return cls(
+            severity=data.get("severity", INFO),
+            code=data.get("code", ""),
+            message=data.get("message", ""),
+            action=data.get("action", ""),
+            column=data.get("column"),
+        )
+
+
+def profile_findings(
+    profile: DatasetProfile,
+    sample: pd.DataFrame,
+    *,
+    duplicates_are_estimate: bool = False,
+    notes: list[str] | tuple[str, ...] = (),
+) -> list[Finding]:
+    """Findings about the table alone, from its profile and a random sample of its rows."""
+    from . import profile as kinds
+
+    found = [Finding(INFO, "read_note", note, "Check the column names below.") for note in notes]
+    rows = profile.rows
+    usable = 0
+    for column in profile.columns:
+        name = column.name
+        present = rows - column.missing
+        missing_share = column.missing / rows if rows else 0.0
+        values = sample[name].dropna() if name in sample.columns else pd.Series(dtype=object)
+        if column.kind == kinds.EMPTY:
+            found.append(
+                Finding(WARNING, "empty", f"{name!r} has no values.", "It is left out.", name)
+            )
+            continue
+        if missing_share >= MOSTLY_MISSING_SHARE:
+            found.append(
+                Finding(
+                    ERROR if missing_share >= 0.95 else WARNING,
+                    "mostly_missing",
+                    f"{name!r} is missing in {missing_share:.0%} of rows.",
+                    "Fill it in at the source, or exclude it from the run.",
+                    name,
+                )
+            )
+        if column.kind == kinds.CONSTANT:
+            found.append(
+                Finding(
+                    WARNING,
+                    "constant",
+                    f"{name!r} has the same value in every row.",
+                    "It cannot help a model and is left out.",
+                    name,
+                )
+            )
+            continue
+        top_share = column.top_values[0][1] / present if column.top_values and present else 0
+        if top_share >= NEAR_CONSTANT_SHARE and column.kind != kinds.IDENTIFIER:
+            found.append(
+                Finding(
+                    INFO,
+                    "near_constant",
+                    f"{name!r} is {column.top_values[0][0]!r} in {top_share:.1%} of rows.",
+                    "It tells rows apart only rarely; consider excluding it.",
+                    name,
+                )
+            )
+        if column.kind == kinds.IDENTIFIER:
+            found.append(
+                Finding(
+                    INFO,
+                    "identifier",
+                    f"{name!r} looks like an identifier: nearly every value is different.",
+                    "It is left out of the models; an ID predicts nothing about new rows.",
+                    name,
+                )
+            )
+            continue
+        usable += column.kind != kinds.TEXT
+        if column.kind in (kinds.CATEGORICAL, kinds.TEXT) and column.distinct > HIGH_CARDINALITY:
+            about = "about " if column.distinct_is_estimate else ""
+            found.append(
+                Finding(
+                    INFO,
+                    "high_cardinality",
+                    f"{name!r} has {about}{column.distinct:,} different values.",
+                    "Only its 20 most frequent values become features; group rare values if "
+                    "they matter.",
+                    name,
+                )
+            )
+        if column.dtype == "object":
+            found.extend(_text_findings(name, column.kind, values, kinds))
+        if column.kind == kinds.NUMERIC and len(values):
+            found.extend(_outliers(name, values.astype("float64"), rows))
+    if profile.duplicate_rows:
+        about = "about " if duplicates_are_estimate else ""
+        share = profile.duplicate_rows / rows
+        if not duplicates_are_estimate or share >= 0.01:
+            found.append(
+                Finding(
+                    WARNING if share >= 0.01 else INFO,
+                    "duplicate_rows",
+                    f"{about}{profile.duplicate_rows:,} rows ({share:.1%}) repeat an earlier row "
+                    "exactly.",
+                    "Remove duplicates if they are not real repeated events; they can make "
+                    "scores look better than they are.",
+                )
+            )
+    if rows < max(20, MIN_ROWS_PER_COLUMN * max(usable, 1)):
+        found.append(
+            Finding(
+                WARNING,
+                "too_few_rows",
+                f"{rows:,} rows for {usable} usable columns is few: models will overfit.",
+                f"Add rows (at least {MIN_ROWS_PER_COLUMN} per column), or exclude columns.",
+            )
+        )
+    return found
+
+
+def _text_findings(name: str, kind: str, values: pd.Series, kinds) -> list[Finding]:
+    found = []
+    text = values.astype(str).str.strip()
+    if text.empty:
+        return found
+    numbers = pd.to_numeric(text, errors="coerce")
+    numeric_share = float(numbers.notna().mean())
+    thousands = float(text.str.fullmatch(_THOUSANDS).mean())
+    if thousands >= 0.5 and numeric_share < 0.5:
+        found.append(
+            Finding(
+                WARNING,
+                "thousands_separators",
+                f"{name!r} holds numbers written with thousands separators (like "
+                f"{text[text.str.fullmatch(_THOUSANDS)].iloc[0]!r}), so it is read as text.",
+                "Save the numbers without separators, or choose the decimal setting that "
+                "matches the file.",
+                name,
+            )
+        )
+    elif 0.5 <= numeric_share < 0.99:
+        odd = text[numbers.isna()].value_counts().head(3).index.tolist()
+        found.append(
+            Finding(
+                WARNING,
+                "mixed_types",
+                f"{name!r} is mostly numbers, but {1 - numeric_share:.0%} of its values are "
+                f"text (such as {', '.join(repr(v) for v in odd)}), so it is read as text.",
+                "Fix those values or leave them blank, and upload again.",
+                name,
+            )
+        )
+    if kind == kinds.DATETIME:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        bad = text[parsed.isna()]
+        if len(bad):
+            found.append(
+                Finding(
+                    WARNING,
+                    "unparseable_dates",
+                    f"{len(bad) / len(text):.1%} of {name!r} could not be read as dates "
+                    f"(such as {bad.iloc[0]!r}); they are treated as missing.",
+                    "Write every date in one format, such as 2024-01-31.",
+                    name,
+                )
+            )
+    return found
+
+
+def _outliers(name: str, values: pd.Series, rows: int) -> list[Finding]:
+    values = values[np.isfinite(values)]
+    if len(values) < 20:
+        return []
+    q1, q3 = values.quantile([0.25, 0.75])
+    spread = q3 - q1
+    if spread <= 0:
+        return []
+    low, high = q1 - OUTLIER_IQR_FACTOR * spread, q3 + OUTLIER_IQR_FACTOR * spread
+    share = float(((values < low) | (values > high)).mean())
+    if not share:
+        return []
+    return [
+        Finding(
+            WARNING if share >= 0.01 else INFO,
+            "outliers",
+            f"About {round(share * rows):,} values of {name!r} ({share:.1%}) lie far outside "
+            f"the usual range ({low:,.4g} to {high:,.4g}).",
+            "Check whether they are errors; the models scale numbers but trees and linear "
+            "models react differently to extremes.",
+            name,
+        )
+    ]
+
+
+def target_findings(profile: DatasetProfile, frame: pd.DataFrame, target: str) -> list[Finding]:
+    """Findings that need the chosen target: empty or single-valued, imbalance, leakage.
+
+    `frame` is a sample of rows (the run's sample); rows without a target are ignored.
+    """
+    from . import profile as kinds
+
+    found = []
+    column = profile.column(target)
+    if column.missing >= profile.rows:
+        return [
+            Finding(
+                ERROR,
+                "target_empty",
+                f"The target {target!r} has no values.",
+                "Choose another target column.",
+                target,
+            )
+        ]
+    if column.distinct <= 1:
+        return [
+            Finding(
+                ERROR,
+                "target_constant",
+                f"The target {target!r} has a single value, so there is nothing to predict.",
+                "Choose another target column.",
+                target,
+            )
+        ]
+    labelled = frame[frame[target].notna()] if target in frame.columns else frame.iloc[:0]
+    y = labelled[target] if len(labelled) else pd.Series(dtype=object)
+    classification = column.kind != kinds.NUMERIC or column.distinct <= 20
+    if classification and len(y):
+        shares = y.astype(str).value_counts(normalize=True)
+        if shares.iloc[-1] < IMBALANCE_SHARE:
+            found.append(
+                Finding(
+                    WARNING,
+                    "class_imbalance",
+                    f"The class {shares.index[-1]!r} of {target!r} is only {shares.iloc[-1]:.1%} "
+                    "of rows.",
+                    "Use stratified sampling and judge models by balanced accuracy or F1, not "
+                    "accuracy alone.",
+                    target,
+                )
+            )
+    found.extend(_leakage(profile, labelled, target, classification=classification))
+    return found
+
+
+def _leakage(
+    profile: DatasetProfile, frame: pd.DataFrame, target: str, *, classification: bool
+) -> list[Finding]:
+    from . import profile as kinds
+
+    if len(frame) < 50:
+        return []
+    frame = frame.sample(n=min(len(frame), 20_000), random_state=0)
+    cut = int(len(frame) * 0.7)
+    y = frame[target]
+    if classification:
+        y = y.astype(str)
+        baseline = float((y.iloc[cut:] == y.iloc[:cut].mode().iloc[0]).mean())
+    else:
+        y = pd.to_numeric(y, errors="coerce")
+    found = []
+    for column in profile.columns:
+        name = column.name
+        if name == target or name not in frame.columns:
+            continue
+        if column.kind in (kinds.EMPTY, kinds.CONSTANT, kinds.IDENTIFIER, kinds.TEXT):
+            continue
+        x = frame[name]
+        if classification:
+            score = _single_feature_accuracy(x, y, cut, numeric=column.kind == kinds.NUMERIC)
+            leaks = score >= LEAKAGE_SCORE and score > baseline + 0.02
+            measure = f"accuracy {score:.3f}"
+        else:
+            if column.kind != kinds.NUMERIC:
+                continue
+            pair = pd.DataFrame({"x": pd.to_numeric(x, errors="coerce"), "y": y}).dropna()
+            score = float(pair["x"].corr(pair["y"]) ** 2) if len(pair) > 10 else 0.0
+            leaks = score >= LEAKAGE_SCORE
+            measure = f"R² {score:.3f}"
+        if leaks:
+            found.append(
+                Finding(
+                    WARNING,
+                    "target_leakage",
+                    f"{name!r} alone predicts {target!r} almost perfectly ({measure} on held-out "
+                    "rows): it may be known only after the outcome.",
+                    "Exclude it unless it is truly available when predictions are made.",
+                    name,
+                )
+            )
+    return found
+
+
+def _single_feature_accuracy(x: pd.Series, y: pd.Series, cut: int, *, numeric: bool) -> float:
+    if numeric:
+        from sklearn.tree import DecisionTreeClassifier
+
+        values = pd.to_numeric(x, errors="coerce").fillna(-1e300).to_numpy().reshape(-1, 1)
+        tree = DecisionTreeClassifier(max_depth=4, random_state=0)
+        tree.fit(values[:cut], y.iloc[:cut])
+        return float((tree.predict(values[cut:]) == y.iloc[cut:].to_numpy()).mean())
+    keys = x.astype(str).fillna("")
+    train = pd.DataFrame({"x": keys.iloc[:cut], "y": y.iloc[:cut]})
+    mapping = train.groupby("x")["y"].agg(lambda s: s.mode().iloc[0])
+    fallback = y.iloc[:cut].mode().iloc[0]
+    guessed = keys.iloc[cut:].map(mapping).fillna(fallback)
+    return float((guessed.to_numpy() == y.iloc[cut:].to_numpy()).mean())
