@@ -383,3 +383,40 @@ def export_build(*, candidate: CandidateResult) -> Export:
         export.file.save(zip_path.name, File(handle), save=True)
     zip_path.unlink()
     return export
+
+
+# Chunked uploads (added by the browser-experience work, issue 7)
+
+
+def dataset_create_from_upload(*, owner, path: Path, name: str) -> Dataset:
+    """Make a finished chunked upload a dataset and queue its profiling.
+
+    On local storage the file is renamed into the datasets folder, so a file of many
+    GB is written once; other storages (S3) get it streamed by `File.save`.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise ServiceError("The file is empty: choose a table with a header row and data rows.")
+    if size > settings.PROMISE_MAX_UPLOAD_BYTES:
+        limit_gb = settings.PROMISE_MAX_UPLOAD_BYTES / 1024**3
+        raise ServiceError(f"The file is larger than the {limit_gb:g} GB limit.")
+    name = Path(name).name[:255] or "upload.csv"
+    with transaction.atomic():
+        dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=size)
+        storage = dataset.file.storage
+        stored_name = storage.get_available_name(
+            dataset.file.field.generate_filename(dataset, name)
+        )
+        try:
+            destination = Path(storage.path(stored_name))
+        except NotImplementedError:
+            with path.open("rb") as handle:
+                dataset.file.save(name, File(handle), save=True)
+            path.unlink()
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, destination)  # a rename when both are on one filesystem
+            dataset.file.name = stored_name
+            dataset.save(update_fields=["file"])
+        transaction.on_commit(lambda: _enqueue_profile(dataset.pk))
+    return dataset

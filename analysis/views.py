@@ -1,17 +1,22 @@
 """Pages. Each view checks ownership, validates with a form and calls one service."""
 
+import json
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
-from . import selectors, services, serving
+from . import figures, selectors, services, serving, uploads
 from .automl.metrics import METRIC_LABELS
-from .forms import RunForm, SignupForm, UploadForm
+from .examples import BY_SLUG, EXAMPLES, example_csv
+from .forms import CompareForm, RunForm, SignupForm, UploadForm
 from .highlight import highlight_file
-from .models import CandidateResult, Dataset
+from .models import CandidateResult, Dataset, Run
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -22,17 +27,32 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form})
 
 
+def _home_context(request: HttpRequest, upload_form: UploadForm) -> dict:
+    return {
+        "datasets": selectors.datasets_of(request.user),
+        "runs": selectors.runs_with_best(request.user),
+        "upload_form": upload_form,
+        "examples": EXAMPLES,
+        "max_upload_bytes": settings.PROMISE_MAX_UPLOAD_BYTES,
+    }
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "analysis/home.html",
-        {
-            "datasets": selectors.datasets_of(request.user),
-            "runs": selectors.runs_of(request.user)[:20],
-            "upload_form": UploadForm(),
-        },
+    return render(request, "analysis/home.html", _home_context(request, UploadForm()))
+
+
+@login_required
+@require_POST
+def example_create(request: HttpRequest, slug: str) -> HttpResponse:
+    """One click: store a bundled example table as the user's dataset and open it."""
+    example = BY_SLUG.get(slug)
+    if example is None:
+        raise Http404("No such example dataset.")
+    dataset = services.dataset_create_from_path(
+        owner=request.user, path=example_csv(example), name=example.filename
     )
+    return redirect("dataset_detail", dataset.pk)
 
 
 @login_required
@@ -48,12 +68,7 @@ def dataset_upload(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(exc))
         else:
             return redirect("dataset_detail", dataset.pk)
-    context = {
-        "datasets": selectors.datasets_of(request.user),
-        "runs": selectors.runs_of(request.user)[:20],
-        "upload_form": form,
-    }
-    return render(request, "analysis/home.html", context, status=400)
+    return render(request, "analysis/home.html", _home_context(request, form), status=400)
 
 
 @login_required
@@ -85,15 +100,23 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
             response["HX-Refresh"] = "true"  # the whole page changes once the profile is done
         return response
     status = 400 if form is not None and form.errors else 200
-    return render(
-        request, "analysis/dataset.html", {"dataset": dataset, "form": form}, status=status
-    )
+    context = {
+        "dataset": dataset,
+        "form": form,
+        "findings": selectors.dataset_findings(dataset),
+        "columns": selectors.column_cards(dataset),
+        "suggested_target": selectors.suggested_target(dataset),
+        "sample_options": selectors.sample_options(dataset),
+        "runs": selectors.dataset_runs(dataset),
+    }
+    return render(request, "analysis/dataset.html", context, status=status)
 
 
 def _run_form(dataset: Dataset, data) -> RunForm:
     columns = [c["name"] for c in dataset.profile["columns"]]
     dates = [c["name"] for c in dataset.profile["columns"] if c.get("kind") == "datetime"]
-    return RunForm(data, columns=columns, time_columns=dates, initial={"target": columns[-1]})
+    target = selectors.suggested_target(dataset) or columns[-1]
+    return RunForm(data, columns=columns, time_columns=dates, initial={"target": target})
 
 
 @login_required
@@ -108,14 +131,59 @@ def dataset_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
+    candidates = selectors.leaderboard(run)
     context = {
         "run": run,
-        "candidates": selectors.leaderboard(run),
+        "candidates": candidates,
         "metric_label": METRIC_LABELS.get(run.metric, run.metric),
         "metric_labels": METRIC_LABELS,
+        "live": selectors.run_progress(run, candidates),
+        "charts_wanted": run.status == Run.Status.SUCCEEDED,
     }
+    if run.status == Run.Status.SUCCEEDED:
+        context["run_figures"] = figures.run_figures(run, candidates)
+        context["model_figures"] = [
+            (c, figures.candidate_figures(c))
+            for c in candidates
+            if c.status == CandidateResult.Status.SUCCEEDED
+        ]
+        context["compare_form"] = CompareForm(candidates=candidates, run=run)
+        context["other_runs"] = selectors.comparable_runs(run)
     template = "analysis/_run_status.html" if request.htmx else "analysis/run.html"
     return render(request, template, context)
+
+
+@login_required
+def run_compare(request: HttpRequest, pk: int) -> HttpResponse:
+    """Two candidates of one run side by side: scores, timings, parameters and charts."""
+    run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
+    candidates = selectors.leaderboard(run)
+    form = CompareForm(request.GET or None, candidates=candidates, run=run)
+    if not form.is_valid():
+        return redirect("run_detail", run.pk)
+    by_name = {c.name: c for c in candidates}
+    pair = [by_name[form.cleaned_data["first"]], by_name[form.cleaned_data["second"]]]
+    context = {
+        "run": run,
+        "pair": pair,
+        "rows": selectors.comparison_rows(run, pair),
+        "pair_figures": [figures.candidate_figures(c) for c in pair],
+        "compare_form": form,
+        "metric_label": METRIC_LABELS.get(run.metric, run.metric),
+    }
+    return render(request, "analysis/compare.html", context)
+
+
+@login_required
+def run_compare_runs(request: HttpRequest, pk: int) -> HttpResponse:
+    """Two runs on the same dataset: their settings and their best models."""
+    run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
+    other = get_object_or_404(
+        selectors.runs_of(request.user).filter(dataset_id=run.dataset_id),
+        pk=request.GET.get("other") or 0,
+    )
+    context = {"run": run, "other": other, "rows": selectors.run_comparison_rows(run, other)}
+    return render(request, "analysis/compare_runs.html", context)
 
 
 @login_required
@@ -191,3 +259,82 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
     fields = [(f"feature-{i}", c, values[c]) for i, c in enumerate(columns)]
     context = {"candidate": candidate, "fields": fields, "result": result, "error": error}
     return render(request, "analysis/predict.html", context)
+
+
+# Chunked, resumable uploads (static/js/upload.js). Answers are JSON: {"error": sentence}
+# on refusal, with the server's offset when the browser should go on from there.
+
+
+def _upload_error(exc: uploads.UploadError) -> JsonResponse:
+    body = {"error": str(exc)}
+    if exc.offset is not None:
+        body["offset"] = exc.offset
+    return JsonResponse(body, status=exc.status)
+
+
+@login_required
+@require_POST
+def upload_begin(request: HttpRequest) -> JsonResponse:
+    """Open an upload from {"name", "size"}; answers its id, URL and piece size."""
+    try:
+        data = json.loads(request.body or b"{}")
+        upload = uploads.upload_begin(
+            owner_id=request.user.pk, name=data.get("name", ""), size=data.get("size")
+        )
+    except (ValueError, AttributeError):
+        return JsonResponse({"error": 'Send JSON with the file\'s "name" and "size".'}, status=400)
+    except uploads.UploadError as exc:
+        return _upload_error(exc)
+    body = {
+        **upload.as_dict(),
+        "url": reverse("upload_detail", args=[upload.id]),
+        "chunk_bytes": uploads.CHUNK_BYTES,
+    }
+    return JsonResponse(body, status=201)
+
+
+@login_required
+@require_http_methods(["GET", "PUT", "DELETE"])
+def upload_detail(request: HttpRequest, upload_id: str) -> JsonResponse:
+    """GET: how many bytes the server has. PUT ?offset=N: the next piece. DELETE: give up."""
+    try:
+        upload = uploads.upload_get(owner_id=request.user.pk, upload_id=upload_id)
+        if request.method == "PUT":
+            try:
+                offset = int(request.GET.get("offset", ""))
+                length = int(request.headers.get("Content-Length") or 0)
+            except ValueError:
+                return JsonResponse({"error": "Give the piece's offset."}, status=400)
+            uploads.upload_append(upload=upload, offset=offset, stream=request, length=length)
+        elif request.method == "DELETE":
+            uploads.upload_discard(upload=upload)
+            return JsonResponse({"id": upload_id, "discarded": True})
+    except uploads.UploadError as exc:
+        return _upload_error(exc)
+    return JsonResponse(upload.as_dict())
+
+
+@login_required
+@require_POST
+def upload_finish(request: HttpRequest, upload_id: str) -> JsonResponse:
+    """Every byte is in: the file becomes a dataset; answers the dataset page's URL."""
+    try:
+        upload = uploads.upload_get(owner_id=request.user.pk, upload_id=upload_id)
+        if not upload.complete:
+            raise uploads.UploadError(
+                f"The server has {upload.received:,} of {upload.size:,} bytes: "
+                "send the rest first.",
+                status=409,
+                offset=upload.received,
+            )
+        dataset = services.dataset_create_from_upload(
+            owner=request.user, path=upload.data_path, name=upload.name
+        )
+    except uploads.UploadError as exc:
+        return _upload_error(exc)
+    except services.ServiceError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    uploads.upload_discard(upload=upload)
+    return JsonResponse(
+        {"dataset": dataset.pk, "url": reverse("dataset_detail", args=[dataset.pk])}, status=201
+    )

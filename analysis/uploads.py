@@ -1,0 +1,150 @@
+"""Resumable chunked uploads: the browser sends a big file in pieces of about 8 MB.
+
+Each piece is appended straight to one file on disk,
+`MEDIA_ROOT/uploads/<user id>/<upload id>/data`, next to a small `upload.json` that
+holds the declared name and size. The bytes already received are the size of that
+file, so an interrupted upload resumes by asking how many bytes the server has and
+sending the rest. Nothing is held in memory beyond one read block.
+
+When every byte is in, `services.dataset_create_from_upload` moves the file into the
+datasets storage (a rename on local storage, no second copy).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+
+CHUNK_BYTES = 8 * 1024**2
+READ_BLOCK = 1024**2
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class UploadError(Exception):
+    """A refused upload request: an HTTP status and a sentence for the user."""
+
+    def __init__(self, message: str, *, status: int = 400, offset: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: str
+    owner_id: int
+    name: str
+    size: int
+    folder: Path
+
+    @property
+    def data_path(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def received(self) -> int:
+        try:
+            return self.data_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    @property
+    def complete(self) -> bool:
+        return self.received == self.size
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "size": self.size, "offset": self.received}
+
+
+def uploads_root(owner_id: int) -> Path:
+    return Path(settings.MEDIA_ROOT) / "uploads" / str(owner_id)
+
+
+def limit_message() -> str:
+    limit = settings.PROMISE_MAX_UPLOAD_BYTES
+    if limit >= 1024**3:
+        amount = f"{limit / 1024**3:g} GB"
+    elif limit >= 1024**2:
+        amount = f"{limit / 1024**2:g} MB"
+    else:
+        amount = f"{limit:,} bytes"
+    return (
+        f"The file is larger than the {amount} limit: upload a smaller file, "
+        "or a compressed one (.csv.gz, .zip, Parquet)."
+    )
+
+
+def upload_begin(*, owner_id: int, name: str, size: int) -> Upload:
+    """Open an upload of `size` bytes; refuse empty files and files over the limit."""
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise UploadError("Send the file's size in bytes.")
+    if size == 0:
+        raise UploadError("The file is empty: choose a table with a header row and data rows.")
+    if size > settings.PROMISE_MAX_UPLOAD_BYTES:
+        raise UploadError(limit_message(), status=413)
+    clean_name = Path(str(name or "")).name.strip()[:255] or "upload.csv"
+    upload_id = secrets.token_hex(16)
+    folder = uploads_root(owner_id) / upload_id
+    folder.mkdir(parents=True)
+    (folder / "data").touch()
+    (folder / "upload.json").write_text(json.dumps({"name": clean_name, "size": size}))
+    return Upload(upload_id, owner_id, clean_name, size, folder)
+
+
+def upload_get(*, owner_id: int, upload_id: str) -> Upload:
+    """The owner's upload with this id; another user's id is as unknown as a made-up one."""
+    folder = uploads_root(owner_id) / upload_id
+    if not _UPLOAD_ID.match(upload_id) or not (folder / "upload.json").is_file():
+        raise UploadError(
+            "This upload is unknown or was already finished: choose the file again.", status=404
+        )
+    meta = json.loads((folder / "upload.json").read_text())
+    return Upload(upload_id, owner_id, meta["name"], int(meta["size"]), folder)
+
+
+def upload_append(*, upload: Upload, offset: int, stream: BinaryIO, length: int) -> int:
+    """Append `length` bytes read from `stream` at `offset`; returns the bytes now stored.
+
+    The offset must be exactly what the server has, so a piece sent twice (a retry after
+    a lost answer) is refused with the current offset instead of being written twice.
+    A piece cut short by a dropped connection keeps what arrived; the browser asks for
+    the offset and goes on from there.
+    """
+    if length < 0 or length > CHUNK_BYTES * 2:
+        raise UploadError(f"Send pieces of at most {CHUNK_BYTES * 2:,} bytes.")
+    with upload.data_path.open("ab") as out:
+        # One writer per upload: a second tab sending the same file waits its turn.
+        fcntl.flock(out, fcntl.LOCK_EX)
+        received = out.seek(0, 2)
+        if offset != received:
+            raise UploadError(
+                f"The server has {received:,} bytes of this file, not {offset:,}: "
+                "go on from there.",
+                status=409,
+                offset=received,
+            )
+        if received + length > upload.size:
+            raise UploadError(
+                "This piece goes past the size declared for the file.", status=413, offset=received
+            )
+        remaining = length
+        while remaining:
+            block = stream.read(min(READ_BLOCK, remaining))
+            if not block:
+                break
+            out.write(block)
+            remaining -= len(block)
+        out.flush()
+        return out.tell()
+
+
+def upload_discard(*, upload: Upload) -> None:
+    shutil.rmtree(upload.folder, ignore_errors=True)
