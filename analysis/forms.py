@@ -73,3 +73,24 @@ class RunForm(forms.Form):
         if choice == "custom":
             return self.cleaned_data["custom_rows"]
         return settings.PROMISE_DEFAULT_SAMPLE_ROWS
+
+
+class CompareForm(forms.Form):
+    first = forms.ChoiceField(label="First model")
+    second = forms.ChoiceField(label="Second model")
+
+    def __init__(self, *args, candidates, run, **kwargs):
+        super().__init__(*args, **kwargs)
+        trained = [c for c in candidates if c.status == "succeeded"]
+        choices = [(c.name, c.label) for c in trained]
+        self.fields["first"].choices = choices
+        self.fields["second"].choices = choices
+        if len(trained) >= 2:
+            self.fields["first"].initial = trained[0].name
+            self.fields["second"].initial = trained[1].name
+
+    def clean(self):
+        data = super().clean()
+        if data.get("first") and data.get("first") == data.get("second"):
+            raise forms.ValidationError("Choose two different models.")
+        return data

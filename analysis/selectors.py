@@ -1,6 +1,6 @@
 """Reads that are more than a filter. Every query of user data is scoped by owner."""
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from .models import CandidateResult, Dataset, Run
 
@@ -17,3 +17,191 @@ def leaderboard(run: Run) -> list[CandidateResult]:
     """Ranked candidates first, best first, then the ones without a rank in family order."""
     candidates = list(run.candidates.all())
     return sorted(candidates, key=lambda c: (c.rank is None, c.rank or 0, c.position))
+
+
+def runs_with_best(user, limit: int = 20) -> list[Run]:
+    """The user's latest runs, each with `best` (its rank-1 candidate, or None)."""
+    runs = list(
+        runs_of(user).prefetch_related(
+            Prefetch(
+                "candidates",
+                queryset=CandidateResult.objects.filter(rank=1),
+                to_attr="ranked_first",
+            )
+        )[:limit]
+    )
+    for run in runs:
+        run.best = run.ranked_first[0] if run.ranked_first else None
+    return runs
+
+
+TARGET_NAMES = ("target", "label", "class", "y", "outcome", "churn", "churned", "species")
+
+
+def suggested_target(dataset: Dataset) -> str | None:
+    """The column most likely to be what the user wants to predict.
+
+    The example datasets know theirs; otherwise a column named like a target, otherwise
+    the last column that is not identifier-like, constant or free text.
+    """
+    from .examples import EXAMPLES
+
+    columns = (dataset.profile or {}).get("columns") or []
+    names = [c["name"] for c in columns]
+    for example in EXAMPLES:
+        if dataset.name == example.filename and example.target in names:
+            return example.target
+    for name in names:
+        if name.strip().lower() in TARGET_NAMES:
+            return name
+    usable = [c["name"] for c in columns if c.get("kind") not in ("identifier", "constant", "text")]
+    return (usable or names or [None])[-1]
+
+
+def dataset_runs(dataset: Dataset) -> QuerySet[Run]:
+    return dataset.runs.all()
+
+
+SEVERITY_ORDER = {"error": 0, "critical": 0, "high": 0, "warning": 1, "medium": 1, "info": 2}
+
+
+def dataset_findings(dataset: Dataset) -> list[dict]:
+    """The profile's quality findings, most severe first (none on older profiles)."""
+    findings = list((dataset.profile or {}).get("findings") or [])
+    return sorted(findings, key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 3))
+
+
+def column_cards(dataset: Dataset) -> list[dict]:
+    """One card per column: its profile plus missing share and histogram bar heights."""
+    profile = dataset.profile or {}
+    rows = profile.get("rows") or 0
+    cards = []
+    for column in profile.get("columns") or []:
+        histogram = column.get("histogram") or []
+        peak = max((b[2] for b in histogram), default=0)
+        top = column.get("top_values") or []
+        top_peak = max((n for _, n in top), default=0)
+        cards.append(
+            {
+                **column,
+                "missing_share": (column.get("missing") or 0) / rows if rows else 0,
+                "bars": [
+                    {"low": b[0], "high": b[1], "count": b[2], "height": b[2] / peak * 100}
+                    for b in histogram
+                ]
+                if peak
+                else [],
+                "top": [
+                    {"value": v, "count": n, "width": n / top_peak * 100 if top_peak else 0}
+                    for v, n in top[:5]
+                ],
+            }
+        )
+    return cards
+
+
+# Rough throughput of one profile/sample pass, used only to give the user an order of size.
+SAMPLE_PASS_MB_PER_S = 60
+
+
+def sample_options(dataset: Dataset) -> list[dict]:
+    """Full, 100K and custom, each with its row count and an estimated time."""
+    from django.conf import settings
+
+    rows = dataset.row_count or 0
+    default = settings.PROMISE_DEFAULT_SAMPLE_ROWS
+    budget = settings.PROMISE_DEFAULT_TIME_BUDGET
+    read = dataset.size_bytes / 1024**2 / SAMPLE_PASS_MB_PER_S
+    options = [{"value": "full", "label": "Full data", "rows": rows}]
+    if rows > default:
+        options.append({"value": "default", "label": f"{default:,} rows", "rows": default})
+    for option in options:
+        option["seconds"] = round(read + budget)
+    options.append({"value": "custom", "label": "Custom", "rows": None, "seconds": None})
+    return options
+
+
+def run_progress(run: Run, candidates: list[CandidateResult]) -> dict:
+    """What the live run page shows: stage, trials, best so far, time left."""
+    from django.utils import timezone
+
+    from .automl.metrics import higher_is_better
+
+    stages = {
+        Run.Status.QUEUED: "Waiting for a worker",
+        Run.Status.SAMPLING: "Reading and sampling the data",
+        Run.Status.TRAINING: "Training the five candidates",
+        Run.Status.RANKING: "Ranking the models on the held-out rows",
+    }
+    scores = [c.best_score for c in candidates if c.best_score is not None]
+    best = None
+    if scores:
+        best = max(scores) if higher_is_better(run.metric or "accuracy") else min(scores)
+    left = None
+    if run.is_active and run.started_at:
+        elapsed = (timezone.now() - run.started_at).total_seconds()
+        left = max(0, round(run.time_budget - elapsed))
+    done = sum(
+        c.status in (CandidateResult.Status.SUCCEEDED, CandidateResult.Status.FAILED)
+        for c in candidates
+    )
+    return {
+        "stage": stages.get(run.status, run.get_status_display()),
+        "trials": sum(c.trials_done for c in candidates),
+        "best": best,
+        "seconds_left": left,
+        "done": done,
+        "total": len(candidates),
+    }
+
+
+def comparable_runs(run: Run) -> QuerySet[Run]:
+    """Other runs of the same dataset by the same owner."""
+    return Run.objects.filter(owner=run.owner, dataset_id=run.dataset_id).exclude(pk=run.pk)
+
+
+def comparison_rows(run: Run, pair: list[CandidateResult]) -> list[tuple[str, list]]:
+    """Rows of the side-by-side table: every metric, timing and parameter of two models."""
+    from .automl.metrics import METRIC_LABELS
+
+    rows: list[tuple[str, list]] = [("Rank", [c.rank for c in pair])]
+    metrics = sorted({k for c in pair for k in c.metrics}, key=lambda k: (k != run.metric, k))
+    rows += [(METRIC_LABELS.get(k, k), [c.metrics.get(k) for c in pair]) for k in metrics]
+    rows += [
+        ("CV mean", [c.cv_mean for c in pair]),
+        ("CV std", [c.cv_std for c in pair]),
+        ("Trials", [c.trials_done for c in pair]),
+        ("Fit (s)", [c.fit_seconds for c in pair]),
+        ("Predict (ms / 1,000 rows)", [c.predict_ms_per_1000 for c in pair]),
+        ("Size (bytes)", [c.model_bytes for c in pair]),
+    ]
+    params = sorted({k for c in pair for k in c.params})
+    rows += [(f"param: {k}", [c.params.get(k) for c in pair]) for k in params]
+    return rows
+
+
+def run_comparison_rows(run: Run, other: Run) -> list[tuple[str, list]]:
+    """Two runs' settings and best models, row by row."""
+    from .automl.metrics import METRIC_LABELS
+
+    pair = [run, other]
+    best = [r.candidates.filter(rank=1).first() for r in pair]
+    return [
+        ("Status", [r.get_status_display() for r in pair]),
+        ("Target", [r.target for r in pair]),
+        ("Task", [(r.plan or {}).get("task", r.task or "auto") for r in pair]),
+        ("Rows trained on", [r.sample_rows for r in pair]),
+        ("Strategy", [r.sample_strategy for r in pair]),
+        ("Time budget (s)", [r.time_budget for r in pair]),
+        ("Left out", [", ".join(r.excluded_columns) or "–" for r in pair]),
+        ("Recommended", [b.label if b else None for b in best]),
+        (
+            "Best score",
+            [
+                f"{METRIC_LABELS.get(r.metric, r.metric)} {b.metrics.get(r.metric):.4f}"
+                if b and b.metrics.get(r.metric) is not None
+                else None
+                for r, b in zip(pair, best, strict=True)
+            ],
+        ),
+    ]

@@ -1,0 +1,52 @@
+// Draws the Plotly figures that the server built in Python (analysis/figures.py).
+//
+// plotly.js (~4.6 MB, served compressed) is fetched only when the page holds a chart:
+// a run page loads it once the run is done and its comparison appears, without a reload.
+// Charts inside a closed <details> are drawn when it is opened.
+(function () {
+  "use strict";
+
+  var loading = null;
+
+  function loadPlotly() {
+    if (window.Plotly) return Promise.resolve(window.Plotly);
+    if (loading) return loading;
+    var holder = document.querySelector("[data-plotly-src]");
+    loading = new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = holder.getAttribute("data-plotly-src");
+      script.onload = function () { resolve(window.Plotly); };
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+    return loading;
+  }
+
+  function visible(el) {
+    var details = el.closest("details");
+    return !details || details.open;
+  }
+
+  function draw(root) {
+    var plots = Array.prototype.filter.call(
+      (root || document).querySelectorAll("[data-figure]:not([data-drawn])"), visible);
+    if (!plots.length) return;
+    loadPlotly().then(function (Plotly) {
+      plots.forEach(function (el) {
+        var source = document.getElementById(el.getAttribute("data-figure"));
+        if (!source || el.hasAttribute("data-drawn")) return;
+        var figure = JSON.parse(source.textContent);
+        el.setAttribute("data-drawn", "");
+        Plotly.newPlot(el, figure.data, figure.layout, {
+          responsive: true, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"],
+        });
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  document.addEventListener("htmx:afterSettle", function () { draw(document); });
+  document.addEventListener("toggle", function (event) {
+    if (event.target.tagName === "DETAILS" && event.target.open) draw(event.target);
+  }, true);
+})();
