@@ -55,6 +55,20 @@ def churn_frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture
+def profiled_dataset(owner):
+    """A ready dataset of the owner's with columns a and b, stored without a worker."""
+    from django.core.files.base import ContentFile
+
+    from analysis.models import Dataset
+
+    dataset = Dataset(owner=owner, name="mine.csv", status=Dataset.Status.READY)
+    dataset.file.save("mine.csv", ContentFile(b"a,b\n1,2\n"), save=False)
+    dataset.profile = {"rows": 1, "columns": [{"name": "a"}, {"name": "b"}], "preview": []}
+    dataset.save()
+    return dataset
+
+
+@pytest.fixture
 def churn_csv(tmp_path):
     path = tmp_path / "churn.csv"
     churn_frame().to_csv(path, index=False)

@@ -1,7 +1,6 @@
 """One user never sees another's datasets, runs or exports."""
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from analysis.models import CandidateResult, Dataset, Run
@@ -10,12 +9,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def dataset(owner):
-    dataset = Dataset(owner=owner, name="mine.csv", status=Dataset.Status.READY)
-    dataset.file.save("mine.csv", ContentFile(b"a,b\n1,2\n"), save=False)
-    dataset.profile = {"rows": 1, "columns": [{"name": "a"}, {"name": "b"}], "preview": []}
-    dataset.save()
-    return dataset
+def dataset(profiled_dataset):
+    return profiled_dataset
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """User mistakes get a clear message and a 4xx, never a 500."""
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -11,12 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ready_dataset(owner):
-    dataset = Dataset(owner=owner, name="t.csv", status=Dataset.Status.READY)
-    dataset.file.save("t.csv", ContentFile(b"a,b\n1,2\n"), save=False)
-    dataset.profile = {"rows": 1, "columns": [{"name": "a"}, {"name": "b"}], "preview": []}
-    dataset.save()
-    return dataset
+def ready_dataset(profiled_dataset):
+    return profiled_dataset
 
 
 def test_it_refuses_an_empty_upload_with_a_message(owner_client):
