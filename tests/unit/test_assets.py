@@ -40,9 +40,7 @@ def external_urls(path: Path) -> list[str]:
     for pattern in patterns:
         for match in pattern.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
-            found.append(
-                f"{path.relative_to(ROOT)}:{line}: {text[match.start() : match.end() + 40]}"
-            )
+            found.append(f"{path}:{line}: {text[match.start() : match.end() + 40]}")
     return found
 
 
