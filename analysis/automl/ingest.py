@@ -34,8 +34,10 @@ import hashlib
 import io
 import json
 import os
+import queue
 import re
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -182,16 +184,19 @@ def normalize_table(
     copy = normalized_path(path, options)
     partial = copy.with_name(copy.name + f".{os.getpid()}.partial")
 
+    writers: list[_ParquetWriter] = []
+
     def both(info: SourceInfo, schema: pa.Schema) -> Visitor:
-        return _Tee(
-            _ParquetWriter(partial, schema), visitor_factory and visitor_factory(info, schema)
-        )
+        writers.append(_ParquetWriter(partial, schema))
+        return _Tee(writers[-1], visitor_factory and visitor_factory(info, schema))
 
     try:
         info, tee = scan_table(path, options=options, visitor_factory=both)
         tee.close()
         os.replace(partial, copy)
     finally:
+        for writer in writers:
+            writer.stop()
         partial.unlink(missing_ok=True)
     return copy, info, tee.other
 
@@ -893,19 +898,53 @@ def _scratch(path: Path) -> str:
 
 
 class _ParquetWriter(Visitor):
+    """Writes batches to Parquet on its own thread, so encoding overlaps with profiling.
+
+    The queue holds at most two batches, which keeps memory flat when writing is slower.
+    """
+
     def __init__(self, path: Path, schema: pa.Schema):
         self.path = path
-        self.writer = pq.ParquetWriter(path, schema, compression="snappy")
+        # Dictionary pages only where they pay (text); statistics are not read back.
+        text = [f.name for f in schema if pa.types.is_string(f.type)]
+        self.writer = pq.ParquetWriter(
+            path, schema, compression="snappy", use_dictionary=text, write_statistics=False
+        )
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.writer.write_batch(batch)
+                except BaseException as exc:  # re-raised on the caller's thread in close()
+                    self.error = exc
 
     def add(self, batch: pa.RecordBatch) -> None:
-        self.writer.write_batch(batch)
+        self.queue.put(batch)
+
+    def stop(self) -> None:
+        """End the writing thread and close the file (safe to call twice)."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.writer.is_open:
+            self.writer.close()
 
     def abandon(self) -> None:
-        self.writer.close()
+        self.stop()
         self.path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        self.writer.close()
+        self.stop()
+        if self.error is not None:
+            raise DataFileError(
+                f"The normalised copy could not be written ({_first_line(self.error)}): "
+                "free some disk space and try again."
+            ) from self.error
 
 
 class _Tee(Visitor):

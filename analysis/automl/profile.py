@@ -221,18 +221,27 @@ class _ColumnStats:
         self.missing += array.null_count
         if self.numeric or pa.types.is_timestamp(array.type):
             self._add_range(array)
+        if self.counts is None and not pa.types.is_string(array.type):
+            # Past exact counting, numbers are hashed as they are: no dictionary needed.
+            hashes = _hash_values(array.fill_null(0) if array.null_count else array)
+            if array.null_count:
+                hashes[array.is_null().to_numpy(zero_copy_only=False)] = _NULL_HASH
+            self.sketch.add(hashes[array.is_valid().to_numpy(zero_copy_only=False)])
+            return hashes
         encoded = pc.dictionary_encode(array)
         indices = encoded.indices.fill_null(-1).to_numpy()
         dictionary = encoded.dictionary
         value_hashes = _hash_values(dictionary)
         self.sketch.add(value_hashes)
+        if self.counts is not None and len(dictionary) > EXACT_COUNTS_MAX:
+            self.counts = None
         if self.counts is not None:
             tally = np.bincount(indices[indices >= 0], minlength=len(dictionary))
             for value, n in zip(dictionary.to_pylist(), tally.tolist(), strict=True):
                 self.counts[value] = self.counts.get(value, 0) + n
             if len(self.counts) > EXACT_COUNTS_MAX:
                 self.counts = None
-        with_null = np.append(value_hashes, np.uint64(0x9E3779B97F4A7C15))
+        with_null = np.append(value_hashes, _NULL_HASH)
         return with_null[indices]
 
     def _add_range(self, array: pa.Array) -> None:
@@ -359,6 +368,9 @@ def date_share(values: pd.Series) -> float:
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")
     return float(parsed.notna().mean())
+
+
+_NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
 
 
 class _Sketch:

@@ -360,7 +360,11 @@ def _single_feature_accuracy(x: pd.Series, y: pd.Series, cut: int, *, numeric: b
     if numeric:
         from sklearn.tree import DecisionTreeClassifier
 
-        values = pd.to_numeric(x, errors="coerce").fillna(-1e300).to_numpy().reshape(-1, 1)
+        numbers = pd.to_numeric(x, errors="coerce").astype("float64")
+        numbers = numbers.clip(-1e30, 1e30)
+        # Missing values get a place of their own, below every real value.
+        fill = (numbers.min() if numbers.notna().any() else 0.0) - 1.0
+        values = numbers.fillna(fill).to_numpy().reshape(-1, 1)
         tree = DecisionTreeClassifier(max_depth=4, random_state=0)
         tree.fit(values[:cut], y.iloc[:cut])
         return float((tree.predict(values[cut:]) == y.iloc[cut:].to_numpy()).mean())

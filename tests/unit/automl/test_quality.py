@@ -1,0 +1,125 @@
+"""Quality findings: each odd thing about a table is found, with a sentence and an action."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.automl.profile import DatasetProfile, profile_table
+from analysis.automl.quality import target_findings
+from tests.conftest import churn_frame
+
+
+def _codes(profile, column=None):
+    return {f.code for f in profile.findings if column is None or f.column == column}
+
+
+@pytest.fixture
+def messy(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = 2000
+    frame = pd.DataFrame(
+        {
+            "order_id": np.arange(rows),
+            "country": ["PT"] * rows,
+            "flag": ["a"] * (rows - 10) + ["b"] * 10,
+            "comment": [None] * (rows - 40) + ["ok"] * 40,
+            "amount": np.r_[rng.normal(100, 10, rows - 20), np.full(20, 10_000.0)],
+            "code": [str(i % 300) for i in range(rows - 100)] + ["unknown"] * 100,
+            "when": ["2024-01-%02d" % (i % 28 + 1) for i in range(rows - 30)] + ["soon"] * 30,
+            "sku": [f"sku-{i % 400}" for i in range(rows)],
+        }
+    )
+    frame = pd.concat([frame, frame.head(100)])
+    path = tmp_path / "messy.csv"
+    frame.to_csv(path, index=False)
+    return profile_table(path)
+
+
+@pytest.mark.parametrize(
+    ("column", "code"),
+    [
+        ("country", "constant"),
+        ("flag", "near_constant"),
+        ("comment", "mostly_missing"),
+        ("order_id", "identifier"),
+        ("sku", "high_cardinality"),
+        ("code", "mixed_types"),
+        ("amount", "outliers"),
+        ("when", "unparseable_dates"),
+    ],
+)
+def test_it_finds_each_kind_of_problem(messy, column, code):
+    assert code in _codes(messy, column)
+
+
+def test_it_counts_duplicate_rows(messy):
+    finding = next(f for f in messy.findings if f.code == "duplicate_rows")
+    assert messy.duplicate_rows == 100
+    assert finding.message.startswith("100 rows")
+
+
+def test_every_finding_has_a_sentence_and_an_action(messy):
+    for finding in messy.findings:
+        assert finding.severity in {"error", "warning", "info"}
+        assert finding.message.endswith(".") and finding.action.endswith(".")
+
+
+def test_it_warns_about_too_few_rows_for_the_columns(tmp_path):
+    path = tmp_path / "tiny.csv"
+    churn_frame(rows=25).to_csv(path, index=False)
+    assert "too_few_rows" in _codes(profile_table(path))
+
+
+def test_a_clean_table_has_no_warnings(churn_csv):
+    severe = [f for f in profile_table(churn_csv).findings if f.severity != "info"]
+    assert severe == []
+
+
+def test_it_suspects_a_feature_that_gives_the_target_away(churn_csv):
+    frame = churn_frame()
+    frame["refund_issued"] = np.where(frame["churned"] == "yes", "Y", "N")
+    profile = profile_table(_save(churn_csv, frame))
+    codes = {(f.code, f.column) for f in target_findings(profile, frame, "churned")}
+    assert ("target_leakage", "refund_issued") in codes
+    assert not any(code == "target_leakage" and col != "refund_issued" for code, col in codes)
+
+
+def test_it_suspects_a_number_that_copies_a_numeric_target(churn_csv):
+    frame = churn_frame()
+    frame["charges_in_cents"] = frame["monthly_charges"] * 100
+    profile = profile_table(_save(churn_csv, frame))
+    found = target_findings(profile, frame, "monthly_charges")
+    assert [f.column for f in found if f.code == "target_leakage"] == ["charges_in_cents"]
+
+
+def test_it_reports_class_imbalance(churn_csv):
+    frame = churn_frame(rows=1000)
+    frame["churned"] = ["yes"] * 20 + ["no"] * 980
+    profile = profile_table(_save(churn_csv, frame))
+    assert "class_imbalance" in {f.code for f in target_findings(profile, frame, "churned")}
+
+
+@pytest.mark.parametrize(
+    ("values", "code"), [([None] * 400, "target_empty"), (["x"] * 400, "target_constant")]
+)
+def test_it_refuses_a_target_that_is_empty_or_has_one_value(churn_csv, values, code):
+    frame = churn_frame()
+    frame["churned"] = values
+    profile = profile_table(_save(churn_csv, frame))
+    found = target_findings(profile, frame, "churned")
+    assert [(f.code, f.severity) for f in found] == [(code, "error")]
+
+
+def test_findings_survive_storage_and_old_profiles_still_load(messy):
+    stored = DatasetProfile.from_dict(messy.to_dict())
+    assert stored.findings == messy.findings
+    old = messy.to_dict()
+    del old["findings"], old["source"], old["duplicate_rows"]
+    for column in old["columns"]:
+        del column["quantiles"], column["histogram"]
+    assert DatasetProfile.from_dict(old).findings == []
+
+
+def _save(path, frame):
+    frame.to_csv(path, index=False)
+    return path
