@@ -22,7 +22,10 @@ How one search spends its limit (`search_candidate`)
        the same leaderboard. The clock is only a safety stop: when the next trial and the
        final fit would not fit in what is left, the search ends early and says so
        (`stopped_by == "time"`); such a run may differ from a rerun.
-    4. `should_stop()` is asked before every fold, so a cancel ends the search within
+    4. When the limit cannot cover even one cross-validated trial and the final fit (by
+       the family's `fit_overhead`), the first trial's parameters are fitted once, without
+       CV (`planned_trials == 0`).
+    5. `should_stop()` is asked before every fold, so a cancel ends the search within
        one fold's fit (SearchCancelled).
 """
 
@@ -58,6 +61,8 @@ BUDGET_WEIGHTS = {
 # Share of a candidate's own limit planned for search trials; the rest is for the final
 # fit on the whole training part, the holdout scores, importance and chart data.
 SEARCH_SHARE = 0.7
+# Share of the limit kept free for the holdout scores, importance and saving the model.
+AFTER_SEARCH = 0.05
 SMALL_TABLE_ROWS = 5000
 
 
@@ -88,12 +93,12 @@ class SearchResult:
     history: list[TrialRecord] = field(default_factory=list)
 
     @property
-    def cv_mean(self) -> float:
-        return float(np.mean(self.cv_scores))
+    def cv_mean(self) -> float | None:
+        return float(np.mean(self.cv_scores)) if self.cv_scores else None
 
     @property
-    def cv_std(self) -> float:
-        return float(np.std(self.cv_scores))
+    def cv_std(self) -> float | None:
+        return float(np.std(self.cv_scores)) if self.cv_scores else None
 
     @property
     def trials(self) -> int:
@@ -196,6 +201,17 @@ def search_candidate(
     n_cols = len(probe.get_feature_names_out())
     space = candidate.search_space(len(frame), n_cols, task)
     folds = fold_count(len(frame), space)
+    if time_limit is not None and space.fit_overhead * (folds + 1) > SEARCH_SHARE * time_limit:
+        # Too little time to cross-validate even once (the LSTM on a tiny budget): the
+        # first trial's parameters are fitted once, and the result says it was not searched.
+        return SearchResult(
+            params=space.params(space.init),
+            cv_scores=[],
+            planned_trials=0,
+            folds=0,
+            stopped_by="time",
+            seconds=time.monotonic() - started,
+        )
     splits = cv_splits(y, task=task, folds=folds, time_ordered=time_ordered, seed=seed)
     fold_data = []
     for train_rows, valid_rows in splits:
@@ -233,7 +249,7 @@ def search_candidate(
         _check_cancel(should_stop)
         if number and deadline is not None:
             # Room for one more trial like the slowest so far, and the final fit after it.
-            final_fit = slowest / max(folds - 1, 1) * 1.5
+            final_fit = slowest / max(folds - 1, 1) * 1.5 + AFTER_SEARCH * time_limit
             if time.monotonic() + slowest + final_fit > deadline:
                 stopped_by = "time"
                 break
@@ -326,7 +342,7 @@ def _cross_validate(
         if "time_limit" in estimator.get_params():
             left = None if deadline is None else deadline - time.monotonic()
             estimator.set_params(
-                time_limit=None if left is None else max(1.0, left / (len(fold_data) - index))
+                time_limit=None if left is None else max(0.5, left / (len(fold_data) - index))
             )
         if early_stopping:
             eval_y = valid_y

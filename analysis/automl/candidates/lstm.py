@@ -36,7 +36,7 @@ class LSTMCandidate:
         return {"units": 32, "epochs": 40, "batch_size": 256, "learning_rate": 0.003, "patience": 4}
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> SearchSpace:
-        """Few trials: each one trains a network per CV fold, the costliest fit of the five."""
+        """Few trials and two folds: each fold trains a network, the costliest fit of the five."""
         defaults = self.default_params(task)
         return SearchSpace(
             dimensions={
@@ -50,7 +50,7 @@ class LSTMCandidate:
             fit_overhead=3.0,
             min_trials=1,
             max_trials=4,
-            max_folds=3,
+            max_folds=2,
         )
 
     def build(self, params: dict[str, Any], *, task: str, seed: int) -> LSTMEstimator:

@@ -7,13 +7,14 @@ _DEFAULTS = {"max_depth": 8, "min_samples_leaf": 5}
 
 def _space(n_rows: int, n_cols: int, task: str) -> SearchSpace:
     # Deeper than about log2(rows) a tree only memorises; the depth cap keeps it readable.
+    leaf = max(2, min(100, n_rows // 40))
     return SearchSpace(
         dimensions={
             "max_depth": int_range(2, 16),
-            "min_samples_leaf": int_range(1, max(2, min(100, n_rows // 40)), log=True),
+            "min_samples_leaf": int_range(1, leaf, log=True),
             "max_features": float_range(0.3, 1.0),
         },
-        init={**_DEFAULTS, "max_features": 1.0},
+        init={"max_depth": 8, "min_samples_leaf": min(5, leaf), "max_features": 1.0},
         trial_cost=0.3,
         fit_overhead=0.01,
         max_trials=40,
