@@ -256,7 +256,18 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
             result = serving.predict_rows(candidate, [row])
         except serving.PredictionError as exc:
             error = str(exc)
-    fields = [(f"feature-{i}", c, values[c]) for i, c in enumerate(columns)]
+    profile = {c["name"]: c for c in (candidate.run.dataset.profile or {}).get("columns", [])}
+    fields = [
+        {
+            "id": f"feature-{i}",
+            "name": c,
+            "value": values[c],
+            "kind": profile.get(c, {}).get("kind", ""),
+            "numeric": profile.get(c, {}).get("kind") == "numeric",
+            "choices": [str(v) for v, _ in profile.get(c, {}).get("top_values") or []][:20],
+        }
+        for i, c in enumerate(columns)
+    ]
     context = {"candidate": candidate, "fields": fields, "result": result, "error": error}
     return render(request, "analysis/predict.html", context)
 
