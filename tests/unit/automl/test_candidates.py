@@ -1,0 +1,53 @@
+import inspect
+
+import numpy as np
+import pytest
+
+from analysis.automl.candidates import CANDIDATES
+from analysis.automl.candidates.base import SklearnCandidate
+
+TASKS = ["regression", "binary", "multiclass"]
+SKLEARN = [c for c in CANDIDATES if isinstance(c, SklearnCandidate)]
+
+
+def within(dimension, value) -> bool:
+    if dimension.kind == "choice":
+        return value in dimension.choices
+    return dimension.low <= value <= dimension.high
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("candidate", CANDIDATES, ids=lambda c: c.name)
+@pytest.mark.parametrize(("rows", "cols"), [(50, 3), (100_000, 200)])
+def test_the_first_trial_lies_inside_the_space(candidate, task, rows, cols):
+    space = candidate.search_space(rows, cols, task)
+
+    assert set(space.init) == set(space.dimensions)
+    for name, value in space.init.items():
+        assert within(space.dimensions[name], value), name
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("candidate", SKLEARN, ids=lambda c: c.name)
+def test_every_tuned_setting_is_a_constructor_argument(candidate, task):
+    space = candidate.search_space(500, 10, task)
+    spec = candidate.estimator_spec(space.params(space.init), task=task, seed=1)
+    cls = type(spec.build())
+
+    accepted = set(inspect.signature(cls.__init__).parameters) | set(cls().get_params())
+    assert set(spec.kwargs) <= accepted
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("candidate", SKLEARN, ids=lambda c: c.name)
+def test_it_fits_and_predicts_tiny_data(candidate, task):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4))
+    y = x[:, 0] if task == "regression" else (x[:, 0] > 0).astype(int)
+    if task == "multiclass":
+        y = np.digitize(x[:, 0], [-0.5, 0.5])
+    space = candidate.search_space(60, 4, task)
+
+    model = candidate.build(space.params(space.init), task=task, seed=1).fit(x, y)
+
+    assert model.predict(x).shape == (60,)

@@ -1,0 +1,104 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.automl.candidates import CANDIDATES, get_candidate
+from analysis.automl.preprocess import FeatureSpec
+from analysis.automl.search import (
+    SearchCancelled,
+    candidate_time_limit,
+    cv_splits,
+    search_candidate,
+    trial_count,
+)
+
+FEATURES = FeatureSpec(numeric=["a", "b"], categorical=["c"], datetime=[])
+
+
+def table(rows: int = 120, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=rows),
+            "b": rng.normal(size=rows),
+            "c": rng.choice(["x", "y", "z"], rows).astype(object),
+        }
+    )
+    y = ((frame["a"] + (frame["c"] == "x")) > 0.3).astype("int64").to_numpy()
+    return frame, y
+
+
+def search(name: str, **kwargs):
+    frame, y = table()
+    options = {"task": "binary", "metric": "accuracy", "seed": 3, "n_classes": 2}
+    return search_candidate(
+        get_candidate(name), frame, y, features=FEATURES, **{**options, **kwargs}
+    )
+
+
+def test_the_same_seed_gives_the_same_search():
+    first, second = search("decision_tree"), search("decision_tree")
+
+    assert first.params == second.params
+    assert first.cv_scores == second.cv_scores
+    assert [t.score for t in first.history] == [t.score for t in second.history]
+
+
+def test_the_first_trial_is_the_cheap_default_and_the_best_is_no_worse():
+    result = search("decision_tree")
+    space = get_candidate("decision_tree").search_space(120, 5, "binary")
+
+    first = result.history[0]
+    assert {k: first.params[k] for k in space.init} == space.init
+    assert result.cv_mean >= first.score
+    assert result.trials == result.planned_trials > 1
+
+
+def test_xgboost_keeps_the_tree_count_early_stopping_found():
+    result = search("xgboost", time_limit=6)
+
+    assert isinstance(result.params["n_estimators"], int)
+    assert "early_stopping_rounds" not in result.params
+    get_candidate("xgboost").build(result.params, task="binary", seed=3)
+
+
+def test_progress_is_reported_after_each_trial():
+    calls = []
+    result = search("linear", progress=lambda done, best: calls.append((done, best)))
+
+    assert [done for done, _ in calls] == list(range(1, result.trials + 1))
+    assert calls[-1][1] == pytest.approx(result.cv_mean)
+
+
+def test_a_stop_request_ends_the_search():
+    with pytest.raises(SearchCancelled):
+        search("linear", should_stop=lambda: True)
+
+
+def test_time_ordered_folds_validate_on_later_rows():
+    y = np.arange(50) % 2
+    for train, valid in cv_splits(y, task="binary", folds=3, time_ordered=True, seed=0):
+        assert train.max() < valid.min()
+
+
+def test_stratified_folds_keep_both_classes_in_every_fold():
+    y = np.array([0] * 90 + [1] * 10)
+    for _, valid in cv_splits(y, task="binary", folds=5, time_ordered=False, seed=0):
+        assert set(y[valid]) == {0, 1}
+
+
+def test_bigger_tables_get_fewer_trials_and_a_bigger_budget_more():
+    space = get_candidate("random_forest").search_space(10_000, 20, "regression")
+
+    small = trial_count(space, n_rows=1_000, n_cols=20, folds=3, time_limit=30)
+    large = trial_count(space, n_rows=50_000, n_cols=20, folds=3, time_limit=30)
+    longer = trial_count(space, n_rows=50_000, n_cols=20, folds=3, time_limit=120)
+    assert small > large >= space.min_trials
+    assert longer > large
+
+
+def test_the_budget_is_shared_by_weight_and_fits_two_workers():
+    limits = {c.name: candidate_time_limit(c.name, 120, workers=2) for c in CANDIDATES}
+
+    assert limits["xgboost"] > limits["linear"]
+    assert sum(limits.values()) <= 2 * 120
