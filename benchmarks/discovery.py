@@ -232,7 +232,8 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
         noise={n: r["cv_std"] for n, r in results.items()},
         seconds={n: r["fit_seconds"] for n, r in results.items()},
     )
-    by_cv = max(results, key=lambda n: results[n]["cv_mean"])
+    searched = [n for n in results if results[n]["cv_mean"] is not None]
+    by_cv = max(searched, key=lambda n: results[n]["cv_mean"])
     return {
         "score": results[order[0]]["metrics"][plan.metric],
         "model": order[0],
@@ -242,7 +243,7 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
         "candidates": {
             n: {
                 "score": round(r["metrics"][plan.metric], 5),
-                "cv": f"{r['cv_mean']:.4f} ± {r['cv_std']:.4f}",
+                "cv": None if r["cv_mean"] is None else f"{r['cv_mean']:.4f} ± {r['cv_std']:.4f}",
                 "seconds": r["seconds"],
                 "limit": r["time_limit"],
                 "trials": f"{r['trials']}/{r['planned_trials']} ({r['stopped_by']})",
