@@ -25,7 +25,7 @@ def messy(tmp_path):
             "comment": [None] * (rows - 40) + ["ok"] * 40,
             "amount": np.r_[rng.normal(100, 10, rows - 20), np.full(20, 10_000.0)],
             "code": [str(i % 300) for i in range(rows - 100)] + ["unknown"] * 100,
-            "when": ["2024-01-%02d" % (i % 28 + 1) for i in range(rows - 30)] + ["soon"] * 30,
+            "when": [f"2024-01-{i % 28 + 1:02d}" for i in range(rows - 30)] + ["soon"] * 30,
             "sku": [f"sku-{i % 400}" for i in range(rows)],
         }
     )
