@@ -73,3 +73,22 @@ def test_it_takes_the_most_recent_rows_in_time_order(tmp_path):
     assert dates.is_monotonic_increasing
     assert dates.min() >= pd.to_datetime(every["signup_date"]).nlargest(100).min()
     assert result.time_column == "signup_date"
+
+
+def test_it_samples_any_format_through_the_normalised_copy(tmp_path):
+    path = tmp_path / "upload.bin"
+    frame = churn_frame(rows=300)
+    frame.to_json(path, orient="records", lines=True)
+    sample, result = sample_table(path, target="churned", max_rows=100, seed=2)
+    assert (len(sample), result.total_rows) == (100, 300)
+    assert set(sample.columns) == set(frame.columns)
+
+
+def test_it_samples_with_the_same_overrides_as_the_profile(tmp_path):
+    from analysis.automl.ingest import IngestOptions
+
+    path = tmp_path / "report.csv"
+    path.write_text("exported 2024\n" + churn_frame(rows=200).to_csv(index=False, sep=";"))
+    options = IngestOptions(header_row=2, delimiter=";")
+    sample, result = sample_table(path, target="churned", max_rows=50, seed=0, options=options)
+    assert (len(sample), result.total_rows, "plan" in sample.columns) == (50, 200, True)
