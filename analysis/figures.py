@@ -300,6 +300,28 @@ def search_history(run: Run, candidates: list[CandidateResult]) -> Figure | None
     )
 
 
+def pair_metrics(run: Run, pair: list[CandidateResult]) -> Figure | None:
+    """Every holdout metric of two models as grouped bars."""
+    names = [k for k in dict.fromkeys(k for c in pair for k in c.metrics) if k != "ece"]
+    if not names:
+        return None
+    traces = [
+        go.Bar(
+            name=c.label,
+            x=[METRIC_LABELS.get(k, k) for k in names],
+            y=[c.metrics.get(k) for k in names],
+            marker_color=PALETTE[i],
+        )
+        for i, c in enumerate(pair)
+    ]
+    return Figure(
+        "pair-metrics",
+        "Every metric",
+        "Holdout metrics of both models; for errors and log loss, lower is better.",
+        _layout(go.Figure(traces), y="value"),
+    )
+
+
 def candidate_figures(candidate: CandidateResult) -> list[Figure]:
     """The per-model charts that this candidate's stored data allows."""
     builders = (

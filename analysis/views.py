@@ -167,6 +167,7 @@ def run_compare(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run,
         "pair": pair,
         "rows": selectors.comparison_rows(run, pair),
+        "pair_figure": figures.pair_metrics(run, pair),
         "pair_figures": [figures.candidate_figures(c) for c in pair],
         "compare_form": form,
         "metric_label": METRIC_LABELS.get(run.metric, run.metric),

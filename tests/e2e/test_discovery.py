@@ -65,8 +65,7 @@ def test_a_file_that_is_not_a_table_shows_why_on_its_page(
 
     # The status polls until the worker gives up on the file; the page then refreshes.
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("binary data", timeout=PROFILE_TIMEOUT_MS)
-    expect(alert).to_contain_text("not a text table")
+    expect(alert).to_contain_text(re.compile(r"not a (text )?table"), timeout=PROFILE_TIMEOUT_MS)
     expect(page.locator("#dataset-status .status")).to_have_text("Failed")
     expect(page.get_by_role("button", name="Start discovery")).to_have_count(0)
     shoot(page, "dataset-failed")
@@ -89,7 +88,7 @@ def test_upload_to_leaderboard_to_downloaded_export(
     expect(start).to_be_visible(timeout=PROFILE_TIMEOUT_MS)
     expect(page.locator("#dataset-status")).to_contain_text("500 rows · 6 columns")
     expect(page.get_by_role("heading", name="Columns")).to_be_visible()
-    expect(page.get_by_role("cell", name="monthly_charges", exact=True).first).to_be_visible()
+    expect(page.get_by_role("heading", name="monthly_charges", exact=True)).to_be_visible()
     shoot(page, "dataset")
 
     page.get_by_label("Target column (what to predict)").select_option("churned")

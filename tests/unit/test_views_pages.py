@@ -121,6 +121,7 @@ def test_it_puts_two_models_side_by_side(owner_client, finished_run):
 
     assert "Forest vs Linear" in page
     assert "param: depth" in page and "Macro F1" in page
+    assert 'id="fig-pair-metrics"' in page
 
 
 def test_it_shows_live_details_while_a_run_trains(owner_client, finished_run):
