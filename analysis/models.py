@@ -111,6 +111,7 @@ class CandidateResult(models.Model):
     model_dir = models.CharField(max_length=500, blank=True)
     cv_mean = models.FloatField(null=True, blank=True)
     cv_std = models.FloatField(null=True, blank=True)
+    train_metrics = models.JSONField(default=dict, blank=True)
     charts = models.JSONField(default=dict, blank=True)
     trials_done = models.PositiveIntegerField(default=0)
     best_score = models.FloatField(null=True, blank=True, help_text="Best CV score so far.")

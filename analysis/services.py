@@ -20,6 +20,7 @@ from .automl.insights import RankedCandidate, run_insights
 from .automl.metrics import leaderboard_order
 from .automl.profile import DatasetProfile, profile_table
 from .automl.sampling import STRATEGIES
+from .automl.search import SearchCancelled, candidate_time_limit
 from .models import CandidateResult, Dataset, Export, Run
 from .storage import dataset_path, run_dir
 
@@ -215,10 +216,23 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
     if not claimed:
         return
     run = Run.objects.get(pk=run_id)
-    # Candidates share the budget evenly; they run side by side when workers allow.
-    share = run.time_budget / len(CANDIDATES) * 2
+    elapsed = (timezone.now() - run.started_at).total_seconds() if run.started_at else 0.0
+    time_limit = candidate_time_limit(name, max(run.time_budget - elapsed, 1.0))
     try:
-        outcome = train_candidate(run_dir(run), RunPlan.from_dict(run.plan), name, time_limit=share)
+        outcome = train_candidate(
+            run_dir(run),
+            RunPlan.from_dict(run.plan),
+            name,
+            time_limit=time_limit,
+            progress=lambda trials, best: CandidateResult.objects.filter(
+                run_id=run_id, name=name
+            ).update(trials_done=trials, best_score=best),
+            should_stop=lambda: (
+                not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists()
+            ),
+        )
+    except SearchCancelled:
+        return  # run_cancel already marked this candidate
     except SoftTimeLimitExceeded:
         message = f"Training went past the run's time limit ({run.time_budget} s) and was stopped."
         _candidate_failed(run_id, name, message)
@@ -237,6 +251,11 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
         status=CandidateResult.Status.SUCCEEDED,
         params=outcome.params,
         metrics=outcome.metrics,
+        train_metrics=outcome.train_metrics,
+        cv_mean=outcome.cv_mean,
+        cv_std=outcome.cv_std,
+        charts=outcome.charts,
+        trials_done=outcome.trials,
         fit_seconds=outcome.fit_seconds,
         predict_ms_per_1000=outcome.predict_ms_per_1000,
         model_bytes=outcome.model_bytes,
@@ -264,12 +283,27 @@ def run_rank(*, run_id: int) -> None:
         failures = "; ".join(f"{c.label}: {c.error}" for c in run.candidates.all() if c.error)
         run_fail(run_id=run_id, message=f"No candidate could be trained. {failures}".strip())
         return
-    order = leaderboard_order({n: c.metrics for n, c in done.items()}, run.metric)
+    order = leaderboard_order(
+        {n: c.metrics for n, c in done.items()},
+        run.metric,
+        noise={n: c.cv_std for n, c in done.items() if c.cv_std is not None},
+        seconds={n: c.fit_seconds for n, c in done.items()},
+    )
     with transaction.atomic():
         for rank, name in enumerate(order, start=1):
             CandidateResult.objects.filter(pk=done[name].pk).update(rank=rank)
         sentences = run_insights(
-            [RankedCandidate(done[n].label, done[n].metrics, done[n].fit_seconds) for n in order],
+            [
+                RankedCandidate(
+                    label=done[n].label,
+                    metrics=done[n].metrics,
+                    fit_seconds=done[n].fit_seconds,
+                    cv_mean=done[n].cv_mean,
+                    cv_std=done[n].cv_std,
+                    train_metrics=done[n].train_metrics,
+                )
+                for n in order
+            ],
             metric=run.metric,
             sample_rows=run.sample_rows,
             total_rows=run.total_rows,

@@ -20,6 +20,7 @@ from analysis.automl.errors import UserFacingError
 from analysis.automl.metrics import leaderboard_order
 from analysis.automl.profile import profile_table
 from analysis.automl.sampling import STRATEGIES
+from analysis.automl.search import candidate_time_limit
 
 
 def _sample_size(value: str) -> int | None:
@@ -76,11 +77,22 @@ class Command(BaseCommand):
             strategy=opts["strategy"],
             time_column=opts["time_column"],
         )
-        share = opts["budget"] / len(CANDIDATES)
+        # One process trains the candidates one after the other.
         outcomes = {
-            c.name: train_candidate(run_dir, plan, c.name, time_limit=share) for c in CANDIDATES
+            c.name: train_candidate(
+                run_dir,
+                plan,
+                c.name,
+                time_limit=candidate_time_limit(c.name, opts["budget"], workers=1),
+            )
+            for c in CANDIDATES
         }
-        order = leaderboard_order({n: o.metrics for n, o in outcomes.items()}, plan.metric)
+        order = leaderboard_order(
+            {n: o.metrics for n, o in outcomes.items()},
+            plan.metric,
+            noise={n: o.cv_std for n, o in outcomes.items() if o.cv_std is not None},
+            seconds={n: o.fit_seconds for n, o in outcomes.items()},
+        )
         result = {
             "task": plan.task,
             "metric": plan.metric,
