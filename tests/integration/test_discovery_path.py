@@ -62,8 +62,9 @@ def test_it_goes_from_upload_to_a_ranked_leaderboard_and_a_working_export(
     candidates = list(run.candidates.order_by("rank"))
     assert [c.status for c in candidates] == ["succeeded"] * 5, [c.error for c in candidates]
     assert sorted(c.rank for c in candidates) == [1, 2, 3, 4, 5]
-    scores = [c.metrics["accuracy"] for c in candidates]
-    assert scores == sorted(scores, reverse=True)
+    # Best first, except that a simpler model within the best one's CV spread goes first.
+    top = max(candidates, key=lambda c: c.metrics["accuracy"])
+    assert candidates[0].metrics["accuracy"] >= top.metrics["accuracy"] - top.cv_std
     assert run.recommended == candidates[0].name
 
     page = owner_client.get(reverse("run_detail", args=[run.pk])).content.decode()

@@ -103,6 +103,8 @@ class Command(BaseCommand):
                     "model": name,
                     "score": outcomes[name].metrics[plan.metric],
                     "metrics": outcomes[name].metrics,
+                    "cv_mean": outcomes[name].cv_mean,
+                    "cv_std": outcomes[name].cv_std,
                     "fit_seconds": outcomes[name].fit_seconds,
                     "params": outcomes[name].params,
                 }
