@@ -116,7 +116,9 @@ def _run_form(dataset: Dataset, data) -> RunForm:
     columns = [c["name"] for c in dataset.profile["columns"]]
     dates = [c["name"] for c in dataset.profile["columns"] if c.get("kind") == "datetime"]
     target = selectors.suggested_target(dataset) or columns[-1]
-    return RunForm(data, columns=columns, time_columns=dates, initial={"target": target})
+    small = (dataset.row_count or 0) <= settings.PROMISE_DEFAULT_SAMPLE_ROWS
+    initial = {"target": target, "sample": "full" if small else "default"}
+    return RunForm(data, columns=columns, time_columns=dates, initial=initial)
 
 
 @login_required
