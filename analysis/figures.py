@@ -8,7 +8,7 @@ The stored chart data (CandidateResult.charts, written by automl/charts.py):
 actual_vs_predicted {actual, predicted}; residuals {predicted, residual};
 confusion_matrix {labels, matrix}; roc {curves: [{label, fpr, tpr, auc}]};
 pr {curves: [{label, precision, recall, average_precision}]}; reliability {bins, ece};
-feature_importance {features, importance, std}; cv_scores [float] or {scores};
+feature_importance [{feature, importance, std}] (most important first); cv_scores [float];
 search_history [{trial, score, seconds}].
 """
 
@@ -251,13 +251,12 @@ def reliability(candidate: CandidateResult) -> Figure | None:
 
 
 def feature_importance(candidate: CandidateResult) -> Figure | None:
-    data = candidate.charts.get("feature_importance")
-    if not data or not data.get("features"):
+    data = candidate.charts.get("feature_importance") or []
+    if not data:
         return None
-    std = data.get("std") or [0] * len(data["features"])
-    rows = sorted(zip(data["features"], data["importance"], std, strict=False), key=lambda r: r[1])[
-        -TOP_FEATURES:
-    ]
+    top = data[:TOP_FEATURES]
+    # Plotly draws horizontal bars bottom-up: least important first puts the top one on top.
+    rows = [(d["feature"], d["importance"], d.get("std") or 0) for d in reversed(top)]
     fig = go.Figure(
         go.Bar(
             x=[r[1] for r in rows],

@@ -135,7 +135,9 @@ def test_upload_to_leaderboard_to_downloaded_export(
     assert [row[rank] for row in cells] == ["1", "2", "3", "4", "5"], cells
     assert [row[state] for row in cells] == ["Succeeded"] * 5, cells
     scores = [float(row[score]) for row in cells]
-    assert scores == sorted(scores, reverse=True), scores
+    # Best first, except that a simpler model within the best one's CV spread goes first.
+    top = max(run.candidates.all(), key=lambda c: c.metrics["accuracy"])
+    assert scores[0] >= round(top.metrics["accuracy"] - top.cv_std, 4), scores
     assert all(0.0 <= s <= 1.0 for s in scores), scores
     expect(board.get_by_role("button", name="Download code")).to_have_count(5)
 

@@ -33,8 +33,9 @@ CHARTS = {
     "roc": {"curves": [{"label": "yes", "fpr": [0, 0.5, 1], "tpr": [0, 0.9, 1], "auc": 0.9}]},
     "pr": {"curves": [{"label": "yes", "precision": [1, 0.8], "recall": [0, 1],
                        "average_precision": 0.85}]},
-    "feature_importance": {"features": ["size", "note"], "importance": [0.3, 0.01],
-                           "std": [0.02, 0.01]},
+    # The shape analysis/automl/importance.py writes: most important first.
+    "feature_importance": [{"feature": "size", "importance": 0.3, "std": 0.02},
+                           {"feature": "note", "importance": 0.01, "std": 0.01}],
     "search_history": [{"trial": 1, "score": 0.7, "seconds": 0.1},
                        {"trial": 2, "score": 0.8, "seconds": 0.1}],
 }  # fmt: skip
