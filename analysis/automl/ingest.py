@@ -645,8 +645,12 @@ def _refuse_bomb(members: list[zipfile.ZipInfo], limit: int | None = None) -> No
 def _refuse_binary(raw: bytes, compression: str | None) -> None:
     for magic, what in _MAGIC.items():
         if raw.startswith(magic):
-            hint = "save it as .xlsx or CSV" if "Excel" in what else "upload a table"
-            raise DataFileError(f"The file is {what}, not a table: {hint}.")
+            hint = (
+                "save it as .xlsx or CSV"
+                if "Excel" in what
+                else "upload a CSV, Excel, JSON Lines or Parquet file"
+            )
+            raise DataFileError(f"The file holds binary data ({what}), not a text table: {hint}.")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return
     sample = raw[:8192]
