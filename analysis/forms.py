@@ -94,3 +94,45 @@ class CompareForm(forms.Form):
         if data.get("first") and data.get("first") == data.get("second"):
             raise forms.ValidationError("Choose two different models.")
         return data
+
+
+class ReadOptionsForm(forms.Form):
+    """How to read a file when detection guessed wrong (analysis.automl.ingest.IngestOptions)."""
+
+    delimiter = forms.ChoiceField(
+        label="Delimiter",
+        required=False,
+        choices=[
+            ("", "Detect"),
+            (",", "Comma ,"),
+            (";", "Semicolon ;"),
+            ("\t", "Tab"),
+            ("|", "Pipe |"),
+        ],  # fmt: skip
+    )
+    encoding = forms.ChoiceField(
+        label="Encoding",
+        required=False,
+        choices=[
+            ("", "Detect"),
+            ("utf-8", "UTF-8"),
+            ("utf-16", "UTF-16"),
+            ("cp1252", "Windows-1252"),
+            ("latin-1", "Latin-1"),
+        ],  # fmt: skip
+    )
+    header_row = forms.IntegerField(
+        label="Header row (line number; 0 when there is no header)", min_value=0, initial=1
+    )
+    sheet = forms.CharField(label="Sheet (Excel: name or number)", required=False, max_length=200)
+    decimal = forms.ChoiceField(
+        label="Decimal mark",
+        required=False,
+        choices=[("", "Detect"), (".", "Point ."), (",", "Comma ,")],
+    )
+
+    def options(self) -> dict:
+        """The chosen overrides, leaving out what should be detected."""
+        data = self.cleaned_data
+        chosen = {key: data[key] or None for key in ("delimiter", "encoding", "sheet", "decimal")}
+        return {"header_row": data["header_row"], **chosen}

@@ -24,6 +24,8 @@ class Dataset(models.Model):
     status = models.CharField(max_length=16, choices=Status, default=Status.UPLOADED)
     error = models.TextField(blank=True)
     profile = models.JSONField(null=True, blank=True)
+    # The user's overrides for reading the file (ingest.IngestOptions fields).
+    read_options = models.JSONField(default=dict, blank=True)
     row_count = models.BigIntegerField(null=True, blank=True)
     column_count = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from .automl.candidates import CANDIDATES
 from .automl.discovery import RunPlan, prepare_run, train_candidate
 from .automl.errors import UserFacingError
+from .automl.ingest import IngestOptions, remove_normalized
 from .automl.insights import RankedCandidate, run_insights
 from .automl.metrics import leaderboard_order
 from .automl.profile import DatasetProfile, profile_table
@@ -77,7 +78,9 @@ def dataset_profile(*, dataset_id: int) -> None:
         return
     dataset = Dataset.objects.get(pk=dataset_id)
     try:
-        profile = profile_table(dataset_path(dataset))
+        profile = profile_table(
+            dataset_path(dataset), options=IngestOptions(**dataset.read_options)
+        )
     except UserFacingError as exc:
         _dataset_failed(dataset_id, str(exc))
         return
@@ -97,9 +100,27 @@ def _dataset_failed(dataset_id: int, message: str) -> None:
     Dataset.objects.filter(pk=dataset_id).update(status=Dataset.Status.FAILED, error=message)
 
 
+@transaction.atomic
+def dataset_reprofile(*, dataset: Dataset, options: dict) -> Dataset:
+    """Read the stored file again with the user's overrides (delimiter, encoding, …)."""
+    if dataset.status == Dataset.Status.PROFILING:
+        raise ServiceError("The file is being read right now; wait for the result first.")
+    try:
+        IngestOptions(**options)
+    except TypeError as exc:
+        raise ServiceError("Those reading options are not understood.") from exc
+    Dataset.objects.filter(pk=dataset.pk).update(
+        read_options=options, status=Dataset.Status.UPLOADED, error="", profile=None
+    )
+    transaction.on_commit(lambda: _enqueue_profile(dataset.pk))
+    dataset.refresh_from_db()
+    return dataset
+
+
 def dataset_delete(*, dataset: Dataset) -> None:
     for run in dataset.runs.all():
         shutil.rmtree(run_dir(run), ignore_errors=True)
+    remove_normalized(dataset_path(dataset))
     dataset.file.delete(save=False)
     dataset.delete()
 
@@ -185,6 +206,7 @@ def run_prepare(*, run_id: int, task_id: str = "") -> None:
             seed=run.seed,
             strategy=run.sample_strategy,
             time_column=run.time_column or None,
+            options=IngestOptions(**run.dataset.read_options),
         )
     except UserFacingError as exc:
         run_fail(run_id=run_id, message=str(exc))
@@ -309,6 +331,7 @@ def run_rank(*, run_id: int) -> None:
             total_rows=run.total_rows,
             failed=[c.label for c in run.candidates.filter(status=CandidateResult.Status.FAILED)],
             dropped=run.plan["features"]["dropped"],
+            findings=run.plan.get("findings", []),
         )
         Run.objects.filter(pk=run_id).update(
             status=Run.Status.SUCCEEDED,

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import figures, selectors, services, serving, uploads
 from .automl.metrics import METRIC_LABELS
 from .examples import BY_SLUG, EXAMPLES, example_csv
-from .forms import CompareForm, RunForm, SignupForm, UploadForm
+from .forms import CompareForm, ReadOptionsForm, RunForm, SignupForm, UploadForm
 from .highlight import highlight_file
 from .models import CandidateResult, Dataset, Run
 
@@ -108,8 +108,27 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "suggested_target": selectors.suggested_target(dataset),
         "sample_options": selectors.sample_options(dataset),
         "runs": selectors.dataset_runs(dataset),
+        "read_form": ReadOptionsForm(initial=dataset.read_options or None),
     }
     return render(request, "analysis/dataset.html", context, status=status)
+
+
+@login_required
+@require_POST
+def dataset_reprofile(request: HttpRequest, pk: int) -> HttpResponse:
+    """Read the stored file again with the user's overrides."""
+    dataset = get_object_or_404(Dataset, pk=pk, owner=request.user)
+    form = ReadOptionsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dataset_reprofile(dataset=dataset, options=form.options())
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.info(request, "Reading the file again with your settings.")
+    else:
+        messages.error(request, "Check the reading options: " + form.errors.as_text())
+    return redirect("dataset_detail", dataset.pk)
 
 
 def _run_form(dataset: Dataset, data) -> RunForm:

@@ -29,6 +29,7 @@ from .charts import prediction_charts
 from .errors import ProblemError
 from .fitted import FittedModel
 from .importance import permutation_importance
+from .ingest import IngestOptions
 from .metrics import PRIMARY_METRIC, metric_score, score_predictions
 from .preprocess import FeatureSpec, build_preprocessor, feature_spec, prepare_frame
 from .problem import (
@@ -39,6 +40,7 @@ from .problem import (
     resolve_task,
 )
 from .profile import DATETIME, NUMERIC, DatasetProfile
+from .quality import ERROR, target_findings
 from .sampling import RANDOM, STRATIFIED, TIME_BASED, SampleResult, sample_table
 from .search import SearchCancelled, search_candidate
 
@@ -63,6 +65,8 @@ class RunPlan:
     sample: SampleResult
     train_rows: int
     holdout_rows: int
+    # Target findings (quality.Finding as dicts) worth telling the user: imbalance, leakage.
+    findings: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -119,8 +123,12 @@ def prepare_run(
     seed: int,
     strategy: str = RANDOM,
     time_column: str | None = None,
+    options: IngestOptions | None = None,
 ) -> RunPlan:
     """Sample the table, settle the task and features, and split off the holdout.
+
+    `options` are the user's overrides for reading the file (delimiter, encoding, …).
+    Findings that need the target (imbalance, suspected leakage) are kept on the plan.
 
     The holdout is a seeded random 20% (stratified by class when classifying), or, for
     a time-based sample, its most recent 20%, so the score says how the model does on
@@ -144,9 +152,13 @@ def prepare_run(
         seed=seed,
         strategy=strategy,
         time_column=time_column,
+        options=options,
     )
     task, detected = resolve_task(task, frame[target])
     check_target(frame[target], task)
+    findings = target_findings(profile, frame, target)
+    if errors := [f for f in findings if f.severity == ERROR]:
+        raise ProblemError(f"{errors[0].message} {errors[0].action}")
     if len(frame) < MIN_ROWS:
         raise ProblemError(
             f"Only {len(frame)} rows have a value for {target!r}; at least {MIN_ROWS} are needed."
@@ -179,6 +191,7 @@ def prepare_run(
         sample=sample,
         train_rows=len(train),
         holdout_rows=len(holdout),
+        findings=[f.to_dict() for f in findings],
     )
     (run_dir / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2))
     return plan

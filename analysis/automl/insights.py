@@ -33,6 +33,7 @@ def run_insights(
     total_rows: int,
     failed: list[str],
     dropped: dict[str, str],
+    findings: list[dict] = (),
 ) -> list[str]:
     """Sentences for the run page: the recommendation first, then what to keep in mind.
 
@@ -49,6 +50,8 @@ def run_insights(
         )
     if failed:
         sentences.append(f"Not in the ranking because training failed: {', '.join(failed)}.")
+    for finding in findings:
+        sentences.append(f"{finding['message']} {finding['action']}")
     for column, reason in dropped.items():
         sentences.append(f"The column {column!r} was left out: it {reason}.")
     return sentences

@@ -126,3 +126,24 @@ def test_it_keeps_the_run_and_reports_a_target_with_one_value(celery_worker, own
     assert run.status == "failed"
     assert "single value" in run.error
     assert not CandidateResult.objects.filter(run=run, status="running").exists()
+
+
+def test_it_reads_a_refused_file_again_with_the_users_settings(celery_worker, owner_client):
+    content = b"Report of 2026-01-01\nsource: crm\nname;age;score\nann;31;1,5\nbob;42;2,5\n"
+    dataset = _ready_dataset(owner_client, "report.csv", content)
+    assert dataset.status == "failed"
+    assert "header row" in dataset.error
+
+    owner_client.post(
+        reverse("dataset_reprofile", args=[dataset.pk]),
+        {"header_row": 3, "delimiter": ";", "decimal": ","},
+    )
+    wait_for(
+        lambda: Dataset.objects.get(pk=dataset.pk).status in ("ready", "failed"),
+        timeout=60,
+        what="the second reading",
+    )
+    dataset.refresh_from_db()
+    assert dataset.status == "ready", dataset.error
+    assert [c["name"] for c in dataset.profile["columns"]] == ["name", "age", "score"]
+    assert dataset.profile["columns"][2]["max"] == 2.5
