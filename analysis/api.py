@@ -48,6 +48,7 @@ class RunStartSerializer(serializers.Serializer):
     excluded_columns = serializers.ListField(child=serializers.CharField(), required=False)
     sample_strategy = serializers.ChoiceField(STRATEGIES, default="random")
     time_column = serializers.CharField(required=False, default="", allow_blank=True)
+    metric = serializers.CharField(required=False, default="", allow_blank=True)
 
 
 @api_view(["GET", "POST"])

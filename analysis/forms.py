@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
+from .automl.metrics import METRIC_LABELS
 from .automl.problem import TASKS
 
 SAMPLE_CHOICES = [("default", "100K rows"), ("full", "Full data"), ("custom", "Custom")]
@@ -24,6 +25,15 @@ class RunForm(forms.Form):
         label="Task",
         required=False,
         choices=[("", "Detect from the target")] + [(t, t.capitalize()) for t in TASKS],
+    )
+    metric = forms.ChoiceField(
+        label="Rank models by",
+        required=False,
+        choices=[
+            ("", "R² (regression) or accuracy (classification)"),
+            *((m, METRIC_LABELS[m]) for m in ("r2", "rmse", "mae")),
+            *((m, METRIC_LABELS[m]) for m in ("balanced_accuracy", "f1_macro", "log_loss")),
+        ],
     )
     sample = forms.ChoiceField(label="Sample size", choices=SAMPLE_CHOICES, initial="default")
     custom_rows = forms.IntegerField(label="Custom sample rows", required=False, min_value=20)

@@ -140,9 +140,14 @@ def run_start(
     excluded_columns: list[str] | None = None,
     sample_strategy: str = "random",
     time_column: str = "",
+    metric: str = "",
     seed: int = 0,
 ) -> Run:
-    """Create a run on a profiled dataset and queue its pipeline."""
+    """Create a run on a profiled dataset and queue its pipeline.
+
+    `metric` ranks the models instead of the task's usual one (R² or accuracy); it is
+    checked against the task once the task is known, when the run is prepared.
+    """
     if dataset.status != Dataset.Status.READY:
         raise ServiceError("The dataset is not ready: wait until its profile is done.")
     columns = [c["name"] for c in dataset.profile["columns"]]
@@ -207,6 +212,7 @@ def run_prepare(*, run_id: int, task_id: str = "") -> None:
             strategy=run.sample_strategy,
             time_column=run.time_column or None,
             options=IngestOptions(**run.dataset.read_options),
+            metric=run.metric or None,
         )
     except UserFacingError as exc:
         run_fail(run_id=run_id, message=str(exc))
@@ -396,6 +402,7 @@ def run_retry(*, run: Run) -> Run:
         excluded_columns=run.excluded_columns,
         sample_strategy=run.sample_strategy,
         time_column=run.time_column,
+        metric=run.metric,
         seed=run.seed,
     )
 

@@ -89,6 +89,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     excluded_columns=form.cleaned_data["excluded_columns"],
                     sample_strategy=form.cleaned_data["sample_strategy"],
                     time_column=form.cleaned_data["time_column"],
+                    metric=form.cleaned_data["metric"],
                 )
             except services.ServiceError as exc:
                 form.add_error(None, str(exc))

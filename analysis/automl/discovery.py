@@ -30,7 +30,7 @@ from .errors import ProblemError
 from .fitted import FittedModel
 from .importance import permutation_importance
 from .ingest import IngestOptions
-from .metrics import PRIMARY_METRIC, metric_score, score_predictions
+from .metrics import PRIMARY_METRIC, RANKING_METRICS, metric_score, score_predictions
 from .preprocess import FeatureSpec, build_preprocessor, feature_spec, prepare_frame
 from .problem import (
     MAX_CLASSES_FOR_NUMERIC,
@@ -124,6 +124,7 @@ def prepare_run(
     strategy: str = RANDOM,
     time_column: str | None = None,
     options: IngestOptions | None = None,
+    metric: str | None = None,
 ) -> RunPlan:
     """Sample the table, settle the task and features, and split off the holdout.
 
@@ -156,6 +157,12 @@ def prepare_run(
     )
     task, detected = resolve_task(task, frame[target])
     check_target(frame[target], task)
+    metric = metric or PRIMARY_METRIC[task]
+    if metric not in RANKING_METRICS[task]:
+        raise ProblemError(
+            f"A {task} task cannot be ranked by {metric!r}; "
+            f"choose one of {', '.join(RANKING_METRICS[task])}."
+        )
     findings = target_findings(profile, frame, target)
     if errors := [f for f in findings if f.severity == ERROR]:
         raise ProblemError(f"{errors[0].message} {errors[0].action}")
@@ -184,7 +191,7 @@ def prepare_run(
         target=target,
         task=task,
         detected_task=detected,
-        metric=PRIMARY_METRIC[task],
+        metric=metric,
         classes=classes,
         features=features,
         seed=seed,

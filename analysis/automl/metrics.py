@@ -10,6 +10,13 @@ from sklearn import metrics as skm
 from .problem import REGRESSION
 
 PRIMARY_METRIC = {"regression": "r2", "binary": "accuracy", "multiclass": "accuracy"}
+# Metrics a user may rank by instead: those the exported evaluate.py computes exactly
+# from running sums, so the export's "score" is always the leaderboard's metric.
+RANKING_METRICS = {
+    "regression": ("r2", "rmse", "mae"),
+    "binary": ("accuracy", "balanced_accuracy", "f1_macro", "log_loss"),
+    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "log_loss"),
+}
 # Metrics where a lower value is better; every other one is better when higher.
 LOWER_IS_BETTER = {"rmse", "mae", "mape", "log_loss", "ece"}
 METRIC_LABELS = {

@@ -57,3 +57,27 @@ def test_it_refuses_a_file_that_is_not_a_table(tmp_path):
     assert result.returncode == 2
     assert re.search("not a (text )?table", result.stderr)
     assert "Traceback" not in result.stderr
+
+
+def test_it_ranks_by_the_chosen_metric_and_exports_the_chosen_model(tmp_path):
+    data = tmp_path / "churn.csv"
+    churn_frame(rows=200).to_csv(data, index=False)
+    out, bundle = tmp_path / "result.json", tmp_path / "tree.zip"
+    result = discover(
+        str(data), "--target", "churned", "--budget", "15", "--metric", "log_loss",
+        "--json", str(out), "--export", str(bundle), "--candidate", "decision_tree",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["metric"] == "log_loss"
+    assert report["leaderboard"][0]["score"] == report["leaderboard"][0]["metrics"]["log_loss"]
+    config = json.loads(zipfile.ZipFile(bundle).read("config.json"))
+    assert config["model"]["family"] == "decision_tree"
+
+
+def test_it_refuses_a_metric_that_does_not_fit_the_task(tmp_path):
+    data = tmp_path / "churn.csv"
+    churn_frame(rows=60).to_csv(data, index=False)
+    result = discover(str(data), "--target", "churned", "--metric", "rmse")
+    assert result.returncode == 2
+    assert "cannot be ranked by 'rmse'" in result.stderr

@@ -2,8 +2,8 @@
 
 It runs the same core as the workers, in this process, and needs neither Redis nor a
 worker. It prints the leaderboard; `--json OUT` writes it as JSON and `--export ZIP`
-writes the code export of the best model. A bad file or a wrong target exits with
-status 2 and one sentence on stderr.
+writes the code export of the best model, or of `--candidate NAME`. A bad file or a
+wrong target exits with status 2 and one sentence on stderr.
 """
 
 import json
@@ -47,6 +47,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--strategy", default="random", choices=STRATEGIES)
         parser.add_argument("--time-column", help="for --strategy time_based")
+        parser.add_argument("--metric", help="rank by this metric instead of R² or accuracy")
+        parser.add_argument(
+            "--candidate", choices=[c.name for c in CANDIDATES], help="export this model"
+        )
         parser.add_argument("--exclude", nargs="*", default=[], help="columns to leave out")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", type=Path, metavar="OUT", help="write the results here")
@@ -76,6 +80,7 @@ class Command(BaseCommand):
             seed=opts["seed"],
             strategy=opts["strategy"],
             time_column=opts["time_column"],
+            metric=opts["metric"],
         )
         # One process trains the candidates one after the other.
         outcomes = {
@@ -120,7 +125,7 @@ class Command(BaseCommand):
         if opts["json"]:
             opts["json"].write_text(json.dumps(result, indent=2))
         if opts["export"]:
-            self._export(run_dir, outcomes[order[0]], opts["export"])
+            self._export(run_dir, outcomes[opts["candidate"] or order[0]], opts["export"])
 
     def _export(self, run_dir: Path, outcome, destination: Path) -> None:
         from analysis.automl.export import export_spec
