@@ -42,17 +42,21 @@ class ServiceError(Exception):
 
 def dataset_upload(*, owner, uploaded_file: UploadedFile) -> Dataset:
     """Store an upload (copied in chunks, never read whole) and queue its profiling."""
-    if uploaded_file.size == 0:
-        raise ServiceError("The file is empty: choose a table with a header row and data rows.")
-    if uploaded_file.size > settings.PROMISE_MAX_UPLOAD_BYTES:
-        limit_gb = settings.PROMISE_MAX_UPLOAD_BYTES / 1024**3
-        raise ServiceError(f"The file is larger than the {limit_gb:g} GB limit.")
+    _check_upload_size(uploaded_file.size)
     name = Path(uploaded_file.name).name[:255] or "upload.csv"
     with transaction.atomic():
         dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=uploaded_file.size)
         dataset.file.save(name, File(uploaded_file), save=True)
         transaction.on_commit(lambda: _enqueue_profile(dataset.pk))
     return dataset
+
+
+def _check_upload_size(size: int) -> None:
+    if size == 0:
+        raise ServiceError("The file is empty: choose a table with a header row and data rows.")
+    if size > settings.PROMISE_MAX_UPLOAD_BYTES:
+        limit_gb = settings.PROMISE_MAX_UPLOAD_BYTES / 1024**3
+        raise ServiceError(f"The file is larger than the {limit_gb:g} GB limit.")
 
 
 def dataset_create_from_path(*, owner, path: Path, name: str | None = None) -> Dataset:
@@ -459,11 +463,7 @@ def dataset_create_from_upload(*, owner, path: Path, name: str) -> Dataset:
     GB is written once; other storages (S3) get it streamed by `File.save`.
     """
     size = path.stat().st_size
-    if size == 0:
-        raise ServiceError("The file is empty: choose a table with a header row and data rows.")
-    if size > settings.PROMISE_MAX_UPLOAD_BYTES:
-        limit_gb = settings.PROMISE_MAX_UPLOAD_BYTES / 1024**3
-        raise ServiceError(f"The file is larger than the {limit_gb:g} GB limit.")
+    _check_upload_size(size)
     name = Path(name).name[:255] or "upload.csv"
     with transaction.atomic():
         dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=size)
