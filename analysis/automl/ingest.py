@@ -152,6 +152,13 @@ def read_table(path: str | Path, *, options: IngestOptions | None = None) -> dd.
     return ddf.astype(ints) if ints else ddf
 
 
+def row_count(path: str | Path, *, options: IngestOptions | None = None) -> int:
+    """Rows of the table at `path`, from the Parquet metadata (read_table makes the copy)."""
+    path = Path(path)
+    copy = path if _is_parquet(path) else normalized_path(path, options)
+    return pq.read_metadata(copy).num_rows
+
+
 def normalized_path(path: str | Path, options: IngestOptions | None = None) -> Path:
     """Where the Parquet copy of `path` read with `options` lives (beside the upload)."""
     path = Path(path)

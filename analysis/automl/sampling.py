@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ProblemError
-from .ingest import IngestOptions, read_table
+from .ingest import IngestOptions, read_table, row_count
 
 RANDOM = "random"
 STRATIFIED = "stratified"
@@ -85,12 +85,19 @@ def sample_table(
         keyed = labelled.map_partitions(_with_random_key, seed=seed, meta=_meta_with_key(labelled))
         if strategy == STRATIFIED and max_rows is not None:
             drawn, quotas = _stratified(keyed, target=target, max_rows=max_rows)
+        elif max_rows is None:
+            drawn = keyed
         else:
-            drawn = keyed if max_rows is None else keyed.nsmallest(max_rows, _KEY)
+            cut = _random_cut(row_count(path, options=options), max_rows)
+            drawn = keyed[keyed[_KEY] < cut].nsmallest(max_rows, _KEY)
     # One pass over the file computes the counts and the sample together.
     total_rows, usable_rows, frame = dask.compute(
         ddf.map_partitions(len).sum(), labelled.map_partitions(len).sum(), drawn
     )
+    if strategy == RANDOM and max_rows is not None and len(frame) < min(max_rows, usable_rows):
+        # The cut kept too few rows (many targets missing, or a rare unlucky draw): the
+        # same draw without it, which is the same sample, only slower.
+        frame = keyed.nsmallest(max_rows, _KEY).compute()
     if quotas is not None:
         frame = _cut_to_quotas(frame, target, quotas)
     if strategy == TIME_BASED and frame.empty:
@@ -104,6 +111,17 @@ def sample_table(
         time_column=time_column if strategy == TIME_BASED else None,
     )
     return frame, result
+
+
+def _random_cut(rows: int, max_rows: int) -> float:
+    """A key below which the `max_rows` smallest keys of `rows` uniform keys lie, with margin.
+
+    Keys are uniform on [0, 1), so about rows·cut rows pass; the margin (10% plus 1,000
+    rows) is dozens of standard deviations wide. Each partition then hands on only the
+    rows under the cut, instead of up to `max_rows` of its own, which keeps memory flat
+    in the file size.
+    """
+    return min(1.0, (max_rows * 1.1 + 1000) / max(rows, 1))
 
 
 def stratified_quotas(counts: pd.Series, max_rows: int) -> pd.Series:

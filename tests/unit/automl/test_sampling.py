@@ -92,3 +92,13 @@ def test_it_samples_with_the_same_overrides_as_the_profile(tmp_path):
     options = IngestOptions(header_row=2, delimiter=";")
     sample, result = sample_table(path, target="churned", max_rows=50, seed=0, options=options)
     assert (len(sample), result.total_rows, "plan" in sample.columns) == (50, 200, True)
+
+
+def test_it_draws_exactly_when_most_targets_are_missing(tmp_path):
+    path = tmp_path / "sparse.csv"
+    frame = churn_frame(rows=20_000)
+    frame.loc[frame.index % 20 != 0, "churned"] = None  # 1,000 rows keep a target
+    frame.to_csv(path, index=False)
+    sample, result = sample_table(path, target="churned", max_rows=300, seed=0)
+    assert len(sample) == 300 and sample["churned"].notna().all()
+    assert result.usable_rows == 1000
