@@ -84,6 +84,11 @@ def test_it_goes_from_upload_to_a_ranked_leaderboard_and_a_working_export(
     form_page = owner_client.post(reverse("candidate_predict", args=[best.pk]), rows[0])
     assert answer["predictions"][0] in form_page.content.decode()
 
+    preview = owner_client.get(reverse("candidate_code", args=[best.pk])).content.decode()
+    assert 'class="highlight"' in preview and "evaluate.py" in preview
+    files = owner_client.get(reverse("api_export_files", args=[best.pk])).json()
+    assert "def main()" in files["train.py"]
+
     response = owner_client.post(reverse("candidate_export", args=[best.pk]))
     assert response.status_code == 200
     bundle = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
