@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API drives an event loop in this thread; Django's ORM would refuse to
 # run next to it (SynchronousOnlyOperation). The tests and the app's thread are synchronous.
@@ -125,3 +126,16 @@ def shoot():
         return paths
 
     return take
+
+
+@pytest.fixture
+def signed_in(app_page, django_user_model, live_server):
+    """A user logged in through the login form; returns the page."""
+    django_user_model.objects.create_user("grace", password="calm-meadow-4096")
+    page = app_page
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("grace")
+    page.get_by_label("Password").fill("calm-meadow-4096")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/")
+    return page

@@ -16,18 +16,6 @@ PROFILE_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 150_000
 
 
-@pytest.fixture
-def signed_in(app_page, django_user_model, live_server):
-    django_user_model.objects.create_user("lin", password="green-valley-8080")
-    page = app_page
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("lin")
-    page.get_by_label("Password").fill("green-valley-8080")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{live_server.url}/")
-    return page
-
-
 def column_values(board, header: str) -> list[str]:
     headers = [h.strip() for h in board.locator("thead th").all_inner_texts()]
     index = headers.index(header)

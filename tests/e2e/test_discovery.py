@@ -25,19 +25,6 @@ PROFILE_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 240_000
 
 
-@pytest.fixture
-def signed_in(app_page, django_user_model, live_server):
-    """A user logged in through the login form; returns the page."""
-    django_user_model.objects.create_user("grace", password="calm-meadow-4096")
-    page = app_page
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("grace")
-    page.get_by_label("Password").fill("calm-meadow-4096")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{live_server.url}/")
-    return page
-
-
 def upload(page, path):
     page.goto("/")
     page.get_by_label("Table file (CSV or Parquet)").set_input_files(path)
