@@ -1,7 +1,7 @@
 """Plotly figures of a run, built in Python from the chart data stored on its candidates.
 
-Each builder returns a figure as a JSON-ready dict (drawn in the page by the plotly.js
-that the plotly package ships, see static/js/charts.js), or None when the data it needs
+Each builder returns a figure as a JSON-ready dict (drawn in the page by the vendored
+plotly.js cartesian bundle, see static/js/charts.js), or None when the data it needs
 is absent, so a run from before a chart existed simply shows fewer charts.
 
 The stored chart data (CandidateResult.charts, written by automl/charts.py):
@@ -87,7 +87,7 @@ def actual_vs_predicted(candidate: CandidateResult) -> Figure | None:
     low, high = min(actual + predicted), max(actual + predicted)
     fig = go.Figure(
         [
-            go.Scattergl(
+            go.Scatter(
                 x=actual,
                 y=predicted,
                 mode="markers",
@@ -116,7 +116,7 @@ def residuals(candidate: CandidateResult) -> Figure | None:
     if not data or not data.get("residual"):
         return None
     fig = go.Figure(
-        go.Scattergl(
+        go.Scatter(
             x=data["predicted"],
             y=data["residual"],
             mode="markers",

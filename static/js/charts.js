@@ -1,7 +1,8 @@
 // Draws the Plotly figures that the server built in Python (analysis/figures.py).
 //
-// plotly.js (~4.6 MB, served compressed) is fetched only when the page holds a chart:
-// a run page loads it once the run is done and its comparison appears, without a reload.
+// plotly.js (its cartesian bundle, ~1.5 MB, served compressed) is fetched only when the
+// page holds a chart: a run page loads it once the run is done and its comparison
+// appears, without a reload.
 // Charts inside a closed <details> are drawn when it is opened.
 (function () {
   "use strict";

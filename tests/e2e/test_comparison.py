@@ -35,7 +35,7 @@ def test_example_to_comparison_to_prediction_and_export(
     expect(page.get_by_label("Target column (what to predict)")).to_have_value("species")
     expect(page.locator(".column-card")).to_have_count(5)
     expect(page.locator(".column-card .histogram").first).to_be_visible()
-    assert "/static/js/vendor/plotly.min.js" not in traffic.static, "plotly loaded without charts"
+    assert "/static/js/vendor/plotly-cartesian.min.js" not in traffic.static, "plotly loaded without charts"
     shoot(page, "dataset-example")
 
     page.get_by_label("Time budget (seconds)").fill("30")
@@ -53,7 +53,7 @@ def test_example_to_comparison_to_prediction_and_export(
     # The comparison appears in place; plotly.js is fetched then, and draws the charts.
     expect(page.get_by_role("heading", name="Model comparison")).to_be_visible()
     expect(page.locator("[data-figure='fig-metric-per-model'] .main-svg").first).to_be_visible()
-    assert traffic.static.get("/static/js/vendor/plotly.min.js") == 200, traffic.static
+    assert traffic.static.get("/static/js/vendor/plotly-cartesian.min.js") == 200, traffic.static
     recommended = page.locator(f"details[data-candidate='{run.recommended}']")
     expect(recommended).to_have_attribute("open", "")
     shoot(page, "run-comparison")

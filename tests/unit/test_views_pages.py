@@ -101,7 +101,7 @@ def test_it_draws_the_comparison_charts_of_a_finished_run(owner_client, finished
     for figure in ("metric-per-model", "search-history", "confusion-forest", "roc-forest",
                    "pr-forest", "importance-forest"):  # fmt: skip
         assert f'id="fig-{figure}"' in page, figure
-    assert "data-sortable" in page and "js/vendor/plotly.min.js" in page
+    assert "data-sortable" in page and "js/vendor/plotly-cartesian.min.js" in page
 
 
 def test_it_loads_no_chart_library_on_pages_without_charts(owner_client, dataset):
