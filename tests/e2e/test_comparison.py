@@ -35,7 +35,8 @@ def test_example_to_comparison_to_prediction_and_export(
     expect(page.get_by_label("Target column (what to predict)")).to_have_value("species")
     expect(page.locator(".column-card")).to_have_count(5)
     expect(page.locator(".column-card .histogram").first).to_be_visible()
-    assert "/static/js/vendor/plotly-cartesian.min.js" not in traffic.static, "plotly loaded without charts"
+    plotly = "/static/js/vendor/plotly-cartesian.min.js"
+    assert plotly not in traffic.static, "plotly loaded without charts"
     shoot(page, "dataset-example")
 
     page.get_by_label("Time budget (seconds)").fill("30")

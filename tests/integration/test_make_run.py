@@ -195,6 +195,9 @@ def check_make_run(tmp_path: Path, redis_url: str, *, database_url: str | None =
         return run, processes
     finally:
         if run.process.poll() is None:
+            # honcho gives web and worker process groups of their own: find them before
+            # make goes, or a failed check would leave them running.
+            processes = {**run.processes(), **processes}
             os.killpg(run.process.pid, signal.SIGKILL)
         run.kill_leftovers(processes)
 
