@@ -2,13 +2,15 @@
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import selectors, services, serving
+from . import selectors, services, serving, uploads
 from .automl.sampling import STRATEGIES
 from .models import CandidateResult, Dataset, Run
 
@@ -64,6 +66,92 @@ def datasets(request: Request) -> Response:
     except services.ServiceError as exc:
         return Response({"error": str(exc)}, status=400)
     return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+# Chunked, resumable uploads, used by the browser (static/js/upload.js) and by scripts:
+# POST uploads/ {"name", "size"} opens one; PUT uploads/<id>/?offset=N sends the next
+# piece as the raw body; GET says how many bytes the server has; POST uploads/<id>/finish/
+# turns the file into a dataset; DELETE gives up. Refusals answer {"error": sentence}, with
+# the server's "offset" when the client should go on from there.
+
+
+def _upload_error(exc: uploads.UploadError) -> Response:
+    body = {"error": str(exc)}
+    if exc.offset is not None:
+        body["offset"] = exc.offset
+    return Response(body, status=exc.status)
+
+
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def upload_begin(request: Request) -> Response:
+    """Open an upload from {"name", "size"}; answers its id, URL and piece size."""
+    try:
+        data = request.data
+        upload = uploads.upload_begin(
+            owner_id=request.user.pk, name=data.get("name", ""), size=data.get("size")
+        )
+    except (ParseError, AttributeError):
+        return Response({"error": 'Send JSON with the file\'s "name" and "size".'}, status=400)
+    except uploads.UploadError as exc:
+        return _upload_error(exc)
+    body = {
+        **upload.as_dict(),
+        "url": reverse("api_upload_detail", args=[upload.id]),
+        "finish_url": reverse("api_upload_finish", args=[upload.id]),
+        "chunk_bytes": uploads.CHUNK_BYTES,
+    }
+    return Response(body, status=status.HTTP_201_CREATED)
+
+
+@api_view(["GET", "PUT", "DELETE"])
+def upload_detail(request: Request, upload_id: str) -> Response:
+    """GET: how many bytes the server has. PUT ?offset=N: the next piece. DELETE: give up."""
+    try:
+        upload = uploads.upload_get(owner_id=request.user.pk, upload_id=upload_id)
+        if request.method == "PUT":
+            try:
+                offset = int(request.query_params.get("offset", ""))
+                length = int(request.headers.get("Content-Length") or 0)
+            except ValueError:
+                return Response({"error": "Give the piece's offset as ?offset=N."}, status=400)
+            # The raw body, read block by block: never parsed, never held whole in memory.
+            uploads.upload_append(
+                upload=upload, offset=offset, stream=request.stream, length=length
+            )
+        elif request.method == "DELETE":
+            uploads.upload_discard(upload=upload)
+            return Response({"id": upload_id, "discarded": True})
+    except uploads.UploadError as exc:
+        return _upload_error(exc)
+    return Response(upload.as_dict())
+
+
+@api_view(["POST"])
+def upload_finish(request: Request, upload_id: str) -> Response:
+    """Every byte is in: the file becomes a dataset, profiled by a worker."""
+    try:
+        upload = uploads.upload_get(owner_id=request.user.pk, upload_id=upload_id)
+        if not upload.complete:
+            raise uploads.UploadError(
+                f"The server has {upload.received:,} of {upload.size:,} bytes: "
+                "send the rest first.",
+                status=409,
+                offset=upload.received,
+            )
+        dataset = services.dataset_create_from_upload(
+            owner=request.user, path=upload.data_path, name=upload.name
+        )
+    except uploads.UploadError as exc:
+        return _upload_error(exc)
+    except services.ServiceError as exc:
+        return Response({"error": str(exc)}, status=400)
+    uploads.upload_discard(upload=upload)
+    body = {
+        **DatasetSerializer(dataset).data,
+        "url": reverse("dataset_detail", args=[dataset.pk]),
+    }
+    return Response(body, status=status.HTTP_201_CREATED)
 
 
 @api_view(["GET"])

@@ -110,13 +110,13 @@ def upload_get(*, owner_id: int, upload_id: str) -> Upload:
     return Upload(upload_id, owner_id, meta["name"], int(meta["size"]), folder)
 
 
-def upload_append(*, upload: Upload, offset: int, stream: BinaryIO, length: int) -> int:
+def upload_append(*, upload: Upload, offset: int, stream: BinaryIO | None, length: int) -> int:
     """Append `length` bytes read from `stream` at `offset`; returns the bytes now stored.
 
     The offset must be exactly what the server has, so a piece sent twice (a retry after
     a lost answer) is refused with the current offset instead of being written twice.
-    A piece cut short by a dropped connection keeps what arrived; the browser asks for
-    the offset and goes on from there.
+    A piece cut short by a dropped connection keeps what arrived; the client asks for
+    the offset and goes on from there. An empty piece has no stream.
     """
     if length < 0 or length > CHUNK_BYTES * 2:
         raise UploadError(f"Send pieces of at most {CHUNK_BYTES * 2:,} bytes.")
@@ -136,7 +136,7 @@ def upload_append(*, upload: Upload, offset: int, stream: BinaryIO, length: int)
                 "This piece goes past the size declared for the file.", status=413, offset=received
             )
         remaining = length
-        while remaining:
+        while remaining and stream is not None:
             block = stream.read(min(READ_BLOCK, remaining))
             if not block:
                 break

@@ -1,17 +1,14 @@
 """Pages. Each view checks ownership, validates with a form and calls one service."""
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
-from . import figures, selectors, services, serving, uploads
+from . import figures, selectors, services, serving
 from .automl.metrics import METRIC_LABELS
 from .examples import BY_SLUG, EXAMPLES, example_csv
 from .forms import CompareForm, ReadOptionsForm, RunForm, SignupForm, UploadForm
@@ -293,82 +290,3 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     context = {"candidate": candidate, "fields": fields, "result": result, "error": error}
     return render(request, "analysis/predict.html", context)
-
-
-# Chunked, resumable uploads (static/js/upload.js). Answers are JSON: {"error": sentence}
-# on refusal, with the server's offset when the browser should go on from there.
-
-
-def _upload_error(exc: uploads.UploadError) -> JsonResponse:
-    body = {"error": str(exc)}
-    if exc.offset is not None:
-        body["offset"] = exc.offset
-    return JsonResponse(body, status=exc.status)
-
-
-@login_required
-@require_POST
-def upload_begin(request: HttpRequest) -> JsonResponse:
-    """Open an upload from {"name", "size"}; answers its id, URL and piece size."""
-    try:
-        data = json.loads(request.body or b"{}")
-        upload = uploads.upload_begin(
-            owner_id=request.user.pk, name=data.get("name", ""), size=data.get("size")
-        )
-    except (ValueError, AttributeError):
-        return JsonResponse({"error": 'Send JSON with the file\'s "name" and "size".'}, status=400)
-    except uploads.UploadError as exc:
-        return _upload_error(exc)
-    body = {
-        **upload.as_dict(),
-        "url": reverse("upload_detail", args=[upload.id]),
-        "chunk_bytes": uploads.CHUNK_BYTES,
-    }
-    return JsonResponse(body, status=201)
-
-
-@login_required
-@require_http_methods(["GET", "PUT", "DELETE"])
-def upload_detail(request: HttpRequest, upload_id: str) -> JsonResponse:
-    """GET: how many bytes the server has. PUT ?offset=N: the next piece. DELETE: give up."""
-    try:
-        upload = uploads.upload_get(owner_id=request.user.pk, upload_id=upload_id)
-        if request.method == "PUT":
-            try:
-                offset = int(request.GET.get("offset", ""))
-                length = int(request.headers.get("Content-Length") or 0)
-            except ValueError:
-                return JsonResponse({"error": "Give the piece's offset."}, status=400)
-            uploads.upload_append(upload=upload, offset=offset, stream=request, length=length)
-        elif request.method == "DELETE":
-            uploads.upload_discard(upload=upload)
-            return JsonResponse({"id": upload_id, "discarded": True})
-    except uploads.UploadError as exc:
-        return _upload_error(exc)
-    return JsonResponse(upload.as_dict())
-
-
-@login_required
-@require_POST
-def upload_finish(request: HttpRequest, upload_id: str) -> JsonResponse:
-    """Every byte is in: the file becomes a dataset; answers the dataset page's URL."""
-    try:
-        upload = uploads.upload_get(owner_id=request.user.pk, upload_id=upload_id)
-        if not upload.complete:
-            raise uploads.UploadError(
-                f"The server has {upload.received:,} of {upload.size:,} bytes: "
-                "send the rest first.",
-                status=409,
-                offset=upload.received,
-            )
-        dataset = services.dataset_create_from_upload(
-            owner=request.user, path=upload.data_path, name=upload.name
-        )
-    except uploads.UploadError as exc:
-        return _upload_error(exc)
-    except services.ServiceError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    uploads.upload_discard(upload=upload)
-    return JsonResponse(
-        {"dataset": dataset.pk, "url": reverse("dataset_detail", args=[dataset.pk])}, status=201
-    )

@@ -1,8 +1,13 @@
-"""Chunked, resumable uploads through the real views (no worker: profiling is not run)."""
+"""Chunked, resumable uploads through the API, as the browser and scripts use it.
 
+No worker here: profiling is not run.
+"""
+
+import base64
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from analysis.models import Dataset
@@ -17,7 +22,7 @@ SIZE = len(CONTENT)
 
 def begin(client, size=SIZE, name="big.csv"):
     return client.post(
-        reverse("upload_begin"), {"name": name, "size": size}, content_type="application/json"
+        reverse("api_upload_begin"), {"name": name, "size": size}, content_type="application/json"
     )
 
 
@@ -29,6 +34,13 @@ def put(client, url, offset, piece):
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def script_client(owner) -> Client:
+    """A script: HTTP basic auth, no session, and CSRF checks as in production."""
+    token = base64.b64encode(b"owner:owner-pass-123").decode()
+    return Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Basic {token}")
 
 
 def test_it_assembles_pieces_into_a_dataset_without_a_second_copy(owner_client, owner, media):
@@ -109,6 +121,39 @@ def test_it_hides_an_upload_from_another_user(owner_client, outsider_client, med
 
 
 def test_it_answers_404_for_a_made_up_upload_id(owner_client, media):
-    response = owner_client.get(reverse("upload_detail", args=["..%2F..%2Fetc"]))
+    response = owner_client.get(reverse("api_upload_detail", args=["..%2F..%2Fetc"]))
 
     assert response.status_code == 404
+
+
+def test_a_script_uploads_in_pieces_with_basic_auth_and_gets_the_dataset(
+    script_client, owner, media
+):
+    opened = begin(script_client)
+    assert opened.status_code == 201, opened.content
+    url, finish_url = opened.json()["url"], opened.json()["finish_url"]
+    for start in range(0, SIZE, 10_000):
+        assert put(script_client, url, start, CONTENT[start : start + 10_000]).status_code == 200
+
+    response = script_client.post(finish_url)
+
+    assert response.status_code == 201
+    dataset = Dataset.objects.get(owner=owner)
+    assert response.json()["id"] == dataset.pk and response.json()["name"] == "big.csv"
+    assert Path(dataset.file.path).read_bytes() == CONTENT
+
+
+def test_it_asks_a_script_without_credentials_to_authenticate(media):
+    response = begin(Client())
+
+    assert response.status_code in (401, 403)
+    assert not (media / "uploads").exists()
+
+
+def test_it_refuses_a_begin_that_is_not_json(owner_client, media):
+    response = owner_client.post(
+        reverse("api_upload_begin"), "size=3", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "name" in response.json()["error"]
