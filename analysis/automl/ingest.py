@@ -59,6 +59,8 @@ MAX_COLUMNS = 2000
 BLOCK_SIZE = 2 << 20
 # Row groups of the Parquet copy, and so Dask's partitions when sampling (about 15 MB).
 ROW_GROUP_ROWS = 131_072
+# Batches parsed ahead on the reading thread while the visitors work (a few MB each).
+READ_AHEAD_BATCHES = 4
 SNIFF_BYTES = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
 # An archive member that expands more than this many times, beyond the size below, is
@@ -376,9 +378,10 @@ def _scan_csv(path: Path, options: IngestOptions, info: SourceInfo, visitor_fact
             )
             schema = _normal_schema(reader.schema)
             visitor = visitor_factory(info, schema) if visitor_factory else None
-            for batch in reader:
-                if visitor:
-                    visitor.add(_normal_batch(batch, schema))
+            with _read_ahead(reader) as batches:
+                for batch in batches:
+                    if visitor:
+                        visitor.add(_normal_batch(batch, schema))
         except pa.ArrowInvalid as exc:
             if visitor:
                 visitor.abandon()
@@ -422,9 +425,10 @@ def _scan_jsonl(path: Path, info: SourceInfo, visitor_factory):
             _check_width(len(schema))
             info.columns = list(schema.names)
             visitor = visitor_factory(info, schema) if visitor_factory else None
-            for batch in reader:
-                if visitor:
-                    visitor.add(_normal_batch(batch, schema))
+            with _read_ahead(reader) as batches:
+                for batch in batches:
+                    if visitor:
+                        visitor.add(_normal_batch(batch, schema))
         except pa.ArrowInvalid as exc:
             if visitor:
                 visitor.abandon()
@@ -968,6 +972,65 @@ class _ParquetWriter(Visitor):
                 f"The normalised copy could not be written ({_first_line(self.error)}): "
                 "free some disk space and try again."
             ) from self.error
+
+
+class _read_ahead:
+    """Iterate a record batch reader whose parsing runs on a thread of its own.
+
+    pyarrow parses without holding the GIL, so the next batches are parsed while the
+    visitors work on this one (another core), instead of one after the other. At most
+    `READ_AHEAD_BATCHES` batches wait, so memory stays flat. A reading error is raised
+    here, on the caller's thread, as it was raised there. Leaving the block early stops
+    the thread before the stream it reads can be closed.
+    """
+
+    _END = object()
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD_BATCHES)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True, name="ingest-read")
+
+    def __enter__(self):
+        self.thread.start()
+        return self._batches()
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        while self.thread.is_alive():
+            try:
+                self.queue.get(timeout=0.05)  # unblock a waiting put
+            except queue.Empty:
+                pass
+        self.thread.join()
+
+    def _read(self) -> None:
+        try:
+            for batch in self.reader:
+                if not self._put(batch):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # re-raised on the caller's thread
+            self._put(exc)
+
+    def _put(self, item) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _batches(self):
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
 
 class _Tee(Visitor):

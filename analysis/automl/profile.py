@@ -34,6 +34,9 @@ from .quality import Finding, profile_findings
 
 PREVIEW_ROWS = 50
 SAMPLE_ROWS = 20_000
+# The readers hand over batches of a few MB; the profiler merges them to about this size
+# first, so its per-batch work (a few dozen kernel calls per column) runs a few times less.
+MERGE_BYTES = 16 << 20
 SKETCH_SIZE = 4096
 EXACT_COUNTS_MAX = 10_000
 TOP_VALUES = 10
@@ -136,20 +139,39 @@ class _Profiler(Visitor):
         self.threshold = 1.0
         self.preview: list[pa.RecordBatch] = []
         self.preview_rows = 0
+        self.pending: list[pa.RecordBatch] = []
+        self.pending_bytes = 0
 
     def add(self, batch: pa.RecordBatch) -> None:
-        n = batch.num_rows
-        if not n:
+        if not batch.num_rows:
             return
-        self.rows += n
+        self.rows += batch.num_rows
+        self.pending.append(batch)
+        self.pending_bytes += batch.nbytes
+        if self.pending_bytes >= MERGE_BYTES:
+            self._flush()
+
+    def abandon(self) -> None:
+        self.pending, self.sample, self.preview = [], [], []
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        batch = self.pending[0] if len(self.pending) == 1 else pa.concat_batches(self.pending)
+        self.pending, self.pending_bytes = [], 0
+        n = batch.num_rows
         if self.preview_rows < PREVIEW_ROWS:
-            self.preview.append(batch.slice(0, PREVIEW_ROWS - self.preview_rows))
-            self.preview_rows += self.preview[-1].num_rows
+            # A copy (take), so the preview does not hold on to the whole first batch.
+            head = batch.take(pa.array(np.arange(min(n, PREVIEW_ROWS - self.preview_rows))))
+            self.preview.append(head)
+            self.preview_rows += head.num_rows
         row_hash = np.zeros(n, dtype=np.uint64)
         for stats, array in zip(self.columns, batch.columns, strict=True):
-            hashes = stats.add(array)
-            row_hash = _mix(row_hash * np.uint64(0x100000001B3) ^ hashes)
-        self.row_sketch.add(row_hash)
+            # Each column's hashes are already mixed; one multiply-xor per column chains
+            # them and one final mix spreads the result.
+            row_hash *= np.uint64(0x100000001B3)
+            row_hash ^= stats.add(array)
+        self.row_sketch.add(_mix(row_hash, copy=False))
         self._keep_sample(batch)
 
     def _keep_sample(self, batch: pa.RecordBatch) -> None:
@@ -177,6 +199,7 @@ class _Profiler(Visitor):
         self.sample_size = len(keep)
 
     def result(self, info: SourceInfo) -> DatasetProfile:
+        self._flush()
         self._compact()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -223,10 +246,14 @@ class _ColumnStats:
             self._add_range(array)
         if self.counts is None and not pa.types.is_string(array.type):
             # Past exact counting, numbers are hashed as they are: no dictionary needed.
-            hashes = _hash_values(array.fill_null(0) if array.null_count else array)
-            if array.null_count:
-                hashes[array.is_null().to_numpy(zero_copy_only=False)] = _NULL_HASH
-            self.sketch.add(hashes[array.is_valid().to_numpy(zero_copy_only=False)])
+            if not array.null_count:
+                hashes = _hash_values(array)
+                self.sketch.add(hashes)
+                return hashes
+            hashes = _hash_values(array.fill_null(0))
+            valid = array.is_valid().to_numpy(zero_copy_only=False)
+            self.sketch.add(hashes[valid])
+            hashes[~valid] = _NULL_HASH
             return hashes
         encoded = pc.dictionary_encode(array)
         indices = encoded.indices.fill_null(-1).to_numpy()
@@ -374,31 +401,59 @@ _NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
 
 
 class _Sketch:
-    """K-minimum-values distinct counter: exact below `SKETCH_SIZE` values, ~1% error above."""
+    """K-minimum-values distinct counter: exact below `SKETCH_SIZE` values, ~1% error above.
+
+    New hashes wait in `pending` and are merged (sorted, de-duplicated, cut to the
+    smallest `SKETCH_SIZE`) once there are as many as the sketch holds, so the sort runs
+    now and then rather than on every batch. Once full, only hashes under the largest
+    kept one can matter, and most are dropped on arrival.
+    """
 
     def __init__(self):
         self.values = np.empty(0, dtype=np.uint64)
         self.full = False
+        self.pending: list[np.ndarray] = []
+        self.pending_size = 0
 
     def add(self, hashes: np.ndarray) -> None:
         if self.full:
             hashes = hashes[hashes < self.values[-1]]
-            if not len(hashes):
-                return
-        merged = np.unique(np.concatenate([self.values, hashes]))
+        if not len(hashes):
+            return
+        self.pending.append(hashes)
+        self.pending_size += len(hashes)
+        if self.pending_size >= SKETCH_SIZE:
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self.pending:
+            return
+        merged = np.concatenate([self.values, *self.pending])
+        self.pending, self.pending_size = [], 0
+        if len(merged) > 4 * SKETCH_SIZE:
+            # Only values up to the (2·SKETCH_SIZE)-th smallest can be among the smallest
+            # distinct ones, unless repeats leave fewer than SKETCH_SIZE of them: a linear
+            # partition first spares sorting them all.
+            cut = np.partition(merged, 2 * SKETCH_SIZE)[2 * SKETCH_SIZE]
+            smallest = np.unique(merged[merged <= cut])
+            merged = smallest if len(smallest) >= SKETCH_SIZE else np.unique(merged)
+        else:
+            merged = np.unique(merged)
         if len(merged) >= SKETCH_SIZE:
             merged, self.full = merged[:SKETCH_SIZE], True
         self.values = merged
 
     @property
     def exact(self) -> bool:
+        self._merge()
         return not self.full
 
     @property
     def is_estimate(self) -> bool:
-        return self.full
+        return not self.exact
 
     def estimate(self) -> int:
+        self._merge()
         if not self.full:
             return len(self.values)
         return int((SKETCH_SIZE - 1) / (float(self.values[-1]) / 2.0**64))
@@ -418,9 +473,12 @@ def _hash_values(dictionary: pa.Array) -> np.ndarray:
     return pd.util.hash_array(values, categorize=False)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: spreads any 64-bit values evenly over the hash space."""
-    x = x.astype(np.uint64, copy=True)
+def _mix(x: np.ndarray, *, copy: bool = True) -> np.ndarray:
+    """SplitMix64's finaliser: spreads any 64-bit values evenly over the hash space.
+
+    With `copy=False` a uint64 array is mixed in place.
+    """
+    x = x.astype(np.uint64, copy=copy)
     with np.errstate(over="ignore"):
         x ^= x >> np.uint64(30)
         x *= np.uint64(0xBF58476D1CE4E5B9)

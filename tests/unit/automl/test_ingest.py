@@ -3,13 +3,21 @@
 import bz2
 import gzip
 import json
+import threading
 import zipfile
 
 import pandas as pd
 import pytest
 
 from analysis.automl.errors import DataFileError
-from analysis.automl.ingest import MAX_COLUMNS, IngestOptions, read_table, unique_names
+from analysis.automl.ingest import (
+    MAX_COLUMNS,
+    IngestOptions,
+    Visitor,
+    read_table,
+    scan_table,
+    unique_names,
+)
 from analysis.automl.profile import profile_table
 from tests.conftest import churn_frame
 
@@ -198,6 +206,19 @@ def test_it_reads_a_column_whose_type_changes_late(tmp_path):
     profile = profile_table(path)
     assert profile.rows == 200_002
     assert profile.column("value").dtype == "object"
+
+
+def test_a_failing_visitor_stops_the_reading_thread(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("id,value\n" + "".join(f"{i},{i * 2}\n" for i in range(300_000)))
+
+    class Failing(Visitor):
+        def add(self, batch):
+            raise RuntimeError("visitor failed")
+
+    with pytest.raises(RuntimeError, match="visitor failed"):
+        scan_table(path, visitor_factory=lambda info, schema: Failing())
+    assert not [t for t in threading.enumerate() if t.name == "ingest-read"]
 
 
 def test_read_table_gives_dask_the_normalised_rows(tmp_path):

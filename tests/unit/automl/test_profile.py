@@ -1,6 +1,10 @@
+import numpy as np
+import pandas as pd
 import pytest
 
+from analysis.automl import ingest, profile
 from analysis.automl.errors import DataFileError
+from analysis.automl.ingest import remove_normalized
 from analysis.automl.profile import profile_table
 from tests.conftest import churn_frame
 
@@ -42,3 +46,47 @@ def test_it_explains_files_it_cannot_read(tmp_path, content, phrase):
     path.write_bytes(content)
     with pytest.raises(DataFileError, match=phrase):
         profile_table(path)
+
+
+def _summary(result):
+    return (
+        result.rows,
+        result.duplicate_rows,
+        [
+            (c.name, c.kind, c.missing, c.distinct, c.min, c.max, c.top_values, c.quantiles)
+            for c in result.columns
+        ],
+        [c.mean for c in result.columns],
+    )
+
+
+def test_it_profiles_the_same_whatever_the_batch_size(tmp_path, monkeypatch):
+    path = tmp_path / "t.csv"
+    frame = churn_frame(rows=3000)
+    pd.concat([frame, frame.head(40)]).to_csv(path, index=False)
+    whole = _summary(profile_table(path))
+    monkeypatch.setattr(ingest, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(profile, "MERGE_BYTES", 16_384)
+    remove_normalized(path)
+    pieces = _summary(profile_table(path))
+    assert pieces[:3] == whole[:3]
+    assert pieces[3] == pytest.approx(whole[3])
+
+
+def test_it_counts_duplicate_rows_across_batches(tmp_path, monkeypatch):
+    path = tmp_path / "t.csv"
+    frame = churn_frame(rows=2000)
+    pd.concat([frame, frame.sample(300, random_state=0)]).to_csv(path, index=False)
+    monkeypatch.setattr(ingest, "BLOCK_SIZE", 4096)
+    assert profile_table(path).duplicate_rows == 300
+
+
+def test_it_estimates_many_distinct_values_within_a_few_percent(tmp_path):
+    path = tmp_path / "codes.csv"
+    rows = 60_000
+    pd.DataFrame({"code": [f"k{i}" for i in range(rows)], "n": np.arange(rows) % 7}).to_csv(
+        path, index=False
+    )
+    column = profile_table(path).column("code")
+    assert column.distinct_is_estimate
+    assert abs(column.distinct - rows) < 0.05 * rows
