@@ -141,17 +141,24 @@ def read_table(path: str | Path, *, options: IngestOptions | None = None) -> dd.
     on first use (normally by profiling). Integer columns come back as float64, so a
     missing value never changes a column's type between partitions.
     """
+    ddf = dd.read_parquet(parquet_path(path, options=options), split_row_groups=True)
+    ints = {c: "float64" for c, t in ddf.dtypes.items() if str(t).startswith(("int", "uint"))}
+    return ddf.astype(ints) if ints else ddf
+
+
+def parquet_path(path: str | Path, *, options: IngestOptions | None = None) -> Path:
+    """The Parquet file that holds the table at `path`: itself, or its normalised copy.
+
+    The copy is written now when it is missing (normally profiling has written it).
+    """
     path = Path(path)
     options = options or IngestOptions()
     if _is_parquet(path):
-        copy = path
-    else:
-        copy = normalized_path(path, options)
-        if not copy.exists():
-            normalize_table(path, options=options)
-    ddf = dd.read_parquet(copy, split_row_groups=True)
-    ints = {c: "float64" for c, t in ddf.dtypes.items() if str(t).startswith(("int", "uint"))}
-    return ddf.astype(ints) if ints else ddf
+        return path
+    copy = normalized_path(path, options)
+    if not copy.exists():
+        normalize_table(path, options=options)
+    return copy
 
 
 def row_count(path: str | Path, *, options: IngestOptions | None = None) -> int:
@@ -1077,6 +1084,7 @@ __all__ = [
     "describe_source",
     "normalize_table",
     "normalized_path",
+    "parquet_path",
     "read_table",
     "remove_normalized",
     "scan_table",

@@ -2,16 +2,18 @@
 
 Three strategies, each exact in size and the same for the same seed:
 
-- random: every row with a target has the same chance. Each partition gets its own
-  seeded random key and the rows with the smallest keys are kept.
+- random: every row with a target has the same chance. Each batch of rows gets its own
+  seeded random keys and the rows with the smallest keys are kept. This one reads the
+  Parquet copy with pyarrow directly, batch by batch, and turns only the kept rows into
+  pandas: most of the cost of a Dask pass is converting every row.
 - stratified: every class keeps its share of rows, to within one row, and every class
   keeps at least one row. A first pass counts the classes; the second keeps, per class,
   the rows with the smallest keys (over-drawn by a margin, then cut to the quota).
 - time_based: the most recent rows by a time column, returned oldest first, so the
   holdout can be the latest part of the sample.
 
-Memory is bounded by the sample size, never by the file size: Dask reads the
-normalised Parquet copy (see ingest.py) partition by partition.
+Memory is bounded by the sample size, never by the file size: the normalised Parquet
+copy (see ingest.py) is read batch by batch, or partition by partition with Dask.
 """
 
 from __future__ import annotations
@@ -23,9 +25,17 @@ from pathlib import Path
 import dask
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .errors import ProblemError
-from .ingest import IngestOptions, read_table, row_count
+from .ingest import IngestOptions, parquet_path, read_table
+
+# Batches of the random draw: at most one row group of the normalised copy, and at most
+# about this many bytes of decoded data (wide tables get fewer rows a batch).
+BATCH_ROWS = 131_072
+BATCH_BYTES = 32 << 20
 
 RANDOM = "random"
 STRATIFIED = "stratified"
@@ -69,6 +79,16 @@ def sample_table(
     ddf = read_table(path, options=options)
     if target not in ddf.columns:
         raise ProblemError(f"The target column {target!r} is not in the file.")
+    if strategy == RANDOM and max_rows is not None:
+        frame, total_rows, usable_rows = _random_sample(
+            parquet_path(path, options=options),
+            target=target,
+            max_rows=max_rows,
+            seed=seed,
+            dtypes=ddf.dtypes.to_dict(),
+        )
+        result = SampleResult(RANDOM, len(frame), total_rows, usable_rows)
+        return frame, result
     labelled = ddf[~ddf[target].isna()]
     quotas = None
     if strategy == TIME_BASED:
@@ -85,19 +105,12 @@ def sample_table(
         keyed = labelled.map_partitions(_with_random_key, seed=seed, meta=_meta_with_key(labelled))
         if strategy == STRATIFIED and max_rows is not None:
             drawn, quotas = _stratified(keyed, target=target, max_rows=max_rows)
-        elif max_rows is None:
-            drawn = keyed
         else:
-            cut = _random_cut(row_count(path, options=options), max_rows)
-            drawn = keyed[keyed[_KEY] < cut].nsmallest(max_rows, _KEY)
+            drawn = keyed
     # One pass over the file computes the counts and the sample together.
     total_rows, usable_rows, frame = dask.compute(
         ddf.map_partitions(len).sum(), labelled.map_partitions(len).sum(), drawn
     )
-    if strategy == RANDOM and max_rows is not None and len(frame) < min(max_rows, usable_rows):
-        # The cut kept too few rows (many targets missing, or a rare unlucky draw): the
-        # same draw without it, which is the same sample, only slower.
-        frame = keyed.nsmallest(max_rows, _KEY).compute()
     if quotas is not None:
         frame = _cut_to_quotas(frame, target, quotas)
     if strategy == TIME_BASED and frame.empty:
@@ -113,13 +126,82 @@ def sample_table(
     return frame, result
 
 
+def _random_sample(
+    source: Path, *, target: str, max_rows: int, seed: int, dtypes: dict
+) -> tuple[pd.DataFrame, int, int]:
+    """The `max_rows` labelled rows with the smallest seeded keys; also rows and labelled rows.
+
+    Returns the rows in key order, with the column types `read_table` gives (`dtypes`).
+    """
+    # Without pre-buffering, pyarrow reads a row group column by column as it decodes,
+    # instead of fetching several whole row groups ahead.
+    parquet = pq.ParquetFile(source, pre_buffer=False)
+    rows = parquet.metadata.num_rows
+    table, keys, usable = _draw(parquet, target, max_rows, seed, _random_cut(rows, max_rows))
+    if len(keys) < min(max_rows, usable):
+        # The cut kept too few rows (many targets missing, or a rare unlucky draw): the
+        # same draw without it, which is the same sample, only slower.
+        table, keys, usable = _draw(parquet, target, max_rows, seed, 1.0)
+    order = np.argsort(keys, kind="stable")
+    frame = table.take(pa.array(order)).to_pandas(self_destruct=True, split_blocks=True)
+    return frame.astype(dtypes).reset_index(drop=True), rows, usable
+
+
+def _draw(parquet: pq.ParquetFile, target: str, max_rows: int, seed: int, cut: float):
+    """Pass over the file keeping the labelled rows whose keys are the smallest and under `cut`.
+
+    Batch `n` draws the keys of its labelled rows from `default_rng([seed, n])`. At most
+    about twice `max_rows` rows are held at any time.
+    """
+    kept: list[pa.Table] = []
+    kept_keys: list[np.ndarray] = []
+    held = usable = 0
+    for number, batch in enumerate(_batches(parquet)):
+        missing = pc.is_null(batch.column(target), nan_is_null=True)
+        labelled = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
+        usable += len(labelled)
+        keys = np.random.default_rng([seed, number]).random(len(labelled))
+        chosen = keys < cut
+        if not chosen.any():
+            continue
+        kept.append(pa.Table.from_batches([batch.take(pa.array(labelled[chosen]))]))
+        kept_keys.append(keys[chosen])
+        held += int(chosen.sum())
+        if held > 2 * max_rows:
+            kept, kept_keys = _smallest(kept, kept_keys, max_rows)
+            held = len(kept_keys[0])
+    if not kept:
+        schema = parquet.schema_arrow
+        return schema.empty_table(), np.empty(0), usable
+    kept, kept_keys = _smallest(kept, kept_keys, max_rows)
+    return kept[0], kept_keys[0], usable
+
+
+def _batches(parquet: pq.ParquetFile):
+    """Every row of `parquet`, row group by row group, in batches of bounded size."""
+    metadata = parquet.metadata
+    for group in range(metadata.num_row_groups):
+        info = metadata.row_group(group)
+        row_bytes = info.total_byte_size / max(info.num_rows, 1)
+        size = int(max(1024, min(BATCH_ROWS, BATCH_BYTES / max(row_bytes, 1))))
+        yield from parquet.iter_batches(batch_size=size, row_groups=[group])
+
+
+def _smallest(tables: list[pa.Table], keys: list[np.ndarray], count: int):
+    table = pa.concat_tables(tables).combine_chunks()
+    keys = np.concatenate(keys)
+    if len(keys) > count:
+        keep = np.sort(np.argpartition(keys, count - 1)[:count]) if count else np.empty(0, int)
+        table, keys = table.take(pa.array(keep)), keys[keep]
+    return [table], [keys]
+
+
 def _random_cut(rows: int, max_rows: int) -> float:
     """A key below which the `max_rows` smallest keys of `rows` uniform keys lie, with margin.
 
     Keys are uniform on [0, 1), so about rows·cut rows pass; the margin (10% plus 1,000
-    rows) is dozens of standard deviations wide. Each partition then hands on only the
-    rows under the cut, instead of up to `max_rows` of its own, which keeps memory flat
-    in the file size.
+    rows) is dozens of standard deviations wide. Each batch then hands on only the rows
+    under the cut, which keeps the work after reading small.
     """
     return min(1.0, (max_rows * 1.1 + 1000) / max(rows, 1))
 

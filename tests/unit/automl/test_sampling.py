@@ -102,3 +102,14 @@ def test_it_draws_exactly_when_most_targets_are_missing(tmp_path):
     sample, result = sample_table(path, target="churned", max_rows=300, seed=0)
     assert len(sample) == 300 and sample["churned"].notna().all()
     assert result.usable_rows == 1000
+
+
+def test_it_draws_from_every_row_group_of_a_parquet_upload(tmp_path):
+    path = tmp_path / "upload.parquet"
+    frame = churn_frame(rows=3000)
+    frame["spend"] = [float("nan") if i % 3 == 0 else i * 0.5 for i in range(3000)]
+    frame.to_parquet(path, row_group_size=500)
+    sample, result = sample_table(path, target="spend", max_rows=1200, seed=4)
+    assert (len(sample), result.usable_rows) == (1200, 2000)
+    assert sample["spend"].notna().all()
+    assert sample["spend"].max() > 1000 and sample["spend"].min() < 250
