@@ -32,10 +32,10 @@ import pyarrow.parquet as pq
 from .errors import ProblemError
 from .ingest import IngestOptions, parquet_path, read_table
 
-# Batches of the random draw: at most one row group of the normalised copy, and at most
-# about this many bytes of decoded data (wide tables get fewer rows a batch).
-BATCH_ROWS = 131_072
-BATCH_BYTES = 32 << 20
+# Batches of the random draw: one row group (as Dask's partitions are), unless it holds
+# more than about this many bytes or rows, when it is read in pieces of that size.
+BATCH_BYTES = 64 << 20
+BATCH_ROWS = 524_288
 
 RANDOM = "random"
 STRATIFIED = "stratified"
@@ -182,8 +182,8 @@ def _batches(parquet: pq.ParquetFile):
     metadata = parquet.metadata
     for group in range(metadata.num_row_groups):
         info = metadata.row_group(group)
-        row_bytes = info.total_byte_size / max(info.num_rows, 1)
-        size = int(max(1024, min(BATCH_ROWS, BATCH_BYTES / max(row_bytes, 1))))
+        row_bytes = max(info.total_byte_size / max(info.num_rows, 1), 1)
+        size = int(max(1024, min(BATCH_ROWS, BATCH_BYTES / row_bytes)))
         yield from parquet.iter_batches(batch_size=size, row_groups=[group])
 
 
