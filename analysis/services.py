@@ -342,6 +342,7 @@ def run_rank(*, run_id: int) -> None:
             failed=[c.label for c in run.candidates.filter(status=CandidateResult.Status.FAILED)],
             dropped=run.plan["features"]["dropped"],
             findings=run.plan.get("findings", []),
+            target_encoded=run.plan["features"].get("high_cardinality", []),
         )
         Run.objects.filter(pk=run_id).update(
             status=Run.Status.SUCCEEDED,

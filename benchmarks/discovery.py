@@ -284,7 +284,9 @@ def run_forest(train, holdout, plan: RunPlan) -> dict:
     from sklearn.pipeline import make_pipeline
 
     forest = RandomForestRegressor if plan.task == "regression" else RandomForestClassifier
-    model = make_pipeline(build_preprocessor(plan.features), forest(random_state=SEED))
+    model = make_pipeline(
+        build_preprocessor(plan.features, plan.task, SEED), forest(random_state=SEED)
+    )
     started = time.monotonic()
     model.fit(prepare_frame(train, plan.features), train[plan.target])
     seconds = time.monotonic() - started

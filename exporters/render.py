@@ -179,6 +179,7 @@ def render_config(spec: ExportSpec) -> str:
         "features": {
             "numeric": spec.numeric,
             "categorical": spec.categorical,
+            "target_encoded": spec.high_cardinality,
             "datetime": spec.datetime,
             "datetime_parts": spec.datetime_parts,
             "dropped": spec.dropped,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import PurePath
 from typing import Any
 
@@ -98,6 +98,9 @@ class ExportSpec:
     estimator: EstimatorCall | None = None
     lstm: LSTMParams | None = None
     fit_seconds: float | None = None
+    # The categorical columns that are target-encoded (more than max_categories values).
+    high_cardinality: list[str] = field(default_factory=list)
+    target_encoding_folds: int = 5
 
     def __post_init__(self) -> None:
         problems = []
@@ -132,6 +135,11 @@ class ExportSpec:
     @property
     def is_classification(self) -> bool:
         return self.task in CLASSIFICATION_TASKS
+
+    @property
+    def one_hot(self) -> list[str]:
+        """The categorical columns encoded one column per category."""
+        return [name for name in self.categorical if name not in self.high_cardinality]
 
     @property
     def is_lstm(self) -> bool:

@@ -170,7 +170,14 @@ def prepare_run(
         raise ProblemError(
             f"Only {len(frame)} rows have a value for {target!r}; at least {MIN_ROWS} are needed."
         )
-    features = feature_spec(profile, target=target, excluded=excluded)
+    # Time-ordered training folds may lack a class, which multi-class target encoding
+    # cannot take; those runs one-hot encode every category column.
+    features = feature_spec(
+        profile,
+        target=target,
+        excluded=excluded,
+        target_encoding=not (task == "multiclass" and strategy == TIME_BASED),
+    )
     if not features.columns:
         raise ProblemError("No usable feature columns are left besides the target.")
     classes = None if task == REGRESSION else class_labels(frame[target])
@@ -269,8 +276,8 @@ def train_candidate(
     params = dict(result.params)
 
     fit_started = time.perf_counter()
-    preprocessor = build_preprocessor(plan.features)
-    inputs = preprocessor.fit_transform(frame)
+    preprocessor = build_preprocessor(plan.features, plan.task, plan.seed)
+    inputs = preprocessor.fit_transform(frame, y_train)
     estimator = candidate.build(params, task=plan.task, seed=plan.seed)
     if "time_limit" in estimator.get_params() and time_limit is not None:
         left = time_limit - (time.monotonic() - started)

@@ -24,7 +24,7 @@ from .candidates.base import SklearnCandidate
 from .candidates.lstm import TIMESTEPS, LSTMCandidate
 from .discovery import RunPlan
 from .metrics import METRIC_LABELS
-from .preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY
+from .preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY, TARGET_ENCODING_FOLDS
 
 # Every export needs these; a family adds its own below. Each entry lists the names a
 # package may be installed under, the preferred first.
@@ -106,6 +106,8 @@ def export_spec(
         estimator=_estimator_call(candidate, params, plan),
         lstm=_lstm_params(candidate, params, plan),
         fit_seconds=fit_seconds,
+        high_cardinality=list(features.high_cardinality),
+        target_encoding_folds=TARGET_ENCODING_FOLDS,
     )
 
 

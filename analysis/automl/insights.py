@@ -34,6 +34,7 @@ def run_insights(
     failed: list[str],
     dropped: dict[str, str],
     findings: list[dict] = (),
+    target_encoded: list[str] = (),
 ) -> list[str]:
     """Sentences for the run page: the recommendation first, then what to keep in mind.
 
@@ -54,6 +55,13 @@ def run_insights(
         sentences.append(f"{finding['message']} {finding['action']}")
     for column, reason in dropped.items():
         sentences.append(f"The column {column!r} was left out: it {reason}.")
+    if target_encoded:
+        names = ", ".join(repr(name) for name in target_encoded)
+        sentences.append(
+            f"{names} {'has' if len(target_encoded) == 1 else 'have'} too many categories for "
+            "one column each, so every category is read as the target's average for it, "
+            "learned on other training rows than its own (target encoding)."
+        )
     return sentences
 
 

@@ -6,7 +6,13 @@ so a change here must be mirrored there; the export tests check the two agree:
 1. `prepare_frame` — plain pandas: keep the feature columns, read datetimes into numeric
    parts, make categories text. Columns missing at prediction time become missing values.
 2. `build_preprocessor` — a scikit-learn ColumnTransformer of stock transformers
-   (imputation, scaling, one-hot with a cap on categories), fitted on training rows only.
+   (imputation, scaling, one-hot for categories with few values, target encoding for
+   those with many), fitted on training rows only.
+
+Target encoding replaces each category by the target's mean for it (one column per
+class for multi-class targets), shrunk towards the overall mean for rare categories.
+scikit-learn's TargetEncoder cross-fits it: a training row is encoded by means learned
+on the other folds, so the models never see their own row's target through it.
 """
 
 from __future__ import annotations
@@ -18,15 +24,21 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 from . import profile as kinds
 
 DATETIME_PARTS = ("year", "month", "day", "day_of_week", "hour")
-# Categories beyond the most frequent ones share one "infrequent" column.
+# Category columns with at most this many values get one column per value; beyond it
+# they are target-encoded. (The cap also bounds one-hot columns: values unseen in
+# training, and any beyond the most frequent ones, share one "infrequent" column.)
 MAX_CATEGORIES = 20
 MISSING_CATEGORY = "__missing__"
+# TargetEncoder's own names for the three kinds of task.
+TARGET_TYPES = {"regression": "continuous", "binary": "binary", "multiclass": "multiclass"}
+TARGET_ENCODING_FOLDS = 5
 
 _DROP_REASONS = {
     kinds.IDENTIFIER: "looks like an identifier (nearly every value is unique)",
@@ -38,12 +50,20 @@ _DROP_REASONS = {
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """The feature columns by kind, and the columns left out with the reason why."""
+    """The feature columns by kind, and the columns left out with the reason why.
+
+    `high_cardinality` lists the categorical columns that are target-encoded.
+    """
 
     numeric: list[str]
     categorical: list[str]
     datetime: list[str]
     dropped: dict[str, str] = field(default_factory=dict)
+    high_cardinality: list[str] = field(default_factory=list)
+
+    @property
+    def one_hot(self) -> list[str]:
+        return [name for name in self.categorical if name not in self.high_cardinality]
 
     @property
     def columns(self) -> list[str]:
@@ -54,7 +74,11 @@ class FeatureSpec:
         return [f"{col}__{part}" for col in self.datetime for part in DATETIME_PARTS]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if not self.high_cardinality:
+            # As specs were before target encoding, so their model files still match.
+            del data["high_cardinality"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
@@ -62,10 +86,19 @@ class FeatureSpec:
 
 
 def feature_spec(
-    profile: kinds.DatasetProfile, *, target: str, excluded: tuple[str, ...] = ()
+    profile: kinds.DatasetProfile,
+    *,
+    target: str,
+    excluded: tuple[str, ...] = (),
+    target_encoding: bool = True,
 ) -> FeatureSpec:
-    """Choose the feature columns from the profile; everything left out gets a reason."""
-    numeric, categorical, datetime, dropped = [], [], [], {}
+    """Choose the feature columns from the profile; everything left out gets a reason.
+
+    With `target_encoding`, categorical columns of more than MAX_CATEGORIES values are
+    target-encoded; without it (when training folds may lack classes: scikit-learn's
+    multi-class encoder needs all of them) they are one-hot encoded like the others.
+    """
+    numeric, categorical, datetime, dropped, high = [], [], [], {}, []
     for column in profile.columns:
         name = column.name
         if name == target:
@@ -82,7 +115,9 @@ def feature_spec(
             numeric.append(name)
         else:
             categorical.append(name)
-    return FeatureSpec(numeric=numeric, categorical=categorical, datetime=datetime, dropped=dropped)
+            if target_encoding and column.distinct > MAX_CATEGORIES:
+                high.append(name)
+    return FeatureSpec(numeric, categorical, datetime, dropped=dropped, high_cardinality=high)
 
 
 def prepare_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
@@ -106,15 +141,20 @@ def prepare_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
-def build_preprocessor(spec: FeatureSpec) -> ColumnTransformer:
-    """The unfitted ColumnTransformer for `spec`: impute and scale numbers, one-hot categories."""
+def build_preprocessor(spec: FeatureSpec, task: str, seed: int = 0) -> ColumnTransformer:
+    """The unfitted ColumnTransformer for `spec`: impute and scale numbers, encode categories.
+
+    Fit it with the training rows' target (`fit(X, y)`), which target encoding learns from.
+    """
+    folds = KFold if task == "regression" else StratifiedKFold
+    cross_fit = folds(TARGET_ENCODING_FOLDS, shuffle=True, random_state=seed)
     numeric = Pipeline(
         [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
         ]
     )
-    categorical = Pipeline(
+    one_hot = Pipeline(
         [
             ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)),
             (
@@ -127,12 +167,20 @@ def build_preprocessor(spec: FeatureSpec) -> ColumnTransformer:
             ),
         ]
     )
-    return ColumnTransformer(
+    target_encoded = Pipeline(
         [
-            ("numeric", numeric, [*spec.numeric, *spec.datetime_features]),
-            ("categorical", categorical, spec.categorical),
-        ],
-        verbose_feature_names_out=False,
+            ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)),
+            ("encode", TargetEncoder(target_type=TARGET_TYPES[task], cv=cross_fit)),
+            ("scale", StandardScaler()),
+        ]
+    )
+    groups = [
+        ("numeric", numeric, [*spec.numeric, *spec.datetime_features]),
+        ("categorical", one_hot, spec.one_hot),
+        ("target_encoded", target_encoded, spec.high_cardinality),
+    ]
+    return ColumnTransformer(
+        [group for group in groups if group[2]], verbose_feature_names_out=False
     )
 
 

@@ -197,7 +197,10 @@ def search_candidate(
     # Fits that stop themselves on a clock (the LSTM) share only the search's part of it.
     fit_deadline = None if time_limit is None else started + SEARCH_SHARE * time_limit
     y = np.asarray(y)
-    probe = build_preprocessor(features).fit(frame.iloc[: min(len(frame), 2000)])
+    probe_rows = min(len(frame), 2000)
+    probe = build_preprocessor(features, task, seed).fit(
+        frame.iloc[:probe_rows], y[:probe_rows]
+    )
     n_cols = len(probe.get_feature_names_out())
     space = candidate.search_space(len(frame), n_cols, task)
     folds = fold_count(len(frame), space)
@@ -216,10 +219,10 @@ def search_candidate(
     fold_data = []
     for train_rows, valid_rows in splits:
         _check_cancel(should_stop)
-        preprocessor = build_preprocessor(features)
+        preprocessor = build_preprocessor(features, task, seed)
         fold_data.append(
             _Fold(
-                preprocessor.fit_transform(frame.iloc[train_rows]),
+                preprocessor.fit_transform(frame.iloc[train_rows], y[train_rows]),
                 y[train_rows],
                 preprocessor.transform(frame.iloc[valid_rows]),
                 y[valid_rows],

@@ -1,7 +1,8 @@
 """Discovery runs and their rendered exports, trained once per session and shared.
 
-Each dataset is a small scikit-learn table plus a category with missing values and a
-date column in mixed formats, so every kind of feature goes through the export. Each
+Each dataset is a small scikit-learn table plus a category with missing values, one of
+30 values (target-encoded) and a date column in mixed formats, so every kind of feature
+goes through the export. Each
 export is unzipped into its own empty folder, with the run's holdout beside it as CSV.
 """
 
@@ -87,13 +88,13 @@ def run_script(folder: Path, script: str, *args: str | Path) -> subprocess.Compl
 
 
 def regression_frame() -> pd.DataFrame:
-    """Diabetes progression, with a category and a date column, both with gaps."""
+    """Diabetes progression, with categories and a date column, with gaps."""
     frame = load_diabetes(as_frame=True).frame
     return with_category_and_date(frame, seed=1)
 
 
 def classification_frame() -> pd.DataFrame:
-    """Wine cultivars with text labels, with a category and a date column, both with gaps."""
+    """Wine cultivars with text labels, with categories and a date column, with gaps."""
     frame = load_wine(as_frame=True).frame
     frame["target"] = frame["target"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
     return with_category_and_date(frame, seed=2)
@@ -105,6 +106,8 @@ def with_category_and_date(frame: pd.DataFrame, *, seed: int) -> pd.DataFrame:
     colours = rng.choice(["red", "blue", "green", "violet"], rows).astype(object)
     colours[rng.random(rows) < 0.1] = None
     frame.insert(0, "colour", colours)
+    # Too many values for one column each: target-encoded.
+    frame.insert(1, "shop", [f"shop {n}" for n in rng.integers(0, 30, rows)])
     moments = pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, 20_000, rows), "h")
     # Mixed formats, as real files have them; prepare_frame parses each one.
     text = np.where(

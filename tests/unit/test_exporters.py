@@ -59,7 +59,8 @@ def make_spec(family: str = "random_forest", task: str = "regression", **changes
         "metric_labels": {"accuracy": "Accuracy", "log_loss": "Log loss", "r2": "R²"},
         "classes": (["no", "yes"] if task == "binary" else [1, 2, 3]) if classification else None,
         "numeric": ["tenure", "monthly_total"],
-        "categorical": ["plan"],
+        "categorical": ["plan", "shop"],
+        "high_cardinality": ["shop"],
         "datetime": ["signup_date"],
         "dropped": {"customer_id": "looks like an identifier"},
         "datetime_parts": list(DATETIME_PARTS),
@@ -239,7 +240,9 @@ def test_every_hyper_parameter_is_a_keyword_argument_of_the_estimator():
 
 
 def test_feature_kinds_that_are_absent_leave_no_code():
-    spec = make_spec("linear", "regression", categorical=[], datetime=[], model_inputs=2)
+    spec = make_spec(
+        "linear", "regression", categorical=[], high_cardinality=[], datetime=[], model_inputs=2
+    )
 
     features = render_files(spec)["features.py"]
 
@@ -282,7 +285,8 @@ def test_config_json_records_what_discovery_found():
     config = json.loads(render_files(spec)["config.json"])
 
     assert config["model"]["hyper_parameters"] == spec.estimator.kwargs
-    assert config["features"]["categorical"] == ["plan"]
+    assert config["features"]["categorical"] == ["plan", "shop"]
+    assert config["features"]["target_encoded"] == ["shop"]
     assert (config["target"], config["classes"], config["seed"]) == ("churned", ["no", "yes"], 7)
     assert config["sample"]["sample_rows"] == 1000
 

@@ -26,13 +26,13 @@ RENDERED_MODULES = ("features", "model_io", "evaluate", "predict", "train")
 
 
 @contextmanager
-def rendered(spec, folder: Path):
+def rendered(spec, folder: Path, modules=("features", "evaluate")):
     """Render `spec` into `folder` and import its modules; forget them afterwards."""
     for name, text in render_files(spec).items():
         (folder / name).write_text(text, encoding="utf-8")
     sys.path.insert(0, str(folder))
     try:
-        yield {name: importlib.import_module(name) for name in ("features", "evaluate")}
+        yield {name: importlib.import_module(name) for name in modules}
     finally:
         sys.path.remove(str(folder))
         for name in RENDERED_MODULES:
@@ -58,6 +58,7 @@ def messy_frame() -> pd.DataFrame:
             "tenure": ["1", "2.5", "abc", None, "1e3", "-0", "7", ""],
             "monthly_total": [1.0, np.nan, 3.5, 4.0, -2.0, 0.0, 1e12, 2.0],
             "plan": ["basic", None, 3, True, "pro", "basic", np.nan, "é"],
+            "shop": ["s1", "s2", None, "s1", "s3", "s2", "s4", "s1"],
             "signup_date": [
                 "2021-01-02",
                 "2021/03/04 05:06",
@@ -75,7 +76,9 @@ def messy_frame() -> pd.DataFrame:
 
 def platform_spec() -> FeatureSpec:
     spec = make_spec()
-    return FeatureSpec(spec.numeric, spec.categorical, spec.datetime, spec.dropped)
+    return FeatureSpec(
+        spec.numeric, spec.categorical, spec.datetime, spec.dropped, spec.high_cardinality
+    )
 
 
 def test_prepare_frame_is_the_platforms(regression):
@@ -96,15 +99,16 @@ def test_prepare_frame_reads_an_absent_column_as_missing_like_the_platform(regre
 
 def test_build_preprocessor_is_the_platforms(regression):
     frame = pd.concat([messy_frame()] * 5, ignore_index=True)
+    target = np.arange(len(frame), dtype=float)
     features = regression["features"]
 
     written = features.build_preprocessor()
-    platform = build_preprocessor(platform_spec())
+    platform = build_preprocessor(platform_spec(), "regression", seed=make_spec().seed)
 
     assert repr(written) == repr(platform)
     np.testing.assert_array_equal(
-        written.fit_transform(features.prepare_frame(frame)),
-        platform.fit_transform(prepare_frame(frame, platform_spec())),
+        written.fit_transform(features.prepare_frame(frame), target),
+        platform.fit_transform(prepare_frame(frame, platform_spec()), target),
     )
     assert list(written.get_feature_names_out()) == list(platform.get_feature_names_out())
 
@@ -199,3 +203,30 @@ def test_classification_totals_equal_scikit_learn_in_any_chunking(multiclass, se
     expected = score_predictions("multiclass", actual, proba.argmax(axis=1), proba)
     expected.pop("roc_auc", None)
     assert totals.metrics() == pytest.approx(expected, rel=1e-12)
+
+
+def test_out_of_core_training_reads_the_sample_then_every_other_row_once(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.concat([messy_frame()] * 40, ignore_index=True)
+    frame["monthly_charges"] = rng.normal(size=len(frame)).round(6)
+    frame.loc[::7, "monthly_charges"] = np.nan  # unlabelled rows are skipped
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    labelled = frame["monthly_charges"].dropna()
+    folder = tmp_path / "export"
+    folder.mkdir()
+
+    with rendered(make_spec("xgboost", "regression"), folder, ("train",)) as modules:
+        train = modules["train"]
+        sample = train.sample_rows(tmp_path / "rows.csv", 100, 64)
+        target = sample["monthly_charges"].to_numpy()
+        preprocessor = sys.modules["features"].build_preprocessor()
+        inputs = preprocessor.fit_transform(sys.modules["features"].prepare_frame(sample), target)
+        chunks = train.PreprocessedChunks(
+            tmp_path / "rows.csv", preprocessor, (inputs, target, sample.index.max()), 64,
+            tmp_path / "cache",
+        )  # fmt: skip
+        seen = [chunk_target for _, chunk_target in chunks._chunks()]
+
+    assert len(sample) == 100 and sample.index.is_unique
+    np.testing.assert_array_equal(seen[0], target[:64])  # the sample first, as fitted
+    assert sorted(np.concatenate(seen)) == sorted(labelled)  # then the rest, each row once

@@ -55,3 +55,14 @@ def test_no_warning_for_a_model_that_generalises():
     ranked = [RankedCandidate("Linear", {"r2": 0.8}, 0.1, 0.81, 0.02, train_metrics={"r2": 0.82})]
 
     assert len(insights(ranked)) == 1
+
+
+def test_it_says_which_columns_were_target_encoded():
+    ranked = [RankedCandidate("Linear", {"r2": 0.8}, 0.1, cv_mean=0.8, cv_std=0.01)]
+
+    sentences = run_insights(
+        ranked, metric="r2", sample_rows=100, total_rows=100, failed=[], dropped={},
+        target_encoded=["city"],
+    )  # fmt: skip
+
+    assert any(s.startswith("'city' has too many categories") for s in sentences)
