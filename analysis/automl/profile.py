@@ -34,9 +34,9 @@ from .quality import Finding, profile_findings
 
 PREVIEW_ROWS = 50
 SAMPLE_ROWS = 20_000
-# The readers hand over batches of a few MB; the profiler merges them to about this size
-# first, so its per-batch work (a few dozen kernel calls per column) runs a few times less.
-MERGE_BYTES = 16 << 20
+# The readers hand over batches of about 1 MB; the profiler merges them to about this
+# size first, so its per-batch work (a few dozen kernel calls per column) runs less often.
+MERGE_BYTES = 8 << 20
 SKETCH_SIZE = 4096
 EXACT_COUNTS_MAX = 10_000
 TOP_VALUES = 10

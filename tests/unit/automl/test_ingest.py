@@ -221,6 +221,15 @@ def test_a_failing_visitor_stops_the_reading_thread(tmp_path):
     assert not [t for t in threading.enumerate() if t.name == "ingest-read"]
 
 
+def test_a_scan_leaves_the_default_memory_pool_as_it_was(tmp_path):
+    import pyarrow as pa
+
+    path = _write(tmp_path, "t.csv", _csv_bytes())
+    before = pa.default_memory_pool().backend_name
+    scan_table(path)
+    assert pa.default_memory_pool().backend_name == before
+
+
 def test_read_table_gives_dask_the_normalised_rows(tmp_path):
     path = tmp_path / "data.csv.gz"
     path.write_bytes(gzip.compress(_csv_bytes()))
