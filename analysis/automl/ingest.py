@@ -239,7 +239,7 @@ def scan_table(
     options = options or IngestOptions()
     if path.stat().st_size == 0:
         raise DataFileError("The file is empty: upload a table with a header row and data rows.")
-    with _scan_memory_pool():
+    with scan_memory_pool():
         if _is_parquet(path):
             return _scan_parquet(path, visitor_factory)
         head = _read_head(path, 16)
@@ -249,13 +249,14 @@ def scan_table(
 
 
 @contextlib.contextmanager
-def _scan_memory_pool():
-    """Arrow memory for one scan comes from jemalloc, where pyarrow is built with it.
+def scan_memory_pool():
+    """Arrow memory for one pass over a file comes from jemalloc, where pyarrow has it.
 
-    A scan allocates and frees a few MB a batch on several threads (parsing, the
+    A pass allocates and frees a few MB a batch on several threads (parsing, the
     visitors, the Parquet writer). pyarrow's default allocator, mimalloc, kept about
     50 MB more of that resident at the peak; jemalloc gives it back after a short
-    delay. A pool chosen with ARROW_DEFAULT_MEMORY_POOL is left as it is.
+    delay, and passes one after another reuse the same memory. A pool chosen with
+    ARROW_DEFAULT_MEMORY_POOL is left as it is.
     """
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         yield
@@ -1117,6 +1118,7 @@ __all__ = [
     "parquet_path",
     "read_table",
     "remove_normalized",
+    "scan_memory_pool",
     "scan_table",
     "unique_names",
 ]

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import ProblemError
-from .ingest import IngestOptions, parquet_path, read_table
+from .ingest import IngestOptions, parquet_path, read_table, scan_memory_pool
 
 # Batches of the random draw: one row group (as Dask's partitions are), unless it holds
 # more than about this many bytes or rows, when it is read in pieces of that size.
@@ -137,13 +137,14 @@ def _random_sample(
     # instead of fetching several whole row groups ahead.
     parquet = pq.ParquetFile(source, pre_buffer=False)
     rows = parquet.metadata.num_rows
-    table, keys, usable = _draw(parquet, target, max_rows, seed, _random_cut(rows, max_rows))
-    if len(keys) < min(max_rows, usable):
-        # The cut kept too few rows (many targets missing, or a rare unlucky draw): the
-        # same draw without it, which is the same sample, only slower.
-        table, keys, usable = _draw(parquet, target, max_rows, seed, 1.0)
-    order = np.argsort(keys, kind="stable")
-    frame = table.take(pa.array(order)).to_pandas(self_destruct=True, split_blocks=True)
+    with scan_memory_pool():
+        table, keys, usable = _draw(parquet, target, max_rows, seed, _random_cut(rows, max_rows))
+        if len(keys) < min(max_rows, usable):
+            # The cut kept too few rows (many targets missing, or a rare unlucky draw): the
+            # same draw without it, which is the same sample, only slower.
+            table, keys, usable = _draw(parquet, target, max_rows, seed, 1.0)
+        order = np.argsort(keys, kind="stable")
+        frame = table.take(pa.array(order)).to_pandas(self_destruct=True, split_blocks=True)
     return frame.astype(dtypes).reset_index(drop=True), rows, usable
 
 
