@@ -65,6 +65,8 @@ ROW_GROUP_ROWS = 131_072
 # Batches parsed ahead on the reading thread while the visitors work on one: about as
 # many as the profiler merges, so parsing goes on while it computes.
 READ_AHEAD_BATCHES = 8
+# Batches of a Parquet upload: at most about this many bytes (and 65,536 rows).
+PARQUET_BATCH_BYTES = 8 << 20
 SNIFF_BYTES = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
 # An archive member that expands more than this many times, beyond the size below, is
@@ -290,20 +292,38 @@ def describe_source(path: str | Path, options: IngestOptions | None = None) -> S
 
 def _scan_parquet(path: Path, visitor_factory):
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path, pre_buffer=False)
         schema = parquet.schema_arrow
         info = SourceInfo(format=PARQUET, columns=list(schema.names))
         _check_width(len(schema.names))
         visitor = visitor_factory(info, schema) if visitor_factory else None
-        for batch in parquet.iter_batches(batch_size=131_072):
-            if visitor:
-                visitor.add(batch)
+        batches = parquet_batches(parquet, max_rows=65_536, max_bytes=PARQUET_BATCH_BYTES)
+        with _read_ahead(batches, depth=2) as ahead:
+            for batch in ahead:
+                if visitor:
+                    visitor.add(batch)
     except (pa.ArrowException, OSError) as exc:
         raise DataFileError(
             f"The Parquet file could not be read ({_first_line(exc)}): export it again "
             "from its source, or upload a CSV."
         ) from exc
     return info, visitor
+
+
+def parquet_batches(parquet: pq.ParquetFile, *, max_rows: int, max_bytes: int):
+    """Every row of `parquet`, row group by row group, in batches of bounded size.
+
+    A batch holds at most `max_rows` rows and, judged by the row group's size in the
+    file's metadata, about `max_bytes` bytes, so a wide table comes in shorter batches.
+    Open the file with ``pre_buffer=False``: pyarrow then reads each row group's columns
+    as it decodes them, instead of fetching whole row groups ahead.
+    """
+    metadata = parquet.metadata
+    for group in range(metadata.num_row_groups):
+        info = metadata.row_group(group)
+        row_bytes = max(info.total_byte_size / max(info.num_rows, 1), 1)
+        size = int(max(1024, min(max_rows, max_bytes / row_bytes)))
+        yield from parquet.iter_batches(batch_size=size, row_groups=[group])
 
 
 # Text: CSV and JSON Lines, plain or compressed
@@ -1017,16 +1037,16 @@ class _read_ahead:
 
     pyarrow parses without holding the GIL, so the next batches are parsed while the
     visitors work on this one (another core), instead of one after the other. At most
-    `READ_AHEAD_BATCHES` batches wait, so memory stays flat. A reading error is raised
+    `depth` batches wait, so memory stays flat. A reading error is raised
     here, on the caller's thread, as it was raised there. Leaving the block early stops
     the thread before the stream it reads can be closed.
     """
 
     _END = object()
 
-    def __init__(self, reader):
+    def __init__(self, reader, depth: int = READ_AHEAD_BATCHES):
         self.reader = reader
-        self.queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD_BATCHES)
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._read, daemon=True, name="ingest-read")
 
@@ -1115,6 +1135,7 @@ __all__ = [
     "describe_source",
     "normalize_table",
     "normalized_path",
+    "parquet_batches",
     "parquet_path",
     "read_table",
     "remove_normalized",

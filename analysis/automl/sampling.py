@@ -30,7 +30,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import ProblemError
-from .ingest import IngestOptions, parquet_path, read_table, scan_memory_pool
+from .ingest import (
+    IngestOptions,
+    parquet_batches,
+    parquet_path,
+    read_table,
+    scan_memory_pool,
+)
 
 # Batches of the random draw: one row group (as Dask's partitions are), unless it holds
 # more than about this many bytes or rows, when it is read in pieces of that size.
@@ -133,8 +139,6 @@ def _random_sample(
 
     Returns the rows in key order, with the column types `read_table` gives (`dtypes`).
     """
-    # Without pre-buffering, pyarrow reads a row group column by column as it decodes,
-    # instead of fetching several whole row groups ahead.
     parquet = pq.ParquetFile(source, pre_buffer=False)
     rows = parquet.metadata.num_rows
     with scan_memory_pool():
@@ -157,7 +161,8 @@ def _draw(parquet: pq.ParquetFile, target: str, max_rows: int, seed: int, cut: f
     kept: list[pa.Table] = []
     kept_keys: list[np.ndarray] = []
     held = usable = 0
-    for number, batch in enumerate(_batches(parquet)):
+    batches = parquet_batches(parquet, max_rows=BATCH_ROWS, max_bytes=BATCH_BYTES)
+    for number, batch in enumerate(batches):
         missing = pc.is_null(batch.column(target), nan_is_null=True)
         labelled = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
         usable += len(labelled)
@@ -176,16 +181,6 @@ def _draw(parquet: pq.ParquetFile, target: str, max_rows: int, seed: int, cut: f
         return schema.empty_table(), np.empty(0), usable
     kept, kept_keys = _smallest(kept, kept_keys, max_rows)
     return kept[0], kept_keys[0], usable
-
-
-def _batches(parquet: pq.ParquetFile):
-    """Every row of `parquet`, row group by row group, in batches of bounded size."""
-    metadata = parquet.metadata
-    for group in range(metadata.num_row_groups):
-        info = metadata.row_group(group)
-        row_bytes = max(info.total_byte_size / max(info.num_rows, 1), 1)
-        size = int(max(1024, min(BATCH_ROWS, BATCH_BYTES / row_bytes)))
-        yield from parquet.iter_batches(batch_size=size, row_groups=[group])
 
 
 def _smallest(tables: list[pa.Table], keys: list[np.ndarray], count: int):
