@@ -51,3 +51,16 @@ def test_it_fits_and_predicts_tiny_data(candidate, task):
     model = candidate.build(space.params(space.init), task=task, seed=1).fit(x, y)
 
     assert model.predict(x).shape == (60,)
+
+
+def test_a_forest_on_a_big_table_grows_each_tree_on_a_bounded_sample():
+    from analysis.automl.candidates.forest import FOREST, MAX_ROWS_PER_TREE
+
+    small = FOREST.search_space(MAX_ROWS_PER_TREE, 20, "regression")
+    big = FOREST.search_space(4 * MAX_ROWS_PER_TREE, 20, "regression")
+
+    assert "max_samples" not in small.fixed
+    assert big.fixed["max_samples"] == 0.25
+    assert big.trial_cost == small.trial_cost / 4
+    forest = FOREST.build(big.params(big.init), task="regression", seed=0)
+    assert forest.max_samples == 0.25
