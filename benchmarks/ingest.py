@@ -3,8 +3,9 @@
     python benchmarks/ingest.py --rows 1000000
 
 Generates a mixed-type CSV (numbers, integers, categories, datetimes, text, missing
-values; about 1 GB at 5,000,000 rows) under var/bench/ if it is not there yet, then runs,
-each in a fresh process so their peak memory is their own:
+values; about 105 bytes a row, so 0.5 GB at 5,000,000 rows and 2 GB at 20,000,000) under
+var/bench/ if it is not there yet, then runs, each in a fresh process so their peak
+memory is their own:
 
 - ours: `profile_table` (one streaming pass that also writes the Parquet copy) and
   `sample_table` of 100,000 rows (random), from a cold start (no Parquet copy yet);
