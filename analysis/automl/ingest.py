@@ -257,8 +257,8 @@ def scan_memory_pool():
     A pass allocates and frees a few MB a batch on several threads (parsing, the
     visitors, the Parquet writer). pyarrow's default allocator, mimalloc, kept about
     50 MB more of that resident at the peak; jemalloc gives it back after a short
-    delay, and passes one after another reuse the same memory. A pool chosen with
-    ARROW_DEFAULT_MEMORY_POOL is left as it is.
+    delay, or at once when the pass ends. A pool chosen with ARROW_DEFAULT_MEMORY_POOL
+    is left as it is.
     """
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         yield
@@ -274,6 +274,9 @@ def scan_memory_pool():
         yield
     finally:
         pa.set_memory_pool(previous)
+        # What the pass freed goes back to the system now, not after jemalloc's decay
+        # delay: the next pass (sampling after profiling) then starts from less.
+        pool.release_unused()
 
 
 def describe_source(path: str | Path, options: IngestOptions | None = None) -> SourceInfo:
@@ -311,7 +314,13 @@ def _scan_parquet(path: Path, visitor_factory):
 
 
 def parquet_batches(parquet: pq.ParquetFile, *, max_rows: int, max_bytes: int):
-    """Every row of `parquet`, row group by row group, in batches of bounded size.
+    """Every row of `parquet`, row group by row group, in batches of bounded size."""
+    for group in range(parquet.metadata.num_row_groups):
+        yield from row_group_batches(parquet, group, max_rows=max_rows, max_bytes=max_bytes)
+
+
+def row_group_batches(parquet: pq.ParquetFile, group: int, *, max_rows: int, max_bytes: int):
+    """The rows of one row group of `parquet`, in batches of bounded size.
 
     A batch holds at most `max_rows` rows and, judged by the row group's size in the
     file's metadata, about `max_bytes` bytes, so a wide table comes in shorter batches.
@@ -320,12 +329,10 @@ def parquet_batches(parquet: pq.ParquetFile, *, max_rows: int, max_bytes: int):
     on the calling thread: decoding them on pyarrow's threads as well was hardly faster
     on two cores, and made the peak memory vary by 30-40 MB from run to run.
     """
-    metadata = parquet.metadata
-    for group in range(metadata.num_row_groups):
-        info = metadata.row_group(group)
-        row_bytes = max(info.total_byte_size / max(info.num_rows, 1), 1)
-        size = int(max(1024, min(max_rows, max_bytes / row_bytes)))
-        yield from parquet.iter_batches(batch_size=size, row_groups=[group], use_threads=False)
+    info = parquet.metadata.row_group(group)
+    row_bytes = max(info.total_byte_size / max(info.num_rows, 1), 1)
+    size = int(max(1024, min(max_rows, max_bytes / row_bytes)))
+    yield from parquet.iter_batches(batch_size=size, row_groups=[group], use_threads=False)
 
 
 # Text: CSV and JSON Lines, plain or compressed
@@ -1141,6 +1148,7 @@ __all__ = [
     "parquet_path",
     "read_table",
     "remove_normalized",
+    "row_group_batches",
     "scan_memory_pool",
     "scan_table",
     "unique_names",

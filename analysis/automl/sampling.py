@@ -2,7 +2,7 @@
 
 Three strategies, each exact in size and the same for the same seed:
 
-- random: every row with a target has the same chance. Each batch of rows gets its own
+- random: every row with a target has the same chance. Each row group gets its own
   seeded random keys and the rows with the smallest keys are kept. This one reads the
   Parquet copy with pyarrow directly, batch by batch, and turns only the kept rows into
   pandas: most of the cost of a Dask pass is converting every row.
@@ -32,16 +32,17 @@ import pyarrow.parquet as pq
 from .errors import ProblemError
 from .ingest import (
     IngestOptions,
-    parquet_batches,
     parquet_path,
     read_table,
+    row_group_batches,
     scan_memory_pool,
 )
 
-# Batches of the random draw: one row group (as Dask's partitions are), unless it holds
-# more than about this many bytes or rows, when it is read in pieces of that size.
-BATCH_BYTES = 64 << 20
-BATCH_ROWS = 524_288
+# Batches of the random draw: pieces of a row group of at most about this many bytes
+# and rows. Smaller pieces decode in less memory (65,536 rows: 30 MB less than whole
+# row groups of the normalised copy); the keys are the same whatever the size.
+BATCH_BYTES = 8 << 20
+BATCH_ROWS = 65_536
 
 RANDOM = "random"
 STRATIFIED = "stratified"
@@ -147,44 +148,47 @@ def _random_sample(
             # The cut kept too few rows (many targets missing, or a rare unlucky draw): the
             # same draw without it, which is the same sample, only slower.
             table, keys, usable = _draw(parquet, target, max_rows, seed, 1.0)
-        order = np.argsort(keys, kind="stable")
+        # One copy of the kept rows, already in key order.
+        order = np.argsort(keys, kind="stable")[:max_rows]
         frame = table.take(pa.array(order)).to_pandas(self_destruct=True, split_blocks=True)
     return frame.astype(dtypes).reset_index(drop=True), rows, usable
 
 
 def _draw(parquet: pq.ParquetFile, target: str, max_rows: int, seed: int, cut: float):
-    """Pass over the file keeping the labelled rows whose keys are the smallest and under `cut`.
+    """Pass over the file keeping the labelled rows whose keys are under `cut`.
 
-    Batch `n` draws the keys of its labelled rows from `default_rng([seed, n])`. At most
-    about twice `max_rows` rows are held at any time.
+    The labelled rows of row group `n` take their keys, in order, from
+    `default_rng([seed, n])`, as Dask's partition `n` does. When more than twice
+    `max_rows` rows pass, only the `max_rows` with the smallest keys are held on to.
+    Returns the kept rows (in chunks), their keys and the number of labelled rows.
     """
     kept: list[pa.Table] = []
     kept_keys: list[np.ndarray] = []
     held = usable = 0
-    batches = parquet_batches(parquet, max_rows=BATCH_ROWS, max_bytes=BATCH_BYTES)
-    for number, batch in enumerate(batches):
-        missing = pc.is_null(batch.column(target), nan_is_null=True)
-        labelled = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
-        usable += len(labelled)
-        keys = np.random.default_rng([seed, number]).random(len(labelled))
-        chosen = keys < cut
-        if not chosen.any():
-            continue
-        kept.append(pa.Table.from_batches([batch.take(pa.array(labelled[chosen]))]))
-        kept_keys.append(keys[chosen])
-        held += int(chosen.sum())
-        if held > 2 * max_rows:
-            kept, kept_keys = _smallest(kept, kept_keys, max_rows)
-            held = len(kept_keys[0])
+    for group in range(parquet.metadata.num_row_groups):
+        rng = np.random.default_rng([seed, group])
+        for batch in row_group_batches(parquet, group, max_rows=BATCH_ROWS, max_bytes=BATCH_BYTES):
+            missing = pc.is_null(batch.column(target), nan_is_null=True)
+            labelled = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
+            usable += len(labelled)
+            # Consecutive draws continue one stream: the keys do not depend on batch size.
+            keys = rng.random(len(labelled))
+            chosen = keys < cut
+            if not chosen.any():
+                continue
+            kept.append(pa.Table.from_batches([batch.take(pa.array(labelled[chosen]))]))
+            kept_keys.append(keys[chosen])
+            held += int(chosen.sum())
+            if held > 2 * max_rows:
+                kept, kept_keys = _smallest(kept, kept_keys, max_rows)
+                held = len(kept_keys[0])
     if not kept:
-        schema = parquet.schema_arrow
-        return schema.empty_table(), np.empty(0), usable
-    kept, kept_keys = _smallest(kept, kept_keys, max_rows)
-    return kept[0], kept_keys[0], usable
+        return parquet.schema_arrow.empty_table(), np.empty(0), usable
+    return pa.concat_tables(kept), np.concatenate(kept_keys), usable
 
 
 def _smallest(tables: list[pa.Table], keys: list[np.ndarray], count: int):
-    table = pa.concat_tables(tables).combine_chunks()
+    table = pa.concat_tables(tables)
     keys = np.concatenate(keys)
     if len(keys) > count:
         keep = np.sort(np.argpartition(keys, count - 1)[:count]) if count else np.empty(0, int)

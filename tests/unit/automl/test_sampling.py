@@ -113,3 +113,14 @@ def test_it_draws_from_every_row_group_of_a_parquet_upload(tmp_path):
     assert (len(sample), result.usable_rows) == (1200, 2000)
     assert sample["spend"].notna().all()
     assert sample["spend"].max() > 1000 and sample["spend"].min() < 250
+
+
+def test_it_draws_the_same_rows_whatever_the_batch_size(tmp_path, monkeypatch):
+    from analysis.automl import sampling
+
+    path = tmp_path / "groups.parquet"
+    churn_frame(rows=3000).to_parquet(path, row_group_size=1500)
+    whole, _ = sample_table(path, target="churned", max_rows=400, seed=5)
+    monkeypatch.setattr(sampling, "BATCH_ROWS", 128)
+    pieces, _ = sample_table(path, target="churned", max_rows=400, seed=5)
+    pd.testing.assert_frame_equal(whole, pieces)
