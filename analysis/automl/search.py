@@ -25,7 +25,11 @@ How one search spends its limit (`search_candidate`)
     4. When the limit cannot cover even one cross-validated trial and the final fit (by
        the family's `fit_overhead`), the first trial's parameters are fitted once, without
        CV (`planned_trials == 0`).
-    5. `should_stop()` is asked before every fold, so a cancel ends the search within
+    5. On a table too big for one trial on every row to fit beside the final fit, the
+       search runs on a seeded subset of rows (the latest ones for time-ordered samples)
+       of the size the cost model allows, never under MIN_SEARCH_ROWS (`search_rows`);
+       the final fit still uses every row.
+    6. `should_stop()` is asked before every fold, so a cancel ends the search within
        one fold's fit (SearchCancelled).
 """
 
@@ -64,6 +68,8 @@ SEARCH_SHARE = 0.7
 # Share of the limit kept free for the holdout scores, importance and saving the model.
 AFTER_SEARCH = 0.05
 SMALL_TABLE_ROWS = 5000
+# Fewest rows a search is cut down to when the table is too big for its time limit.
+MIN_SEARCH_ROWS = 2000
 
 
 class SearchCancelled(Exception):  # noqa: N818 - the name says what happened
@@ -91,6 +97,7 @@ class SearchResult:
     stopped_by: str  # "trials" (all planned trials ran) or "time"
     seconds: float
     history: list[TrialRecord] = field(default_factory=list)
+    rows: int | None = None  # the training rows the CV search used
 
     @property
     def cv_mean(self) -> float | None:
@@ -144,20 +151,52 @@ def cv_splits(
     return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(rows))
 
 
-def trial_count(space: SearchSpace, *, n_rows: int, n_cols: int, folds: int, time_limit) -> int:
-    """How many trials fit in the search's share of `time_limit`, by the family's cost model.
+def search_seconds(space: SearchSpace, *, n_rows: int, n_cols: int, time_limit: float) -> float:
+    """Seconds of the limit for CV trials: SEARCH_SHARE of it, less if the final fit needs more.
 
-    A trial fits `folds` models on (folds-1)/folds of the rows; the family's `trial_cost`
-    says seconds per million cells, plus `fit_overhead` per fit. The count depends only on
-    the table's shape and the limit, so it is the same on every rerun.
+    The final fit on all `n_rows` rows is planned first, by the family's cost model
+    (seconds per million cells, `trial_cost`, plus `fit_overhead`), except for families
+    whose fits stop on a clock.
+    """
+    if space.clocked:
+        return SEARCH_SHARE * time_limit
+    final_fit = space.trial_cost * n_rows * max(n_cols, 1) / 1e6 + space.fit_overhead
+    return min(SEARCH_SHARE * time_limit, (1 - AFTER_SEARCH) * time_limit - final_fit)
+
+
+def _trial_seconds(space: SearchSpace, *, n_rows: int, n_cols: int, folds: int) -> float:
+    """One trial by the cost model: `folds` fits on (folds-1)/folds of the rows."""
+    cells = n_rows * (folds - 1) / folds * max(n_cols, 1)
+    return folds * (space.trial_cost * cells / 1e6 + space.fit_overhead)
+
+
+def search_rows(
+    space: SearchSpace, *, n_rows: int, n_cols: int, folds: int, seconds: float | None
+) -> int:
+    """How many of the `n_rows` training rows the CV search uses (see the module docstring):
+    all of them, or as many as let one trial fit in `seconds`, never under MIN_SEARCH_ROWS."""
+    if seconds is None or space.clocked or not space.dimensions:
+        return n_rows
+    # _trial_seconds solved for the rows: folds × (trial_cost × cells / 1e6 + fit_overhead).
+    per_row = space.trial_cost * (folds - 1) * max(n_cols, 1) / 1e6
+    fitting = (seconds - folds * space.fit_overhead) / per_row
+    return int(min(n_rows, max(MIN_SEARCH_ROWS, fitting)))
+
+
+def trial_count(
+    space: SearchSpace, *, n_rows: int, n_cols: int, folds: int, seconds: float | None
+) -> int:
+    """How many trials fit in `seconds` (`search_seconds`), by the family's cost model.
+
+    The count depends only on the table's shape and the limit, so it is the same on
+    every rerun.
     """
     if not space.dimensions:
         return 1
-    if time_limit is None:
+    if seconds is None:
         return space.max_trials
-    cells = n_rows * (folds - 1) / folds * max(n_cols, 1)
-    per_trial = folds * (space.trial_cost * cells / 1e6 + space.fit_overhead)
-    fitting = int(SEARCH_SHARE * time_limit / per_trial)
+    per_trial = _trial_seconds(space, n_rows=n_rows, n_cols=n_cols, folds=folds)
+    fitting = int(seconds / per_trial)
     return max(space.min_trials, min(space.max_trials, fitting))
 
 
@@ -198,9 +237,7 @@ def search_candidate(
     fit_deadline = None if time_limit is None else started + SEARCH_SHARE * time_limit
     y = np.asarray(y)
     probe_rows = min(len(frame), 2000)
-    probe = build_preprocessor(features, task, seed).fit(
-        frame.iloc[:probe_rows], y[:probe_rows]
-    )
+    probe = build_preprocessor(features, task, seed).fit(frame.iloc[:probe_rows], y[:probe_rows])
     n_cols = len(probe.get_feature_names_out())
     space = candidate.search_space(len(frame), n_cols, task)
     folds = fold_count(len(frame), space)
@@ -215,6 +252,15 @@ def search_candidate(
             stopped_by="time",
             seconds=time.monotonic() - started,
         )
+    seconds = (
+        None
+        if time_limit is None
+        else search_seconds(space, n_rows=len(frame), n_cols=n_cols, time_limit=time_limit)
+    )
+    rows = search_rows(space, n_rows=len(frame), n_cols=n_cols, folds=folds, seconds=seconds)
+    if rows < len(frame):
+        keep = _search_subset(y, rows, task=task, folds=folds, time_ordered=time_ordered, seed=seed)
+        frame, y = frame.iloc[keep], y[keep]
     splits = cv_splits(y, task=task, folds=folds, time_ordered=time_ordered, seed=seed)
     fold_data = []
     for train_rows, valid_rows in splits:
@@ -228,9 +274,7 @@ def search_candidate(
                 y[valid_rows],
             )
         )
-    planned = trial_count(
-        space, n_rows=len(frame), n_cols=n_cols, folds=folds, time_limit=time_limit
-    )
+    planned = trial_count(space, n_rows=len(frame), n_cols=n_cols, folds=folds, seconds=seconds)
     maximize = higher_is_better(metric)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
@@ -314,7 +358,26 @@ def search_candidate(
         stopped_by=stopped_by,
         seconds=time.monotonic() - started,
         history=history,
+        rows=len(frame),
     )
+
+
+def _search_subset(
+    y: np.ndarray, rows: int, *, task: str, folds: int, time_ordered: bool, seed: int
+) -> np.ndarray:
+    """Positions of the `rows` training rows a cut-down search uses, in table order.
+
+    The latest rows of a time-ordered sample; otherwise a seeded random subset in which
+    every class keeps at least `folds` rows (or all it has), so each fold can learn it.
+    """
+    n = len(y)
+    if time_ordered:
+        return np.arange(n - rows, n)
+    keep = np.random.default_rng(seed).choice(n, rows, replace=False)
+    if task != REGRESSION:
+        for label in np.unique(y):
+            keep = np.union1d(keep, np.flatnonzero(y == label)[:folds])
+    return np.sort(keep)
 
 
 def _cross_validate(

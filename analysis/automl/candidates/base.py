@@ -64,6 +64,9 @@ class SearchSpace:
     min_trials: int = 1
     max_trials: int = 50
     max_folds: int = 5
+    # True when the family's fits stop themselves on a clock (the LSTM), so their cost
+    # does not grow with the table as the cost model says.
+    clocked: bool = False
 
     def params(self, tuned: dict[str, Any]) -> dict[str, Any]:
         """The estimator's keyword arguments for one set of tuned values."""

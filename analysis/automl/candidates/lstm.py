@@ -51,6 +51,7 @@ class LSTMCandidate:
             min_trials=1,
             max_trials=4,
             max_folds=2,
+            clocked=True,
         )
 
     def build(self, params: dict[str, Any], *, task: str, seed: int) -> LSTMEstimator:

@@ -5,10 +5,13 @@ import pytest
 from analysis.automl.candidates import CANDIDATES, get_candidate
 from analysis.automl.preprocess import FeatureSpec
 from analysis.automl.search import (
+    MIN_SEARCH_ROWS,
     SearchCancelled,
     candidate_time_limit,
     cv_splits,
     search_candidate,
+    search_rows,
+    search_seconds,
     trial_count,
 )
 
@@ -90,9 +93,9 @@ def test_stratified_folds_keep_both_classes_in_every_fold():
 def test_bigger_tables_get_fewer_trials_and_a_bigger_budget_more():
     space = get_candidate("random_forest").search_space(10_000, 20, "regression")
 
-    small = trial_count(space, n_rows=1_000, n_cols=20, folds=3, time_limit=30)
-    large = trial_count(space, n_rows=50_000, n_cols=20, folds=3, time_limit=30)
-    longer = trial_count(space, n_rows=50_000, n_cols=20, folds=3, time_limit=120)
+    small = trial_count(space, n_rows=1_000, n_cols=20, folds=3, seconds=30)
+    large = trial_count(space, n_rows=50_000, n_cols=20, folds=3, seconds=30)
+    longer = trial_count(space, n_rows=50_000, n_cols=20, folds=3, seconds=120)
     assert small > large >= space.min_trials
     assert longer > large
 
@@ -102,3 +105,37 @@ def test_the_budget_is_shared_by_weight_and_fits_two_workers():
 
     assert limits["xgboost"] > limits["linear"]
     assert sum(limits.values()) <= 2 * 120
+
+
+def test_a_table_too_big_for_the_limit_is_searched_on_fewer_rows():
+    space = get_candidate("xgboost").search_space(200_000, 30, "regression")
+
+    def rows(n_rows, limit):
+        seconds = search_seconds(space, n_rows=n_rows, n_cols=30, time_limit=limit)
+        return search_rows(space, n_rows=n_rows, n_cols=30, folds=3, seconds=seconds)
+
+    assert rows(3_000, 30) == 3_000
+    assert MIN_SEARCH_ROWS < rows(200_000, 30) < rows(200_000, 60) < 200_000
+    assert rows(200_000, 2) == MIN_SEARCH_ROWS
+    lstm = get_candidate("lstm").search_space(200_000, 30, "regression")
+    assert search_rows(lstm, n_rows=200_000, n_cols=30, folds=2, seconds=21) == 200_000
+
+
+def test_a_cut_down_search_keeps_every_class_and_says_on_how_many_rows():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.normal(size=20_000), "b": rng.normal(size=20_000)})
+    y = np.where(frame["a"] > 0, 1, 0)
+    y[:3] = 2  # a rare third class
+    options = {"task": "multiclass", "metric": "accuracy", "seed": 0, "n_classes": 3}
+
+    result = search_candidate(
+        get_candidate("random_forest"),
+        frame,
+        y,
+        features=FeatureSpec(numeric=["a", "b"], categorical=[], datetime=[]),
+        time_limit=1.0,
+        **options,
+    )
+
+    assert result.rows < 20_000
+    assert result.cv_mean is not None and result.cv_mean > 0.9
