@@ -116,6 +116,9 @@ class CandidateResult(models.Model):
     train_metrics = models.JSONField(default=dict, blank=True)
     charts = models.JSONField(default=dict, blank=True)
     trials_done = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker started training it (a lost worker's task returns)."
+    )
     best_score = models.FloatField(null=True, blank=True, help_text="Best CV score so far.")
     worker_task_id = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

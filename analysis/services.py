@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.files.base import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .automl.candidates import CANDIDATES
@@ -22,6 +24,7 @@ from .automl.metrics import leaderboard_order
 from .automl.profile import DatasetProfile, profile_table
 from .automl.sampling import STRATEGIES
 from .automl.search import SearchCancelled, candidate_time_limit
+from .memory_guard import default_limit_bytes, memory_limit
 from .models import CandidateResult, Dataset, Export, Run
 from .storage import dataset_path, run_dir
 
@@ -31,6 +34,10 @@ UNEXPECTED_ERROR = (
     "Something went wrong on our side while {doing}; the team can see the details. "
     "Your data is kept: try again, and tell us if it happens again."
 )
+
+
+# A candidate whose worker died this many times (killed, out of memory) is not tried again.
+CANDIDATE_ATTEMPTS = 2
 
 
 class ServiceError(Exception):
@@ -238,31 +245,54 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
     """Train one candidate family of a run; a failure marks only this candidate failed."""
     if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
         return
-    claimed = CandidateResult.objects.filter(
+    unfinished = CandidateResult.objects.filter(
         run_id=run_id,
         name=name,
         status__in=[CandidateResult.Status.PENDING, CandidateResult.Status.RUNNING],
-    ).update(
-        status=CandidateResult.Status.RUNNING, started_at=timezone.now(), worker_task_id=task_id
+    )
+    claimed = unfinished.filter(attempts__lt=CANDIDATE_ATTEMPTS).update(
+        status=CandidateResult.Status.RUNNING,
+        started_at=timezone.now(),
+        worker_task_id=task_id,
+        attempts=F("attempts") + 1,
     )
     if not claimed:
+        if unfinished.exists():  # every attempt ended with its worker process gone
+            _candidate_failed(
+                run_id,
+                name,
+                f"The worker training this model stopped {CANDIDATE_ATTEMPTS} times without "
+                "finishing (killed, or out of memory), so it was not tried again.",
+            )
         return
     run = Run.objects.get(pk=run_id)
     elapsed = (timezone.now() - run.started_at).total_seconds() if run.started_at else 0.0
     time_limit = candidate_time_limit(name, max(run.time_budget - elapsed, 1.0))
-    try:
-        outcome = train_candidate(
-            run_dir(run),
-            RunPlan.from_dict(run.plan),
+    max_bytes = _candidate_memory_bytes()
+
+    def out_of_memory(rss: int) -> None:
+        _candidate_failed(
+            run_id,
             name,
-            time_limit=time_limit,
-            progress=lambda trials, best: CandidateResult.objects.filter(
-                run_id=run_id, name=name
-            ).update(trials_done=trials, best_score=best),
-            should_stop=lambda: (
-                not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists()
-            ),
+            f"Training used {rss / 1024**3:.1f} GB of memory, more than the "
+            f"{max_bytes / 1024**3:.1f} GB a model may use, and was stopped. "
+            "Try a smaller sample size, or leave out columns with many categories.",
         )
+
+    try:
+        with memory_limit(max_bytes, out_of_memory):
+            outcome = train_candidate(
+                run_dir(run),
+                RunPlan.from_dict(run.plan),
+                name,
+                time_limit=time_limit,
+                progress=lambda trials, best: CandidateResult.objects.filter(
+                    run_id=run_id, name=name
+                ).update(trials_done=trials, best_score=best),
+                should_stop=lambda: (
+                    not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists()
+                ),
+            )
     except SearchCancelled:
         return  # run_cancel already marked this candidate
     except SoftTimeLimitExceeded:
@@ -294,6 +324,12 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
         model_dir=outcome.model_dir,
         finished_at=timezone.now(),
     )
+
+
+def _candidate_memory_bytes() -> int:
+    if settings.PROMISE_CANDIDATE_MEMORY_MB:
+        return settings.PROMISE_CANDIDATE_MEMORY_MB * 1024**2
+    return default_limit_bytes(workers=os.cpu_count() or 1)
 
 
 def _candidate_failed(run_id: int, name: str, message: str) -> None:

@@ -138,6 +138,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 # Discovery defaults
 PROMISE_DEFAULT_SAMPLE_ROWS = int(os.environ.get("PROMISE_DEFAULT_SAMPLE_ROWS", 100_000))
 PROMISE_DEFAULT_TIME_BUDGET = int(os.environ.get("PROMISE_DEFAULT_TIME_BUDGET", 120))
+# Resident memory one candidate's training may use before it is stopped and marked failed.
+# Unset: 80% of the machine's memory shared by one worker process per core.
+PROMISE_CANDIDATE_MEMORY_MB = int(os.environ.get("PROMISE_CANDIDATE_MEMORY_MB", 0)) or None
 
 # Celery: Redis as broker; results and state live in the database models.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

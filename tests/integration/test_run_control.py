@@ -1,5 +1,7 @@
-"""Cancel and retry on a real worker."""
+"""Cancel, retry and lost workers, on a real worker."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -63,3 +65,41 @@ def test_it_retries_a_failed_run_with_the_same_settings(owner, owner_client, rea
     )
     retried_run = Run.objects.get(pk=retried.pk)
     assert retried_run.status == "succeeded", retried_run.error
+
+
+def _worker_pid(task_id: str) -> int | None:
+    from promise.celery import app
+
+    for tasks in (app.control.inspect(timeout=1).active() or {}).values():
+        for task in tasks:
+            if task["id"] == task_id:
+                return task["worker_pid"]
+    return None
+
+
+def test_a_candidate_whose_worker_keeps_dying_fails_alone_and_the_run_goes_on(owner, ready_dataset):
+    run = run_start(owner=owner, dataset=ready_dataset, target="churned", time_budget=40)
+    forest = CandidateResult.objects.filter(run=run, name="random_forest")
+    for attempt in (1, 2):
+        # The process training the forest dies, as the kernel's OOM killer would end it.
+        training = wait_for(
+            lambda attempt=attempt: (
+                (c := forest.get()).status == "running"
+                and c.attempts == attempt
+                and _worker_pid(c.worker_task_id)
+            ),
+            timeout=120,
+            what=f"attempt {attempt} at the random forest",
+        )
+        os.kill(training, signal.SIGKILL)
+
+    wait_for(
+        lambda: Run.objects.get(pk=run.pk).status not in Run.ACTIVE, timeout=180, what="the run"
+    )
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert forest.get().status == "failed"
+    assert "stopped 2 times without finishing" in forest.get().error
+    others = CandidateResult.objects.filter(run=run).exclude(name="random_forest")
+    assert set(others.values_list("status", flat=True)) == {"succeeded"}
+    assert any("Random Forest" in sentence for sentence in run.insights)
