@@ -7,7 +7,8 @@ file, so an interrupted upload resumes by asking how many bytes the server has a
 sending the rest. Nothing is held in memory beyond one read block.
 
 When every byte is in, `services.dataset_create_from_upload` moves the file into the
-datasets storage (a rename on local storage, no second copy).
+datasets storage (a rename on local storage, no second copy). An upload that received
+nothing for UPLOAD_EXPIRY is abandoned: it is removed when its owner opens a new one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import re
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -24,6 +26,7 @@ from typing import BinaryIO
 from django.conf import settings
 
 CHUNK_BYTES = 8 * 1024**2
+UPLOAD_EXPIRY = 7 * 24 * 3600  # seconds since the last piece arrived
 READ_BLOCK = 1024**2
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -91,6 +94,7 @@ def upload_begin(*, owner_id: int, name: str, size: int) -> Upload:
     if size > settings.PROMISE_MAX_UPLOAD_BYTES:
         raise UploadError(limit_message(), status=413)
     clean_name = Path(str(name or "")).name.strip()[:255] or "upload.csv"
+    _discard_abandoned(owner_id)
     upload_id = secrets.token_hex(16)
     folder = uploads_root(owner_id) / upload_id
     folder.mkdir(parents=True)
@@ -148,3 +152,17 @@ def upload_append(*, upload: Upload, offset: int, stream: BinaryIO | None, lengt
 
 def upload_discard(*, upload: Upload) -> None:
     shutil.rmtree(upload.folder, ignore_errors=True)
+
+
+def _discard_abandoned(owner_id: int) -> None:
+    """Remove the owner's uploads that received no piece for UPLOAD_EXPIRY."""
+    root = uploads_root(owner_id)
+    if not root.is_dir():
+        return
+    cutoff = time.time() - UPLOAD_EXPIRY
+    for folder in root.iterdir():
+        try:
+            if (folder / "data").stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except FileNotFoundError:
+            continue

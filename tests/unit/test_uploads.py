@@ -4,6 +4,7 @@ No worker here: profiling is not run.
 """
 
 import base64
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from analysis.models import Dataset
+from analysis.uploads import UPLOAD_EXPIRY
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +159,16 @@ def test_it_refuses_a_begin_that_is_not_json(owner_client, media):
 
     assert response.status_code == 400
     assert "name" in response.json()["error"]
+
+
+def test_opening_an_upload_removes_the_owners_abandoned_ones(owner_client, media):
+    stale, fresh = begin(owner_client).json()["url"], begin(owner_client).json()["url"]
+    put(owner_client, stale, 0, CONTENT[:100])
+    stale_data = next(p for p in (media / "uploads").rglob("data") if p.stat().st_size == 100)
+    past = stale_data.stat().st_mtime - UPLOAD_EXPIRY - 60
+    os.utime(stale_data, (past, past))
+
+    begin(owner_client)
+
+    assert owner_client.get(stale).status_code == 404
+    assert owner_client.get(fresh).status_code == 200
