@@ -315,6 +315,7 @@ def train_candidate(
     )
     charts["cv_scores"] = result.cv_scores
     charts["search_history"] = result.chart_history()
+    charts["search_rows"] = result.rows  # fewer than train_rows when the table was too big
     model_dir = run_dir / "candidates" / name
     files = model.save(model_dir)
     return CandidateOutcome(

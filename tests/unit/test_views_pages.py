@@ -152,3 +152,16 @@ def test_it_hides_another_users_run_comparison(outsider_client, finished_run):
     url = reverse("run_compare", args=[finished_run.pk])
 
     assert outsider_client.get(url, {"first": "forest", "second": "linear"}).status_code == 404
+
+
+def test_it_says_when_a_search_ran_on_part_of_the_training_rows(owner_client, finished_run):
+    finished_run.plan = {**finished_run.plan, "train_rows": 80_000}
+    finished_run.save()
+    forest = finished_run.candidates.get(name="forest")
+    forest.charts = {**forest.charts, "search_rows": 12_345}
+    forest.save()
+
+    page = owner_client.get(reverse("run_detail", args=[finished_run.pk])).content.decode()
+
+    assert "searched on 12,345 of 80,000 rows" in page
+    assert page.count("searched on") == 1  # the linear model searched on every row
