@@ -38,8 +38,12 @@
         if (!source || el.hasAttribute("data-drawn")) return;
         var figure = JSON.parse(source.textContent);
         el.setAttribute("data-drawn", "");
+        // Every link out of the page that plotly.js offers stays off: the logo, "edit in
+        // Chart Studio", the send-to-cloud button and the server it would post to.
         Plotly.newPlot(el, figure.data, figure.layout, {
           responsive: true, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"],
+          showLink: false, showSendToCloud: false, showEditInChartStudio: false,
+          plotlyServerURL: "",
         });
       });
     });
