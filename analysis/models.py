@@ -27,6 +27,8 @@ class Dataset(models.Model):
     # The user's overrides for reading the file (ingest.IngestOptions fields).
     read_options = models.JSONField(default=dict, blank=True)
     row_count = models.BigIntegerField(null=True, blank=True)
+    # Of the stored file's bytes, so an export can say which file it was discovered on.
+    sha256 = models.CharField(max_length=64, blank=True)
     column_count = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -70,6 +72,8 @@ class Run(models.Model):
     recommended = models.CharField(max_length=32, blank=True)
     insights = models.JSONField(default=list, blank=True)
     worker_task_id = models.CharField(max_length=64, blank=True)
+    # "Finish now": the searches stop and the run ranks what they have found so far.
+    finish_requested_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -98,6 +102,13 @@ class CandidateResult(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Confirmation(models.TextChoices):
+        NONE = "", "Not confirmed"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Confirmed"
+        FAILED = "failed", "Failed"
+
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="candidates")
     name = models.CharField(max_length=32)
     label = models.CharField(max_length=64)
@@ -113,6 +124,19 @@ class CandidateResult(models.Model):
     model_dir = models.CharField(max_length=500, blank=True)
     cv_mean = models.FloatField(null=True, blank=True)
     cv_std = models.FloatField(null=True, blank=True)
+    # The best trial's score on each CV fold, for the fold-paired test against the leader.
+    cv_scores = models.JSONField(default=list, blank=True)
+    # 95% bootstrap interval of the holdout score, [low, high] in the run's metric.
+    holdout_ci = models.JSONField(null=True, blank=True)
+    tied_with_first = models.BooleanField(null=True, blank=True)
+    # The claim on training: a live worker renews it; a redelivered copy that finds it
+    # unexpired leaves the candidate alone.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Confirmation on the rows of the whole file that the run did not train on.
+    confirm_status = models.CharField(max_length=16, choices=Confirmation, blank=True)
+    confirm_error = models.TextField(blank=True)
+    full_metrics = models.JSONField(null=True, blank=True)
+    full_rows = models.BigIntegerField(null=True, blank=True)
     train_metrics = models.JSONField(default=dict, blank=True)
     charts = models.JSONField(default=dict, blank=True)
     trials_done = models.PositiveIntegerField(default=0)
