@@ -20,9 +20,9 @@ from .automl.discovery import RunPlan, prepare_run, train_candidate
 from .automl.errors import UserFacingError
 from .automl.ingest import IngestOptions, remove_normalized
 from .automl.insights import RankedCandidate, run_insights
-from .automl.metrics import leaderboard_order
 from .automl.profile import DatasetProfile, profile_table
-from .automl.sampling import STRATEGIES
+from .automl.ranking import Contender, rank_candidates
+from .automl.sampling import STRATEGIES, TIME_BASED
 from .automl.search import SearchCancelled, candidate_time_limit
 from .memory_guard import default_limit_bytes, memory_limit
 from .models import CandidateResult, Dataset, Export, Run
@@ -183,6 +183,7 @@ def run_start(
         sample_size=sample_size,
         sample_strategy=sample_strategy,
         time_column=time_column,
+        metric=metric,
         seed=seed,
         time_budget=time_budget or settings.PROMISE_DEFAULT_TIME_BUDGET,
     )
@@ -235,6 +236,7 @@ def run_prepare(*, run_id: int, task_id: str = "") -> None:
     Run.objects.filter(pk=run_id, status=Run.Status.SAMPLING).update(
         status=Run.Status.TRAINING,
         plan=plan.to_dict(),
+        task=plan.task,
         metric=plan.metric,
         sample_rows=plan.sample.sample_rows,
         total_rows=plan.sample.total_rows,
@@ -316,6 +318,8 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
         train_metrics=outcome.train_metrics,
         cv_mean=outcome.cv_mean,
         cv_std=outcome.cv_std,
+        cv_scores=outcome.cv_scores,
+        holdout_ci=outcome.holdout_ci,
         charts=outcome.charts,
         trials_done=outcome.trials,
         fit_seconds=outcome.fit_seconds,
@@ -339,7 +343,10 @@ def _candidate_failed(run_id: int, name: str, message: str) -> None:
 
 
 def run_rank(*, run_id: int) -> None:
-    """Rank the trained candidates on the holdout and write the recommendation."""
+    """Rank the trained candidates by cross-validation and write the recommendation.
+
+    The holdout scores are reported beside, never used to choose (ranking.py).
+    """
     claimed = Run.objects.filter(
         pk=run_id, status__in=[Run.Status.TRAINING, Run.Status.RANKING]
     ).update(status=Run.Status.RANKING)
@@ -351,26 +358,35 @@ def run_rank(*, run_id: int) -> None:
         failures = "; ".join(f"{c.label}: {c.error}" for c in run.candidates.all() if c.error)
         run_fail(run_id=run_id, message=f"No candidate could be trained. {failures}".strip())
         return
-    order = leaderboard_order(
-        {n: c.metrics for n, c in done.items()},
+    standings = rank_candidates(
+        [
+            Contender(name=n, cv_scores=c.cv_scores, search_rows=c.charts.get("search_rows"))
+            for n, c in done.items()
+        ],
         run.metric,
-        noise={n: c.cv_std for n, c in done.items() if c.cv_std is not None},
-        seconds={n: c.fit_seconds for n, c in done.items()},
+        simplicity=[c.name for c in CANDIDATES],
+        time_ordered=run.sample_strategy == TIME_BASED,
     )
     with transaction.atomic():
-        for rank, name in enumerate(order, start=1):
-            CandidateResult.objects.filter(pk=done[name].pk).update(rank=rank)
+        for standing in standings:
+            CandidateResult.objects.filter(pk=done[standing.name].pk).update(
+                rank=standing.rank, tied_with_first=standing.tied_with_first
+            )
         sentences = run_insights(
             [
                 RankedCandidate(
-                    label=done[n].label,
-                    metrics=done[n].metrics,
-                    fit_seconds=done[n].fit_seconds,
-                    cv_mean=done[n].cv_mean,
-                    cv_std=done[n].cv_std,
-                    train_metrics=done[n].train_metrics,
+                    label=done[s.name].label,
+                    metrics=done[s.name].metrics,
+                    fit_seconds=done[s.name].fit_seconds,
+                    cv_mean=s.cv_mean,
+                    cv_std=s.cv_std,
+                    train_metrics=done[s.name].train_metrics,
+                    folds=s.folds,
+                    holdout_ci=done[s.name].holdout_ci,
+                    tied_with_first=s.tied_with_first,
+                    p_value=s.p_value,
                 )
-                for n in order
+                for s in standings
             ],
             metric=run.metric,
             sample_rows=run.sample_rows,
@@ -382,7 +398,7 @@ def run_rank(*, run_id: int) -> None:
         )
         Run.objects.filter(pk=run_id).update(
             status=Run.Status.SUCCEEDED,
-            recommended=order[0],
+            recommended=standings[0].name,
             insights=sentences,
             finished_at=timezone.now(),
         )

@@ -38,9 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.automl.candidates import CANDIDATES  # noqa: E402
 from analysis.automl.discovery import RunPlan, encode_target, prepare_run  # noqa: E402
-from analysis.automl.metrics import leaderboard_order, metric_score  # noqa: E402
+from analysis.automl.metrics import metric_score  # noqa: E402
 from analysis.automl.preprocess import build_preprocessor, prepare_frame  # noqa: E402
 from analysis.automl.profile import profile_table  # noqa: E402
+from analysis.automl.ranking import Contender, rank_candidates  # noqa: E402
 from analysis.automl.search import candidate_time_limit  # noqa: E402
 
 SEED = 0
@@ -197,6 +198,8 @@ def _train_one(run_dir: str, plan: dict, name: str, time_limit: float) -> dict:
         "metrics": outcome.metrics,
         "cv_mean": outcome.cv_mean,
         "cv_std": outcome.cv_std,
+        "cv_scores": outcome.cv_scores,
+        "search_rows": outcome.charts.get("search_rows"),
         "fit_seconds": outcome.fit_seconds,
         "seconds": round(time.monotonic() - started, 2),
         "time_limit": round(time_limit, 2),
@@ -226,12 +229,13 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
         except Exception as exc:  # a failed candidate is reported, the others still count
             print(json.dumps({"candidate_failed": repr(exc)[:300]}), file=sys.stderr)
     seconds = time.monotonic() - started
-    order = leaderboard_order(
-        {n: r["metrics"] for n, r in results.items()},
+    standings = rank_candidates(
+        [Contender(n, r["cv_scores"], r["search_rows"]) for n, r in results.items()],
         plan.metric,
-        noise={n: r["cv_std"] for n, r in results.items()},
-        seconds={n: r["fit_seconds"] for n, r in results.items()},
+        simplicity=[c.name for c in CANDIDATES],
+        time_ordered=plan.sample.strategy == "time_based",
     )
+    order = [s.name for s in standings]
     searched = [n for n in results if results[n]["cv_mean"] is not None]
     by_cv = max(searched, key=lambda n: results[n]["cv_mean"])
     return {

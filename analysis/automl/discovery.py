@@ -41,6 +41,7 @@ from .problem import (
 )
 from .profile import DATETIME, NUMERIC, DatasetProfile
 from .quality import ERROR, target_findings
+from .ranking import holdout_interval
 from .sampling import RANDOM, STRATIFIED, TIME_BASED, SampleResult, sample_table
 from .search import SearchCancelled, search_candidate
 
@@ -101,6 +102,8 @@ class CandidateOutcome:
     cv_mean: float | None = None
     cv_std: float | None = None
     cv_scores: list[float] = field(default_factory=list)
+    # 95% bootstrap interval of the holdout score in the run's metric, [low, high].
+    holdout_ci: list[float] | None = None
     # The same metrics as `metrics`, on the training rows: a large gap means overfitting.
     train_metrics: dict[str, float] = field(default_factory=dict)
     # Chart data, see charts.py: plus feature_importance, cv_scores and search_history.
@@ -301,6 +304,9 @@ def train_candidate(
     predict_ms = (time.perf_counter() - started_predict) * 1000 * 1000 / max(len(holdout), 1)
     y_holdout = encode_target(holdout[plan.target], plan)
     metrics = score_predictions(plan.task, y_holdout, predicted, proba)
+    holdout_ci = holdout_interval(
+        plan.task, plan.metric, y_holdout, predicted, proba, seed=plan.seed
+    )
     charts = prediction_charts(
         plan.task, y_holdout, predicted, proba, classes=plan.classes, seed=plan.seed
     )
@@ -329,6 +335,7 @@ def train_candidate(
         cv_mean=result.cv_mean,
         cv_std=result.cv_std,
         cv_scores=result.cv_scores,
+        holdout_ci=holdout_ci,
         train_metrics=_train_metrics(model, train, plan),
         charts=charts,
         trials=result.trials,

@@ -17,12 +17,19 @@ CV_GAP = 0.05
 
 @dataclass(frozen=True)
 class RankedCandidate:
+    """A candidate in leaderboard order (ranking.rank_candidates), with what the
+    sentences cite: CV folds, the holdout report and the test against the leader."""
+
     label: str
     metrics: dict[str, float]
     fit_seconds: float
     cv_mean: float | None = None
     cv_std: float | None = None
     train_metrics: dict[str, float] = field(default_factory=dict)
+    folds: int = 0
+    holdout_ci: list[float] | None = None
+    tied_with_first: bool | None = None
+    p_value: float | None = None
 
 
 def run_insights(
@@ -38,8 +45,8 @@ def run_insights(
 ) -> list[str]:
     """Sentences for the run page: the recommendation first, then what to keep in mind.
 
-    `ranked` is the leaderboard order (metrics.leaderboard_order, near-ties already
-    given to the simpler model); `cv_mean`/`cv_std` are in the units of `metric`.
+    `ranked` is the leaderboard order (ranking.rank_candidates: chosen by CV, near-ties
+    already given to the simpler model); `cv_mean`/`cv_std` are in the units of `metric`.
     """
     sentences = [_recommendation(ranked, metric)]
     for candidate in ranked:
@@ -68,41 +75,63 @@ def run_insights(
 def _recommendation(ranked: list[RankedCandidate], metric: str) -> str:
     name = METRIC_LABELS.get(metric, metric)
     best = ranked[0]
-    score = best.metrics[metric]
-    if len(ranked) == 1:
+    if best.cv_mean is None:
         return (
-            f"Use {best.label}: it is the only candidate that trained, "
-            f"with {name} {score:.4f} on the holdout rows."
+            f"Use {best.label} with care: no candidate finished a cross-validated trial, so "
+            f"the order is by simplicity alone; {_holdout(best, metric)}."
         )
-    sign = 1 if higher_is_better(metric) else -1
-    stronger = [c for c in ranked[1:] if sign * (c.metrics[metric] - score) > 0]
-    if stronger:
-        # The near-tie rule put a simpler model first; say so and by how little it trails.
-        top = max(stronger, key=lambda c: sign * c.metrics[metric])
-        gap = abs(top.metrics[metric] - score)
-        noise = f" (±{top.cv_std:.4f} across CV folds)" if top.cv_std is not None else ""
-        return (
-            f"Use {best.label}: its {name} of {score:.4f} on the holdout rows is within the "
-            f"cross-validation noise{noise} of {top.label}'s {top.metrics[metric]:.4f}, "
-            f"{gap:.4f} apart, and it is the simpler model and trains in "
-            f"{best.fit_seconds:.1f} s against {top.fit_seconds:.1f} s."
-        )
-    runner_up = ranked[1]
-    margin = abs(score - runner_up.metrics[metric])
-    if margin == 0:
-        standing = f"tied with {runner_up.label}, which it is listed before as the simpler model"
-    else:
-        standing = f"{margin:.4f} ahead of {runner_up.label} ({runner_up.metrics[metric]:.4f})"
-    why = ""
-    if best.cv_mean is not None and best.cv_std is not None:
-        why = (
-            f"; cross-validation on the training rows agrees ({best.cv_mean:.4f} ± "
-            f"{best.cv_std:.4f})"
-        )
-    return (
-        f"Use {best.label}: it scored {name} {score:.4f} on the holdout rows, "
-        f"{standing}, and trained in {best.fit_seconds:.1f} s{why}."
+    first = (
+        f"Use {best.label}: it has the best cross-validated {name} on the training rows, "
+        f"{_cv(best)}"
     )
+    runner_up = next((c for c in ranked[1:] if c.cv_mean is not None), None)
+    if runner_up is None:
+        lead = "It is the only candidate with a cross-validated score."
+    else:
+        sign = 1 if higher_is_better(metric) else -1
+        gap = sign * (best.cv_mean - runner_up.cv_mean)
+        test = (
+            f"the corrected resampled t-test over the folds gives p = {runner_up.p_value:.3f}"
+            if runner_up.p_value is not None
+            else "no fold-by-fold test was possible"
+        )
+        if gap < 0:
+            lead = (
+                f"{runner_up.label} scored {runner_up.cv_mean:.4f}, {-gap:.4f} better, a "
+                f"difference too small to matter, so the simpler {best.label} comes first."
+            )
+        elif runner_up.tied_with_first:
+            lead = (
+                f"Its lead of {gap:.4f} over {runner_up.label} ({runner_up.cv_mean:.4f}) is "
+                f"not significant ({test}): the two are tied, and either is a sound choice."
+            )
+        elif runner_up.tied_with_first is False:
+            lead = (
+                f"Its lead of {gap:.4f} over {runner_up.label} ({runner_up.cv_mean:.4f}) is "
+                f"real: {test}."
+            )
+        else:
+            lead = f"It leads {runner_up.label} ({runner_up.cv_mean:.4f}) by {gap:.4f}; {test}."
+    return (
+        f"{first}. {lead} On the holdout rows, which no model was chosen on, "
+        f"{_holdout(best, metric)}."
+    )
+
+
+def _cv(candidate: RankedCandidate) -> str:
+    folds = f" over {candidate.folds} folds" if candidate.folds else ""
+    return f"{candidate.cv_mean:.4f} ± {candidate.cv_std or 0:.4f}{folds}"
+
+
+def _holdout(candidate: RankedCandidate, metric: str) -> str:
+    score = candidate.metrics.get(metric)
+    if score is None:
+        return f"{candidate.label} has no score"
+    interval = ""
+    if candidate.holdout_ci:
+        low, high = candidate.holdout_ci
+        interval = f" (95% interval {low:.4f} to {high:.4f})"
+    return f"{candidate.label} scores {score:.4f}{interval}"
 
 
 def _overfitting(candidate: RankedCandidate, metric: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Holdout metrics for each task, calibration, and the leaderboard order."""
+"""Holdout metrics for each task and calibration; the leaderboard order is in ranking.py."""
 
 from __future__ import annotations
 
@@ -136,63 +136,12 @@ def metric_score(
         total = float(np.sum((y_true - y_true.mean()) ** 2))
         if total > 0:
             return 1.0 - float(np.sum(error**2)) / total
+    if task != REGRESSION and len(y_true):
+        if metric == "balanced_accuracy":
+            return float(skm.balanced_accuracy_score(y_true, y_pred))
+        if metric == "f1_macro":
+            return float(skm.f1_score(y_true, y_pred, average="macro"))
+        if metric == "log_loss" and proba is not None:
+            return float(skm.log_loss(y_true, proba, labels=np.arange(proba.shape[1])))
     value = score_predictions(task, y_true, y_pred, proba).get(metric)
     return math.nan if value is None else value
-
-
-def leaderboard_order(
-    scores: dict[str, dict[str, float]],
-    metric: str,
-    *,
-    noise: dict[str, float] | None = None,
-    seconds: dict[str, float] | None = None,
-) -> list[str]:
-    """Candidate names best first by `metric`; near-ties go to the simpler, faster model.
-
-    Simplicity is the family order of `candidates.CANDIDATES`. A candidate is near-tied
-    with the best remaining one when it trails it by no more than the best one's CV
-    standard deviation (`noise`, in the metric's units): a gap the leader's own
-    fold-to-fold spread could make by chance. Each place then goes to the simplest of
-    the remaining candidates near-tied with the best remaining one, and among equally
-    simple ones to the faster to train (`seconds`). Without `noise` only exact ties
-    count. Candidates without a score come last.
-    """
-    names = list(scores)
-    noise = noise or {}
-    seconds = seconds or {}
-    sign = -1 if higher_is_better(metric) else 1
-
-    def value(name: str) -> float:
-        v = scores[name].get(metric, math.nan)
-        return math.inf if v is None or math.isnan(v) else sign * v
-
-    remaining = sorted(names, key=lambda n: (value(n), names.index(n)))
-    order = []
-    while remaining:
-        best = remaining[0]
-        tied = [
-            n
-            for n in remaining
-            if math.isfinite(value(n)) and value(n) - value(best) <= _spread(noise, best)
-        ] or [best]
-        pick = min(tied, key=lambda n: (_simplicity(n), seconds.get(n, 0.0), names.index(n)))
-        order.append(pick)
-        remaining.remove(pick)
-    return order
-
-
-def near_tie(a: dict[str, float], b: dict[str, float], metric: str, spread: float) -> bool:
-    """Whether scores `a` and `b` differ by no more than `spread` on `metric`."""
-    return abs(a[metric] - b[metric]) <= spread
-
-
-def _simplicity(name: str) -> int:
-    from .candidates import CANDIDATES
-
-    names = [candidate.name for candidate in CANDIDATES]
-    return names.index(name) if name in names else len(names)
-
-
-def _spread(noise: dict[str, float], name: str) -> float:
-    value = noise.get(name)
-    return 0.0 if value is None or not math.isfinite(value) else float(value)

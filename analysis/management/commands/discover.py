@@ -17,9 +17,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from analysis.automl.candidates import CANDIDATES
 from analysis.automl.discovery import prepare_run, train_candidate
 from analysis.automl.errors import UserFacingError
-from analysis.automl.metrics import leaderboard_order
 from analysis.automl.profile import profile_table
-from analysis.automl.sampling import STRATEGIES
+from analysis.automl.ranking import Contender, rank_candidates
+from analysis.automl.sampling import STRATEGIES, TIME_BASED
 from analysis.automl.search import candidate_time_limit
 
 
@@ -92,28 +92,37 @@ class Command(BaseCommand):
             )
             for c in CANDIDATES
         }
-        order = leaderboard_order(
-            {n: o.metrics for n, o in outcomes.items()},
+        standings = rank_candidates(
+            [
+                Contender(name=n, cv_scores=o.cv_scores, search_rows=o.charts.get("search_rows"))
+                for n, o in outcomes.items()
+            ],
             plan.metric,
-            noise={n: o.cv_std for n, o in outcomes.items() if o.cv_std is not None},
-            seconds={n: o.fit_seconds for n, o in outcomes.items()},
+            simplicity=[c.name for c in CANDIDATES],
+            time_ordered=plan.sample.strategy == TIME_BASED,
         )
+        order = [s.name for s in standings]
         result = {
             "task": plan.task,
             "metric": plan.metric,
+            "ranked_by": "cv_mean",
             "rows_total": plan.sample.total_rows,
             "rows_used": plan.sample.sample_rows,
             "leaderboard": [
                 {
-                    "model": name,
-                    "score": outcomes[name].metrics[plan.metric],
-                    "metrics": outcomes[name].metrics,
-                    "cv_mean": outcomes[name].cv_mean,
-                    "cv_std": outcomes[name].cv_std,
-                    "fit_seconds": outcomes[name].fit_seconds,
-                    "params": outcomes[name].params,
+                    "model": s.name,
+                    "score": outcomes[s.name].metrics[plan.metric],
+                    "metrics": outcomes[s.name].metrics,
+                    "cv_mean": s.cv_mean,
+                    "cv_std": s.cv_std,
+                    "cv_scores": outcomes[s.name].cv_scores,
+                    "holdout_ci": outcomes[s.name].holdout_ci,
+                    "tied_with_first": bool(s.tied_with_first),
+                    "p_value_vs_first": s.p_value,
+                    "fit_seconds": outcomes[s.name].fit_seconds,
+                    "params": outcomes[s.name].params,
                 }
-                for name in order
+                for s in standings
             ],
         }
         self.stdout.write(
@@ -121,7 +130,11 @@ class Command(BaseCommand):
             f"of {plan.sample.total_rows:,} rows"
         )
         for rank, row in enumerate(result["leaderboard"], start=1):
-            self.stdout.write(f"  {rank}. {row['model']}: {row['score']:.4f}")
+            cv = "–" if row["cv_mean"] is None else f"{row['cv_mean']:.4f} ± {row['cv_std']:.4f}"
+            tied = " (tied with #1)" if row["tied_with_first"] else ""
+            self.stdout.write(
+                f"  {rank}. {row['model']}: CV {cv}, holdout {row['score']:.4f}{tied}"
+            )
         if opts["json"]:
             opts["json"].write_text(json.dumps(result, indent=2))
         if opts["export"]:

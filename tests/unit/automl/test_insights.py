@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from analysis.automl.insights import RankedCandidate, run_insights
 
 
@@ -7,30 +9,39 @@ def insights(ranked, metric="r2"):
     )
 
 
-def test_it_recommends_the_leader_with_its_margin_and_cv():
-    ranked = [
-        RankedCandidate("XGBoost", {"r2": 0.91}, 2.0, cv_mean=0.90, cv_std=0.01),
-        RankedCandidate("Linear", {"r2": 0.80}, 0.1, cv_mean=0.79, cv_std=0.02),
-    ]
+def test_it_recommends_the_cv_leader_and_says_its_lead_is_real():
+    leader = RankedCandidate("XGBoost", {"r2": 0.91}, 2.0, 0.9, 0.01, folds=5)
+    leader = replace(leader, holdout_ci=[0.88, 0.93])
+    beaten = RankedCandidate("Linear", {"r2": 0.8}, 0.1, 0.79, 0.02, tied_with_first=False)
+    ranked = [leader, replace(beaten, p_value=0.001)]
 
     first = insights(ranked)[0]
 
-    assert first.startswith("Use XGBoost")
-    assert "0.1100 ahead of Linear" in first
-    assert "0.9000 ± 0.0100" in first
+    assert first.startswith("Use XGBoost: it has the best cross-validated R²")
+    assert "0.9000 ± 0.0100 over 5 folds" in first
+    assert "lead of 0.1100 over Linear (0.7900) is real" in first and "p = 0.001" in first
+    assert "0.9100 (95% interval 0.8800 to 0.9300)" in first
+
+
+def test_it_says_when_the_runner_up_is_tied_with_the_leader():
+    ranked = [
+        RankedCandidate("XGBoost", {"r2": 0.91}, 2.0, 0.90, 0.01, folds=5),
+        RankedCandidate("Forest", {"r2": 0.9}, 1.0, 0.89, 0.02, tied_with_first=True, p_value=0.4),
+    ]  # fmt: skip
+
+    assert "not significant" in insights(ranked)[0] and "tied" in insights(ranked)[0]
 
 
 def test_a_near_tie_says_the_simpler_model_was_preferred():
     ranked = [
-        RankedCandidate("Linear", {"r2": 0.80}, 0.1, cv_mean=0.80, cv_std=0.01),
-        RankedCandidate("XGBoost", {"r2": 0.81}, 2.0, cv_mean=0.80, cv_std=0.02),
+        RankedCandidate("Linear", {"r2": 0.80}, 0.1, cv_mean=0.8000, cv_std=0.01),
+        RankedCandidate("XGBoost", {"r2": 0.81}, 2.0, cv_mean=0.8005, cv_std=0.02),
     ]
 
     first = insights(ranked)[0]
 
     assert first.startswith("Use Linear")
-    assert "within the cross-validation noise" in first
-    assert "simpler" in first
+    assert "too small to matter" in first and "simpler" in first
 
 
 def test_it_warns_about_a_model_that_learned_its_training_rows_by_heart():

@@ -1,41 +1,11 @@
 import numpy as np
 import pytest
 
-from analysis.automl.metrics import (
-    leaderboard_order,
-    metric_score,
-    reliability_bins,
-    score_predictions,
-)
-
-
-def test_it_ranks_higher_scores_first():
-    scores = {"linear": {"r2": 0.5}, "decision_tree": {"r2": 0.7}, "random_forest": {"r2": 0.6}}
-    assert leaderboard_order(scores, "r2") == ["decision_tree", "random_forest", "linear"]
-
-
-def test_it_ranks_lower_errors_first():
-    scores = {"linear": {"rmse": 3.0}, "decision_tree": {"rmse": 1.0}}
-    assert leaderboard_order(scores, "rmse") == ["decision_tree", "linear"]
-
-
-def test_it_breaks_ties_for_the_simpler_family():
-    scores = {"linear": {"accuracy": 0.9}, "xgboost": {"accuracy": 0.9}}
-    assert leaderboard_order(scores, "accuracy") == ["linear", "xgboost"]
+from analysis.automl.metrics import metric_score, reliability_bins, score_predictions
 
 
 def test_it_scores_perfect_regression_as_one():
     assert score_predictions("regression", [1.0, 2.0, 3.0], [1.0, 2.0, 3.0])["r2"] == 1.0
-
-
-def test_near_ties_within_the_leaders_cv_spread_go_to_the_simpler_model():
-    scores = {"xgboost": {"r2": 0.81}, "linear": {"r2": 0.80}, "decision_tree": {"r2": 0.6}}
-
-    tied = leaderboard_order(scores, "r2", noise={"xgboost": 0.02, "linear": 0.02})
-    clear = leaderboard_order(scores, "r2", noise={"xgboost": 0.005, "linear": 0.005})
-
-    assert tied == ["linear", "xgboost", "decision_tree"]
-    assert clear == ["xgboost", "linear", "decision_tree"]
 
 
 def test_mape_only_when_no_actual_value_is_zero():
@@ -61,3 +31,14 @@ def test_the_fast_fold_metrics_agree_with_scikit_learn():
 
     for name in ("r2", "rmse", "mae"):
         assert metric_score("regression", name, y, guess) == pytest.approx(full[name])
+
+
+def test_the_single_classification_metrics_agree_with_the_full_scores():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 60)
+    proba = rng.dirichlet([1, 1, 1], 60)
+    guess = proba.argmax(axis=1)
+    full = score_predictions("multiclass", y, guess, proba)
+
+    for name in ("accuracy", "balanced_accuracy", "f1_macro", "log_loss"):
+        assert metric_score("multiclass", name, y, guess, proba) == pytest.approx(full[name])
