@@ -14,6 +14,11 @@ Three strategies, each exact in size and the same for the same seed:
 
 Memory is bounded by the sample size, never by the file size: the normalised Parquet
 copy (see ingest.py) is read batch by batch, or partition by partition with Dask.
+
+Every sampled row keeps its place in the file, counted from 0 over the Parquet copy, in
+the column ROW_NUMBER. It is no feature (features come from the profile, which never
+has it); it is what lets a later pass over the whole file (confirm.py) leave out the
+rows a run trained on.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ STRATIFIED = "stratified"
 TIME_BASED = "time_based"
 STRATEGIES = (RANDOM, STRATIFIED, TIME_BASED)
 _KEY = "__promise_sample_key"
+# Reserved: the row's position in the Parquet copy of the file.
+ROW_NUMBER = "__promise_row__"
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,11 @@ def sample_table(
     ddf = read_table(path, options=options)
     if target not in ddf.columns:
         raise ProblemError(f"The target column {target!r} is not in the file.")
+    if ROW_NUMBER in ddf.columns:
+        raise ProblemError(
+            f"The column name {ROW_NUMBER!r} is reserved by PROMISE; rename that column "
+            "and upload the file again."
+        )
     if strategy == RANDOM and max_rows is not None:
         frame, total_rows, usable_rows = _random_sample(
             parquet_path(path, options=options),
@@ -96,6 +108,7 @@ def sample_table(
         )
         result = SampleResult(RANDOM, len(frame), total_rows, usable_rows)
         return frame, result
+    ddf = _with_row_numbers(ddf, parquet_path(path, options=options))
     labelled = ddf[~ddf[target].isna()]
     quotas = None
     if strategy == TIME_BASED:
@@ -138,7 +151,8 @@ def _random_sample(
 ) -> tuple[pd.DataFrame, int, int]:
     """The `max_rows` labelled rows with the smallest seeded keys; also rows and labelled rows.
 
-    Returns the rows in key order, with the column types `read_table` gives (`dtypes`).
+    Returns the rows in key order, with the column types `read_table` gives (`dtypes`),
+    and their place in the file as ROW_NUMBER.
     """
     parquet = pq.ParquetFile(source, pre_buffer=False)
     rows = parquet.metadata.num_rows
@@ -160,11 +174,13 @@ def _draw(parquet: pq.ParquetFile, target: str, max_rows: int, seed: int, cut: f
     The labelled rows of row group `n` take their keys, in order, from
     `default_rng([seed, n])`, as Dask's partition `n` does. When more than twice
     `max_rows` rows pass, only the `max_rows` with the smallest keys are held on to.
-    Returns the kept rows (in chunks), their keys and the number of labelled rows.
+    Returns the kept rows (in chunks, with ROW_NUMBER), their keys and the number of
+    labelled rows.
     """
     kept: list[pa.Table] = []
     kept_keys: list[np.ndarray] = []
     held = usable = 0
+    first = 0  # the file's row number of the batch's first row
     for group in range(parquet.metadata.num_row_groups):
         rng = np.random.default_rng([seed, group])
         for batch in row_group_batches(parquet, group, max_rows=BATCH_ROWS, max_bytes=BATCH_BYTES):
@@ -174,16 +190,20 @@ def _draw(parquet: pq.ParquetFile, target: str, max_rows: int, seed: int, cut: f
             # Consecutive draws continue one stream: the keys do not depend on batch size.
             keys = rng.random(len(labelled))
             chosen = keys < cut
+            offset, first = first, first + batch.num_rows
             if not chosen.any():
                 continue
-            kept.append(pa.Table.from_batches([batch.take(pa.array(labelled[chosen]))]))
+            rows = labelled[chosen]
+            table = pa.Table.from_batches([batch.take(pa.array(rows))])
+            kept.append(table.append_column(ROW_NUMBER, pa.array(rows + offset, pa.int64())))
             kept_keys.append(keys[chosen])
             held += int(chosen.sum())
             if held > 2 * max_rows:
                 kept, kept_keys = _smallest(kept, kept_keys, max_rows)
                 held = len(kept_keys[0])
     if not kept:
-        return parquet.schema_arrow.empty_table(), np.empty(0), usable
+        schema = parquet.schema_arrow.append(pa.field(ROW_NUMBER, pa.int64()))
+        return schema.empty_table(), np.empty(0), usable
     return pa.concat_tables(kept), np.concatenate(kept_keys), usable
 
 
@@ -256,6 +276,26 @@ def _meta_with_key(ddf) -> pd.DataFrame:
     meta = ddf._meta.copy()
     meta[_KEY] = np.array([], dtype="float64")
     return meta
+
+
+def _with_row_numbers(ddf, parquet: Path):
+    """`ddf` with ROW_NUMBER: `read_table` makes one partition per row group of `parquet`."""
+    metadata = pq.read_metadata(parquet)
+    sizes = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+    if ddf.npartitions != len(sizes):
+        raise RuntimeError(f"{ddf.npartitions} partitions for {len(sizes)} row groups")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype("int64")
+    meta = ddf._meta.assign(**{ROW_NUMBER: np.array([], dtype="int64")})
+    return ddf.map_partitions(_number_rows, starts=starts, sizes=sizes, meta=meta)
+
+
+def _number_rows(frame: pd.DataFrame, starts, sizes, partition_info=None) -> pd.DataFrame:
+    number = partition_info["number"] if partition_info else 0
+    if len(frame) != sizes[number]:
+        # Numbers that did not match the file would leave training rows in a confirmation.
+        raise RuntimeError(f"Partition {number} has {len(frame)} rows, not {sizes[number]}.")
+    rows = np.arange(starts[number], starts[number] + len(frame), dtype="int64")
+    return frame.assign(**{ROW_NUMBER: rows})
 
 
 def _with_random_key(frame: pd.DataFrame, seed: int, partition_info=None) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from analysis.automl.sampling import sample_table
+from analysis.automl.sampling import ROW_NUMBER, sample_table
 from tests.conftest import churn_frame
 
 
@@ -81,7 +81,7 @@ def test_it_samples_any_format_through_the_normalised_copy(tmp_path):
     frame.to_json(path, orient="records", lines=True)
     sample, result = sample_table(path, target="churned", max_rows=100, seed=2)
     assert (len(sample), result.total_rows) == (100, 300)
-    assert set(sample.columns) == set(frame.columns)
+    assert set(sample.columns) == {*frame.columns, ROW_NUMBER}
 
 
 def test_it_samples_with_the_same_overrides_as_the_profile(tmp_path):
