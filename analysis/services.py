@@ -24,6 +24,7 @@ from .automl.profile import DatasetProfile, profile_table
 from .automl.ranking import Contender, rank_candidates
 from .automl.sampling import STRATEGIES, TIME_BASED
 from .automl.search import SearchCancelled, candidate_time_limit
+from .leases import LeaseHeld, claimable, lease_expiry, lease_renewed, seconds_held
 from .memory_guard import default_limit_bytes, memory_limit
 from .models import CandidateResult, Dataset, Export, Run
 from .storage import dataset_path, run_dir
@@ -252,13 +253,19 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
         name=name,
         status__in=[CandidateResult.Status.PENDING, CandidateResult.Status.RUNNING],
     )
-    claimed = unfinished.filter(attempts__lt=CANDIDATE_ATTEMPTS).update(
+    # RUNNING too, once its lease has lapsed: a killed worker's task comes back and trains
+    # it again; a copy delivered while a live worker renews the lease must not (leases.py).
+    now = timezone.now()
+    claimed = unfinished.filter(claimable(now), attempts__lt=CANDIDATE_ATTEMPTS).update(
         status=CandidateResult.Status.RUNNING,
-        started_at=timezone.now(),
+        started_at=now,
         worker_task_id=task_id,
         attempts=F("attempts") + 1,
+        lease_expires_at=lease_expiry(now),
     )
     if not claimed:
+        if (seconds := seconds_held(unfinished, now)) is not None:
+            raise LeaseHeld(seconds)  # the task asks again once the lease would have lapsed
         if unfinished.exists():  # every attempt ended with its worker process gone
             _candidate_failed(
                 run_id,
@@ -281,8 +288,11 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
             "Try a smaller sample size, or leave out columns with many categories.",
         )
 
+    claim = CandidateResult.objects.filter(
+        run_id=run_id, name=name, worker_task_id=task_id, started_at=now
+    )
     try:
-        with memory_limit(max_bytes, out_of_memory):
+        with memory_limit(max_bytes, out_of_memory), lease_renewed(claim):
             outcome = train_candidate(
                 run_dir(run),
                 RunPlan.from_dict(run.plan),

@@ -4,6 +4,7 @@ from celery import chain, chord, shared_task
 
 from . import services
 from .automl.candidates import CANDIDATES
+from .leases import LeaseHeld
 
 # A killed worker's task goes back to the queue (acks_late, reject_on_worker_lost in
 # settings); every service claims its work with a conditional update, so a re-run is safe.
@@ -19,9 +20,14 @@ def prepare_sample(self, run_id: int) -> None:
     services.run_prepare(run_id=run_id, task_id=self.request.id)
 
 
-@shared_task(bind=True)
+@shared_task(bind=True, max_retries=None)
 def train_candidate(self, run_id: int, name: str) -> None:
-    services.candidate_train(run_id=run_id, name=name, task_id=self.request.id)
+    try:
+        services.candidate_train(run_id=run_id, name=name, task_id=self.request.id)
+    except LeaseHeld as held:
+        # A live worker is training it: this copy comes back once that lease would have
+        # lapsed, and trains the candidate only if its worker died meanwhile.
+        raise self.retry(countdown=held.seconds + 1) from held
 
 
 @shared_task

@@ -160,6 +160,17 @@ CELERY_TASK_ROUTES = {
     "analysis.tasks.train_candidate": {"queue": "train"},
 }
 CELERY_WORKER_QUEUES = "ingest,train,default"
+# With acks_late, Redis hands a message nobody acknowledged within the visibility timeout
+# to another worker, even while the first one is still busy with it. The longest task is
+# a training task of the largest budget the form and the API accept (24 h), stopped 90 s
+# past it; 26 h stays above that. Every process that talks to the broker (web, workers,
+# commands) reads it from here, and any of them may give messages back, so they agree.
+# The cost: a message whose worker machine vanished without shutting down comes back
+# only after this long (a worker that shuts down gives its messages back at once).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 26 * 3600}
+# A worker training a candidate renews its claim every third of this; a claim not renewed
+# for this long belongs to a dead worker, and a redelivered task may train it again.
+PROMISE_CANDIDATE_LEASE_SECONDS = float(os.environ.get("PROMISE_CANDIDATE_LEASE_SECONDS", 30))
 
 LOGGING = {
     "version": 1,
