@@ -82,7 +82,10 @@ def _enqueue_profile(dataset_id: int) -> None:
 
 
 def dataset_profile(*, dataset_id: int) -> None:
-    """Profile the dataset's file and store the profile, or the reason it cannot be read."""
+    """Profile the dataset's file and store the profile and the file's SHA-256, or the
+    reason it cannot be read."""
+    from .automl.fingerprint import file_sha256
+
     claimed = Dataset.objects.filter(
         pk=dataset_id, status__in=[Dataset.Status.UPLOADED, Dataset.Status.PROFILING]
     ).update(status=Dataset.Status.PROFILING, error="")
@@ -93,6 +96,8 @@ def dataset_profile(*, dataset_id: int) -> None:
         profile = profile_table(
             dataset_path(dataset), options=IngestOptions(**dataset.read_options)
         )
+        # The stored file never changes, so a re-read with other options keeps its hash.
+        sha256 = dataset.sha256 or file_sha256(dataset_path(dataset))
     except UserFacingError as exc:
         _dataset_failed(dataset_id, str(exc))
         return
@@ -105,6 +110,7 @@ def dataset_profile(*, dataset_id: int) -> None:
         profile=profile.to_dict(),
         row_count=profile.rows,
         column_count=len(profile.columns),
+        sha256=sha256,
     )
 
 
@@ -485,18 +491,34 @@ def export_files(*, candidate: CandidateResult) -> dict[str, str]:
 
 
 def _export_spec(candidate: CandidateResult):
-    from .automl.export import export_spec
+    from .automl.export import export_spec, source_file
 
     if candidate.status != CandidateResult.Status.SUCCEEDED:
         raise ServiceError("Only a trained candidate can be exported.")
     run = candidate.run
+    dataset = run.dataset
+    source = source_file(
+        dataset_path(dataset),
+        name=dataset.name,
+        sha256=dataset.sha256,
+        size_bytes=dataset.size_bytes or None,
+        source_info=(dataset.profile or {}).get("source"),
+        overrides=dataset.read_options,
+    )
+    if not dataset.sha256:
+        # Profiled before hashes were kept: source_file hashed the file now; keep it.
+        Dataset.objects.filter(pk=dataset.pk, sha256="").update(sha256=source.sha256)
     return export_spec(
         run_dir(run),
         candidate.name,
         params=candidate.params,
         metrics=candidate.metrics,
-        title=f"{candidate.label} for {run.target!r} on {run.dataset.name}",
+        title=f"{candidate.label} for {run.target!r} on {dataset.name}",
         fit_seconds=candidate.fit_seconds,
+        source=source,
+        # Older candidates kept their fold scores in the chart data only.
+        cv_scores=candidate.cv_scores or candidate.charts.get("cv_scores"),
+        search_rows=candidate.charts.get("search_rows"),
     )
 
 

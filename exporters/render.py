@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from .record import readme_phrases, reproducibility_record, split_code
 from .spec import ExportSpec
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -149,7 +150,12 @@ ENVIRONMENT = make_environment()
 
 def render_files(spec: ExportSpec) -> dict[str, str]:
     """The export's text files by name: README, requirements, config and the scripts."""
-    context = {"spec": spec, **_readme_facts(spec)}
+    context = {
+        "spec": spec,
+        **_readme_facts(spec),
+        **readme_phrases(spec),
+        "split_code": split_code(spec),
+    }
     files = {"config.json": render_config(spec)}
     for name, template in TEMPLATE_FILES.items():
         files[name] = ENVIRONMENT.get_template(template).render(context)
@@ -189,6 +195,7 @@ def render_config(spec: ExportSpec) -> str:
         "fit_seconds": spec.fit_seconds,
         "python": spec.python_version,
         "packages": spec.packages,
+        "reproducibility": reproducibility_record(spec),
     }
     return json.dumps(_json_safe(config), indent=2, ensure_ascii=False) + "\n"
 

@@ -16,6 +16,7 @@ from typing import Any
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", re.ASCII)
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]*", re.ASCII)
+_SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 REGRESSION = "regression"
 CLASSIFICATION_TASKS = ("binary", "multiclass")
@@ -24,6 +25,11 @@ TASKS = (REGRESSION, *CLASSIFICATION_TASKS)
 ESTIMATOR_FAMILIES = ("linear", "decision_tree", "random_forest", "xgboost")
 LSTM_FAMILY = "lstm"
 FAMILIES = (*ESTIMATOR_FAMILIES, LSTM_FAMILY)
+# How the holdout was cut from the sample: a seeded split (stratified by class, or not),
+# or the latest rows of a time-based sample.
+HOLDOUT_METHODS = ("stratified", "random", "latest")
+# scikit-learn splitters the CV folds came from; "" when the model was fitted once without CV.
+CV_SPLITTERS = ("StratifiedKFold", "KFold", "TimeSeriesSplit", "")
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,45 @@ class SampleFacts:
     usable_rows: int
     train_rows: int
     holdout_rows: int
+    # The column a time-based sample was ordered by; None for the other strategies.
+    time_column: str | None = None
 
     @property
     def sampled(self) -> bool:
         return self.sample_rows < self.usable_rows
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """The uploaded file discovery read: its name, size and SHA-256, and how it was read."""
+
+    name: str
+    size_bytes: int
+    sha256: str
+    # How the file was read, with the user's overrides applied: format, compression,
+    # encoding, delimiter, decimal mark, sheet, header row.
+    read_options: dict[str, Any]
+    # Only the settings the user chose instead of the detected ones.
+    overrides: dict[str, Any] = field(default_factory=dict)
+    # Header names that were blank or repeated, and the names they were read under.
+    renamed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SplitFacts:
+    """How the sample was split: the holdout once, then the CV folds of the training part.
+
+    `cv_folds` and `cv_splitter` are those of this candidate's search (None when the
+    caller did not say); `cv_rows` is how many training rows the search used, fewer than
+    the training part when it ran on a seeded subset.
+    """
+
+    holdout: str
+    holdout_share: float
+    cv_splitter: str | None = None
+    cv_folds: int | None = None
+    cv_rows: int | None = None
+    cv_scores: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -87,6 +128,7 @@ class ExportSpec:
     missing_category: str
     seed: int
     sample: SampleFacts
+    splits: SplitFacts
     # Width of the preprocessed matrix the model reads (after one-hot encoding).
     model_inputs: int
     model_files: list[str]
@@ -94,6 +136,8 @@ class ExportSpec:
     model_bytes: int
     packages: dict[str, str]
     python_version: str
+    # The libraries installed where PROMISE discovered the model, beyond the pins.
+    discovery_packages: dict[str, str]
     generated_at: str
     estimator: EstimatorCall | None = None
     lstm: LSTMParams | None = None
@@ -101,6 +145,8 @@ class ExportSpec:
     # The categorical columns that are target-encoded (more than max_categories values).
     high_cardinality: list[str] = field(default_factory=list)
     target_encoding_folds: int = 5
+    # The uploaded file; None when the export was made without it (it is then not checked).
+    source: SourceFile | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -120,9 +166,15 @@ class ExportSpec:
             _DOTTED_NAME.fullmatch(self.estimator.module) and self.estimator.cls.isidentifier()
         ):
             problems.append("the estimator must be named by a module path and a class name")
-        for name, version in self.packages.items():
+        for name, version in [*self.packages.items(), *self.discovery_packages.items()]:
             if not (_PACKAGE.fullmatch(name) and _VERSION.fullmatch(version)):
                 problems.append(f"{name}=={version} is not a package pin")
+        if self.source is not None and not _SHA256.fullmatch(self.source.sha256):
+            problems.append(f"{self.source.sha256!r} is not a lowercase hex SHA-256")
+        if self.splits.holdout not in HOLDOUT_METHODS:
+            problems.append(f"unknown holdout method {self.splits.holdout!r}")
+        if self.splits.cv_splitter is not None and self.splits.cv_splitter not in CV_SPLITTERS:
+            problems.append(f"unknown CV splitter {self.splits.cv_splitter!r}")
         if not _VERSION.fullmatch(self.python_version):
             problems.append(f"{self.python_version!r} is not a Python version")
         try:
@@ -172,6 +224,9 @@ class ExportSpec:
     def from_dict(cls, data: dict[str, Any]) -> ExportSpec:
         fields = dict(data)
         fields["sample"] = SampleFacts(**data["sample"])
+        fields["splits"] = SplitFacts(**data["splits"])
+        if data.get("source") is not None:
+            fields["source"] = SourceFile(**data["source"])
         if data.get("estimator") is not None:
             fields["estimator"] = EstimatorCall(**data["estimator"])
         if data.get("lstm") is not None:

@@ -16,15 +16,27 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import pandas as pd
 
-from exporters.spec import EstimatorCall, ExportSpec, LSTMParams, SampleFacts
+from exporters.spec import (
+    EstimatorCall,
+    ExportSpec,
+    LSTMParams,
+    SampleFacts,
+    SourceFile,
+    SplitFacts,
+)
 
 from .candidates import get_candidate
 from .candidates.base import SklearnCandidate
 from .candidates.lstm import TIMESTEPS, LSTMCandidate
-from .discovery import RunPlan
+from .discovery import HOLDOUT_SHARE, RunPlan
+from .fingerprint import file_sha256
+from .ingest import CSV, IngestOptions
 from .metrics import METRIC_LABELS
 from .preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY, TARGET_ENCODING_FOLDS
+from .problem import REGRESSION
+from .sampling import TIME_BASED
 
 # Every export needs these; a family adds its own below. Each entry lists the names a
 # package may be installed under, the preferred first.
@@ -33,6 +45,19 @@ FAMILY_PACKAGES = {
     "xgboost": (("xgboost-cpu", "xgboost"),),
     "lstm": (("tensorflow-cpu", "tensorflow"), ("keras",)),
 }
+# Recorded, not pinned: the libraries discovery itself ran on, as installed here.
+DISCOVERY_PACKAGES = (
+    ("numpy",),
+    ("pandas",),
+    ("pyarrow",),
+    ("scikit-learn",),
+    ("xgboost-cpu", "xgboost"),
+    ("tensorflow-cpu", "tensorflow"),
+    ("keras",),
+    ("optuna",),
+)
+# The reading settings detection settles (ingest.SourceInfo), in the order a README lists them.
+READ_SETTINGS = ("format", "compression", "encoding", "delimiter", "decimal", "sheet")
 # LSTMEstimator.fit holds back this share of the training rows to stop early.
 LSTM_VALIDATION_SPLIT = 0.1
 
@@ -46,11 +71,18 @@ def export_spec(
     title: str,
     fit_seconds: float | None = None,
     generated_at: dt.datetime | None = None,
+    source: SourceFile | None = None,
+    cv_scores: list[float] | None = None,
+    search_rows: int | None = None,
 ) -> ExportSpec:
     """The ExportSpec of candidate `name` trained in `run_dir`.
 
     `params` and `metrics` are the candidate's outcome (`CandidateOutcome.params` and
     `.metrics`); the model files are read from `run_dir/candidates/<name>/`.
+    `source` is the uploaded file (see `source_file`), `cv_scores` the chosen parameters'
+    fold scores (one per fold; empty when the model was fitted without CV) and
+    `search_rows` the training rows the search used (`charts["search_rows"]`); the
+    reproducibility record says "not recorded" for what is not given.
     Raises FileNotFoundError when the candidate's model files are missing.
     """
     run_dir = Path(run_dir)
@@ -96,18 +128,86 @@ def export_spec(
             usable_rows=plan.sample.usable_rows,
             train_rows=plan.train_rows,
             holdout_rows=plan.holdout_rows,
+            time_column=plan.sample.time_column,
         ),
+        splits=_split_facts(run_dir, plan, cv_scores, search_rows),
         model_inputs=len(preprocessor.get_feature_names_out()),
         model_files=[str(path) for path in files],
         model_bytes=model_file.stat().st_size,
         packages=_package_versions(name),
         python_version=platform.python_version(),
+        discovery_packages=_installed_versions(DISCOVERY_PACKAGES),
         generated_at=(generated_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
         estimator=_estimator_call(candidate, params, plan),
         lstm=_lstm_params(candidate, params, plan),
         fit_seconds=fit_seconds,
         high_cardinality=list(features.high_cardinality),
         target_encoding_folds=TARGET_ENCODING_FOLDS,
+        source=source,
+    )
+
+
+def source_file(
+    path: Path,
+    *,
+    name: str | None = None,
+    sha256: str = "",
+    size_bytes: int | None = None,
+    source_info: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> SourceFile:
+    """The record of the uploaded file at `path` that discovery read.
+
+    `sha256` and `size_bytes` are the stored ones; each is read from the file when not
+    given (the hash in blocks, see fingerprint.py).
+    `source_info` is what detection found (the profile's `source`) and `overrides` the
+    user's reading options (`IngestOptions` fields).
+    """
+    path = Path(path)
+    source_info = source_info or {}
+    overrides = dict(overrides or {})
+    read_options = {key: source_info.get(key) for key in READ_SETTINGS}
+    if read_options["format"] == CSV:
+        read_options["header_row"] = IngestOptions(**overrides).header_row
+    return SourceFile(
+        name=name or path.name,
+        size_bytes=path.stat().st_size if size_bytes is None else size_bytes,
+        sha256=sha256 or file_sha256(path),
+        read_options=read_options,
+        overrides=overrides,
+        renamed=dict(source_info.get("renamed") or {}),
+    )
+
+
+def _split_facts(
+    run_dir: Path, plan: RunPlan, cv_scores: list[float] | None, search_rows: int | None
+) -> SplitFacts:
+    """How discovery.prepare_run cut the holdout and search.cv_splits the CV folds."""
+    time_ordered = plan.sample.strategy == TIME_BASED
+    if time_ordered:
+        holdout = "latest"
+    else:
+        holdout = "random" if plan.task == REGRESSION else "stratified"
+    folds = None if cv_scores is None else len(cv_scores)
+    if not folds:
+        splitter = None if folds is None else ""
+    elif time_ordered:
+        splitter = "TimeSeriesSplit"
+    elif plan.task == REGRESSION:
+        splitter = "KFold"
+    else:
+        # search.cv_splits stratifies when some class has a row for every fold. A search
+        # on a subset keeps `folds` rows of each class, so the training part tells.
+        target = pd.read_parquet(run_dir / "train.parquet", columns=[plan.target])[plan.target]
+        splitter = "StratifiedKFold" if target.value_counts().max() >= folds else "KFold"
+    return SplitFacts(
+        holdout=holdout,
+        holdout_share=HOLDOUT_SHARE,
+        cv_splitter=splitter,
+        cv_folds=folds,
+        # Searches recorded before search_rows existed always used every training row.
+        cv_rows=(search_rows or plan.train_rows) if folds else None,
+        cv_scores=[float(score) for score in cv_scores or []],
     )
 
 
@@ -134,16 +234,24 @@ def _lstm_params(candidate, params: dict, plan: RunPlan) -> LSTMParams | None:
 
 
 def _package_versions(family: str) -> dict[str, str]:
+    wanted = (*BASE_PACKAGES, *FAMILY_PACKAGES.get(family, ()))
+    versions = _installed_versions(wanted)
+    for names in wanted:
+        if not any(package in versions for package in names):
+            raise RuntimeError(f"{names[0]} is not installed, so its version cannot be pinned.")
+    return versions
+
+
+def _installed_versions(packages: tuple[tuple[str, ...], ...]) -> dict[str, str]:
+    # Each entry lists the names a package may be installed under; the first found counts.
     versions = {}
-    for names in (*BASE_PACKAGES, *FAMILY_PACKAGES.get(family, ())):
+    for names in packages:
         for package in names:
             try:
                 versions[package] = metadata.version(package)
                 break
             except metadata.PackageNotFoundError:
                 continue
-        else:
-            raise RuntimeError(f"{names[0]} is not installed, so its version cannot be pinned.")
     return versions
 
 

@@ -18,7 +18,14 @@ from analysis.automl.candidates.lstm import TIMESTEPS
 from analysis.automl.preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY
 from exporters import build_bundle, render_files
 from exporters.render import ENVIRONMENT, pykwargs, pyrepr
-from exporters.spec import EstimatorCall, ExportSpec, LSTMParams, SampleFacts
+from exporters.spec import (
+    EstimatorCall,
+    ExportSpec,
+    LSTMParams,
+    SampleFacts,
+    SourceFile,
+    SplitFacts,
+)
 
 FAMILIES = [candidate.name for candidate in CANDIDATES]
 TASKS = ["regression", "binary", "multiclass"]
@@ -40,6 +47,9 @@ HOSTILE_TEXT = [
     "\x00\x7f\u200f\u2028",
     "\ud800",
 ]
+
+
+SHA256 = hashlib.sha256(b"churn.csv as uploaded").hexdigest()
 
 
 def make_spec(family: str = "random_forest", task: str = "regression", **changes) -> ExportSpec:
@@ -68,12 +78,30 @@ def make_spec(family: str = "random_forest", task: str = "regression", **changes
         "missing_category": MISSING_CATEGORY,
         "seed": 7,
         "sample": SampleFacts("random", 1000, 5000, 4900, 800, 200),
+        "splits": SplitFacts(
+            holdout="stratified" if classification else "random",
+            holdout_share=0.2,
+            cv_splitter="StratifiedKFold" if classification else "KFold",
+            cv_folds=5,
+            cv_rows=800,
+            cv_scores=[0.8, 0.82, 0.79, 0.81, 0.83]
+            if classification
+            else [0.5, 0.4, 0.6, 0.5, 0.5],
+        ),
+        "source": SourceFile(
+            name="churn.csv",
+            size_bytes=123_456,
+            sha256=SHA256,
+            read_options={"format": "csv", "encoding": "utf-8", "delimiter": ";", "header_row": 1},
+            overrides={"delimiter": ";"},
+        ),
         "model_inputs": 14,
         "model_files": [f"/models/{name}" for name in ("model.json", "preprocessor.joblib")]
         + [f"/models/{model_file}"],
         "model_bytes": 12_345,
         "packages": {"numpy": "2.4.6", "pandas": "3.1.1", "scikit-learn": "1.9.1"},
         "python_version": "3.11.7",
+        "discovery_packages": {"numpy": "2.4.6", "scikit-learn": "1.9.1", "xgboost-cpu": "3.1.0"},
         "generated_at": "2026-01-02T03:04:05+00:00",
         "fit_seconds": 1.5,
     }
