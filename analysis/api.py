@@ -11,8 +11,30 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import selectors, services, serving, uploads
+from .automl.metrics import RANKING_METRICS
 from .automl.sampling import STRATEGIES
 from .models import CandidateResult, Dataset, Run
+
+
+def unknown_fields(data, known) -> Response | None:
+    """A 400 naming every field of a JSON object the endpoint does not take, or None.
+
+    A misspelt or unsupported setting must never be dropped silently: the run would go
+    on with the default and the user would not know.
+    """
+    if not isinstance(data, dict):
+        return Response({"error": "Send a JSON object."}, status=400)
+    unknown = sorted(set(data) - set(known))
+    if not unknown:
+        return None
+    return Response(
+        {
+            "error": f"Unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+            f"This endpoint takes {', '.join(sorted(known))}.",
+            "fields": {name: ["This field is not known."] for name in unknown},
+        },
+        status=400,
+    )
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -25,8 +47,9 @@ class DatasetSerializer(serializers.ModelSerializer):
 class CandidateSerializer(serializers.ModelSerializer):
     class Meta:
         model = CandidateResult
-        fields = ["id", "name", "label", "status", "error", "rank", "params", "metrics",
-                  "fit_seconds", "predict_ms_per_1000", "model_bytes"]  # fmt: skip
+        fields = ["id", "name", "label", "status", "error", "rank", "cv_mean", "cv_std",
+                  "cv_scores", "holdout_ci", "tied_with_first", "params", "metrics",
+                  "trials_done", "fit_seconds", "predict_ms_per_1000", "model_bytes"]  # fmt: skip
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -34,9 +57,10 @@ class RunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Run
-        fields = ["id", "dataset", "target", "task", "status", "error", "metric", "sample_rows",
-                  "total_rows", "recommended", "insights", "candidates", "created_at",
-                  "finished_at"]  # fmt: skip
+        fields = ["id", "dataset", "target", "task", "status", "error", "metric", "time_budget",
+                  "sample_size", "sample_strategy", "time_column", "excluded_columns", "seed",
+                  "sample_rows", "total_rows", "recommended", "insights", "candidates",
+                  "created_at", "started_at", "finished_at"]  # fmt: skip
 
     def get_candidates(self, run: Run) -> list[dict]:
         return CandidateSerializer(selectors.leaderboard(run), many=True).data
@@ -50,7 +74,11 @@ class RunStartSerializer(serializers.Serializer):
     excluded_columns = serializers.ListField(child=serializers.CharField(), required=False)
     sample_strategy = serializers.ChoiceField(STRATEGIES, default="random")
     time_column = serializers.CharField(required=False, default="", allow_blank=True)
-    metric = serializers.CharField(required=False, default="", allow_blank=True)
+    metric = serializers.ChoiceField(
+        ["", *dict.fromkeys(m for metrics in RANKING_METRICS.values() for m in metrics)],
+        default="",
+        help_text="Rank by this metric; blank: R² for regression, accuracy for classification.",
+    )
 
 
 @api_view(["GET", "POST"])
@@ -88,6 +116,8 @@ def upload_begin(request: Request) -> Response:
     """Open an upload from {"name", "size"}; answers its id, URL and piece size."""
     try:
         data = request.data
+        if refused := unknown_fields(data, ("name", "size")):
+            return refused
         upload = uploads.upload_begin(
             owner_id=request.user.pk, name=data.get("name", ""), size=data.get("size")
         )
@@ -164,6 +194,8 @@ def dataset_detail(request: Request, pk: int) -> Response:
 @parser_classes([JSONParser])
 def run_start(request: Request, pk: int) -> Response:
     dataset = get_object_or_404(selectors.datasets_of(request.user), pk=pk)
+    if refused := unknown_fields(request.data, RunStartSerializer().fields):
+        return refused
     form = RunStartSerializer(data=request.data)
     if not form.is_valid():
         return Response({"error": "Invalid run settings.", "fields": form.errors}, status=400)
@@ -183,6 +215,8 @@ def run_detail(request: Request, pk: int) -> Response:
 @parser_classes([JSONParser])
 def predict(request: Request, pk: int) -> Response:
     candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)
+    if refused := unknown_fields(request.data, ("rows",)):
+        return refused
     try:
         return Response(serving.predict_rows(candidate, request.data.get("rows")))
     except serving.PredictionError as exc:

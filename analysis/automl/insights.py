@@ -28,7 +28,7 @@ class RankedCandidate:
     train_metrics: dict[str, float] = field(default_factory=dict)
     folds: int = 0
     holdout_ci: list[float] | None = None
-    tied_with_first: bool | None = None
+    tied_with_first: bool = False
     p_value: float | None = None
 
 
@@ -90,28 +90,30 @@ def _recommendation(ranked: list[RankedCandidate], metric: str) -> str:
     else:
         sign = 1 if higher_is_better(metric) else -1
         gap = sign * (best.cv_mean - runner_up.cv_mean)
-        test = (
-            f"the corrected resampled t-test over the folds gives p = {runner_up.p_value:.3f}"
-            if runner_up.p_value is not None
-            else "no fold-by-fold test was possible"
-        )
         if gap < 0:
             lead = (
                 f"{runner_up.label} scored {runner_up.cv_mean:.4f}, {-gap:.4f} better, a "
                 f"difference too small to matter, so the simpler {best.label} comes first."
             )
+        elif runner_up.p_value is None:
+            lead = (
+                f"It leads {runner_up.label} ({runner_up.cv_mean:.4f}) by {gap:.4f}; there were "
+                "too few folds for a test of whether that lead is real."
+            )
         elif runner_up.tied_with_first:
+            test = f"corrected resampled t-test over the folds, p = {runner_up.p_value:.3f}"
             lead = (
                 f"Its lead of {gap:.4f} over {runner_up.label} ({runner_up.cv_mean:.4f}) is "
                 f"not significant ({test}): the two are tied, and either is a sound choice."
             )
-        elif runner_up.tied_with_first is False:
+        else:
+            test = (
+                f"the corrected resampled t-test over the folds gives p = {runner_up.p_value:.3f}"
+            )
             lead = (
                 f"Its lead of {gap:.4f} over {runner_up.label} ({runner_up.cv_mean:.4f}) is "
                 f"real: {test}."
             )
-        else:
-            lead = f"It leads {runner_up.label} ({runner_up.cv_mean:.4f}) by {gap:.4f}; {test}."
     return (
         f"{first}. {lead} On the holdout rows, which no model was chosen on, "
         f"{_holdout(best, metric)}."

@@ -62,8 +62,9 @@ class Standing:
     cv_mean: float | None
     cv_std: float | None
     folds: int
-    # None for the leader itself and for candidates without a CV score.
-    tied_with_first: bool | None
+    # False for the leader itself, and for candidates that could not be tested (fewer
+    # than two fold scores on either side: p_value is None then).
+    tied_with_first: bool
     p_value: float | None
     paired: bool = False
 
@@ -101,8 +102,7 @@ def rank_candidates(
     leader = order[0]
     standings = []
     for rank, c in enumerate(order, start=1):
-        tied = p_value = None
-        paired = False
+        tied, p_value, paired = False, None, False
         if rank > 1 and c.cv_scores and len(leader.cv_scores) >= 2 and len(c.cv_scores) >= 2:
             paired = _same_folds(leader, c)
             p_value = corrected_ttest(

@@ -117,7 +117,7 @@ class Command(BaseCommand):
                     "cv_std": s.cv_std,
                     "cv_scores": outcomes[s.name].cv_scores,
                     "holdout_ci": outcomes[s.name].holdout_ci,
-                    "tied_with_first": bool(s.tied_with_first),
+                    "tied_with_first": s.tied_with_first,
                     "p_value_vs_first": s.p_value,
                     "fit_seconds": outcomes[s.name].fit_seconds,
                     "params": outcomes[s.name].params,

@@ -21,7 +21,7 @@ def test_it_orders_by_the_cross_validated_score_alone():
     )
 
     assert [s.name for s in standings] == ["xgboost", "decision_tree", "linear"]
-    assert standings[0].rank == 1 and standings[0].tied_with_first is None
+    assert standings[0].rank == 1 and standings[0].tied_with_first is False
 
 
 def test_it_ranks_lower_errors_first():
@@ -83,7 +83,7 @@ def test_candidates_without_cv_come_last_untested():
     standings = rank([Contender("lstm", []), Contender("linear", [0.7, 0.7])])
 
     assert [s.name for s in standings] == ["linear", "lstm"]
-    assert standings[1].tied_with_first is None and standings[1].cv_mean is None
+    assert standings[1].p_value is None and standings[1].cv_mean is None
 
 
 def test_the_holdout_interval_is_seeded_and_holds_the_score():
