@@ -26,7 +26,7 @@ from .discovery import RunPlan
 from .errors import ProblemError
 from .fitted import FittedModel
 from .ingest import IngestOptions, parquet_path, read_table, scan_memory_pool
-from .metrics import CALIBRATION_BINS, MAPE_MIN_ABS
+from .metrics import CALIBRATION_BINS, MAPE_MIN_ABS, METRIC_LABELS
 from .problem import REGRESSION
 from .sampling import ROW_NUMBER
 
@@ -63,12 +63,19 @@ def confirm_candidates(
     `source` is the file the run sampled, read with the same `options`; its Parquet copy
     is what is streamed. Every labelled row that is not in the run's train.parquet is
     scored, the holdout's rows included. `progress(rows_read)` is called after each batch.
-    Raises ProblemError when the training rows cannot be told apart or none are left.
+    Raises ProblemError when the training rows cannot be told apart (a run sampled before
+    rows were numbered, or a file read again with other settings) or none are left.
     """
     plan = RunPlan.load(run_dir)
     trained = training_rows(run_dir)
     models = {name: FittedModel.load(run_dir / "candidates" / name) for name in names}
     copy = parquet_path(source, options=options)
+    if pq.read_metadata(copy).num_rows != plan.sample.total_rows:
+        raise ProblemError(
+            "The file has been read again with other settings since this run, so its rows "
+            "no longer line up with the ones the run trained on; start a new run to "
+            "confirm its models on the whole file."
+        )
     wanted = {plan.target, *(c for m in models.values() for c in m.features.columns)}
     columns = [name for name in pq.read_schema(copy).names if name in wanted]
     # The column types sampling gave the training rows, so categories read the same.
@@ -235,3 +242,42 @@ class RegressionTotals:
         if self.smallest_actual > MAPE_MIN_ABS:
             metrics["mape"] = self.percentage_error / self.rows
         return metrics
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One metric on the sample's holdout and on the whole file; `difference` is full − holdout."""
+
+    metric: str
+    holdout: float | None
+    full: float | None
+    difference: float | None
+
+
+def compare_to_holdout(
+    holdout: dict[str, float],
+    full: dict[str, float],
+    *,
+    metric: str,
+    interval: Sequence[float] | None,
+) -> tuple[list[MetricComparison], bool | None]:
+    """Each metric of either side, `metric` first, and whether the full-file `metric` is
+    outside the holdout's `interval` ([low, high]); None when there is no interval or score.
+    """
+    known = list(METRIC_LABELS)  # every metric of either task, in their usual order
+    names = sorted({*holdout, *full} & set(known), key=lambda k: (k != metric, known.index(k)))
+    rows = []
+    for name in names:
+        a, b = _number(holdout.get(name)), _number(full.get(name))
+        rows.append(MetricComparison(name, a, b, None if a is None or b is None else b - a))
+    score = _number(full.get(metric))
+    if not interval or score is None:
+        return rows, None
+    low, high = interval
+    return rows, not low <= score <= high
+
+
+def _number(value) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)

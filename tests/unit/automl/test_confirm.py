@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.automl.confirm import confirm_candidates, training_rows
+from analysis.automl.confirm import compare_to_holdout, confirm_candidates, training_rows
 from analysis.automl.discovery import encode_target, prepare_run, train_candidate
 from analysis.automl.errors import ProblemError
 from analysis.automl.fitted import FittedModel
@@ -132,3 +132,35 @@ def test_it_counts_and_leaves_out_rows_of_a_class_the_sample_never_held(sampled_
 
     assert confirmed["linear"].unknown_class_rows == 5
     assert confirmed["linear"].rows == len(unseen_labelled) - 5
+
+
+def test_it_explains_that_a_file_read_differently_no_longer_lines_up(sampled_run):
+    source, run_dir, _ = sampled_run(regression=True)
+    pd.read_parquet(source).iloc[1:].to_parquet(source, index=False)
+
+    with pytest.raises(ProblemError, match="read again with other settings"):
+        confirm_candidates(source, run_dir, ["linear"])
+
+
+def test_it_puts_the_runs_metric_first_with_the_difference_to_the_holdout():
+    rows, outside = compare_to_holdout(
+        {"accuracy": 0.8, "f1_macro": 0.7, "roc_auc": 0.9},
+        {"accuracy": 0.75, "f1_macro": 0.72, "unknown_class_rows": 3},
+        metric="f1_macro",
+        interval=[0.65, 0.75],
+    )
+
+    assert [(r.metric, r.full) for r in rows] == [
+        ("f1_macro", 0.72), ("accuracy", 0.75), ("roc_auc", None)
+    ]  # fmt: skip
+    assert rows[1].difference == pytest.approx(-0.05)
+    assert outside is False
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"), [([0.8, 0.9], True), ([0.7, 0.8], False), (None, None)]
+)
+def test_it_says_whether_the_full_file_score_is_outside_the_holdout_interval(interval, expected):
+    _, outside = compare_to_holdout({"r2": 0.85}, {"r2": 0.75}, metric="r2", interval=interval)
+
+    assert outside is expected
