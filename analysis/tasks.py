@@ -35,6 +35,11 @@ def rank_and_explain(run_id: int) -> None:
     services.run_rank(run_id=run_id)
 
 
+@shared_task
+def confirm_candidates(run_id: int, candidate_ids: list[int]) -> None:
+    services.run_confirm(run_id=run_id, candidate_ids=candidate_ids)
+
+
 def run_pipeline(run_id: int, *, time_budget: int):
     """prepare_sample, then every candidate in parallel, then the ranking.
 

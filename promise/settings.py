@@ -158,6 +158,8 @@ CELERY_TASK_ROUTES = {
     "analysis.tasks.profile_dataset": {"queue": "ingest"},
     "analysis.tasks.prepare_sample": {"queue": "ingest"},
     "analysis.tasks.train_candidate": {"queue": "train"},
+    # A pass over the whole file, like profiling: it reads, it does not train.
+    "analysis.tasks.confirm_candidates": {"queue": "ingest"},
 }
 CELERY_WORKER_QUEUES = "ingest,train,default"
 # With acks_late, Redis hands a message nobody acknowledged within the visibility timeout
