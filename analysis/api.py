@@ -212,6 +212,19 @@ def run_detail(request: Request, pk: int) -> Response:
 
 
 @api_view(["POST"])
+def run_finish(request: Request, pk: int) -> Response:
+    """Finish now: stop the searches and rank what they have found (202 with the run)."""
+    run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
+    if not services.run_finish(run=run):
+        return Response(
+            {"error": "The run is not searching any more, so there is nothing to finish."},
+            status=409,
+        )
+    run.refresh_from_db()
+    return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+@api_view(["POST"])
 @parser_classes([JSONParser])
 def predict(request: Request, pk: int) -> Response:
     candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)

@@ -282,6 +282,9 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
             )
         return
     run = Run.objects.get(pk=run_id)
+    if run.finish_requested_at:
+        _candidate_failed(run_id, name, "The run was finished before this model's search started.")
+        return
     elapsed = (timezone.now() - run.started_at).total_seconds() if run.started_at else 0.0
     time_limit = candidate_time_limit(name, max(run.time_budget - elapsed, 1.0))
     max_bytes = _candidate_memory_bytes()
@@ -311,6 +314,9 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
                 should_stop=lambda: (
                     not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists()
                 ),
+                should_finish=lambda: Run.objects.filter(
+                    pk=run_id, finish_requested_at__isnull=False
+                ).exists(),
             )
     except SearchCancelled:
         return  # run_cancel already marked this candidate
@@ -412,6 +418,7 @@ def run_rank(*, run_id: int) -> None:
             dropped=run.plan["features"]["dropped"],
             findings=run.plan.get("findings", []),
             target_encoded=run.plan["features"].get("high_cardinality", []),
+            finished_early=run.finish_requested_at is not None,
         )
         Run.objects.filter(pk=run_id).update(
             status=Run.Status.SUCCEEDED,
@@ -420,6 +427,22 @@ def run_rank(*, run_id: int) -> None:
             finished_at=timezone.now(),
         )
         transaction.on_commit(lambda: run_confirm_best(run_id=run_id))
+
+
+def run_finish(*, run: Run) -> bool:
+    """Finish now: end the searches and rank what they have found so far.
+
+    Each running candidate keeps its best trial, refitted on all training rows (or is
+    marked failed when it had none); candidates not started yet are marked failed; the
+    chord then ranks the others as usual. False when the run is not training any more.
+    """
+    return bool(
+        Run.objects.filter(
+            pk=run.pk,
+            status=Run.Status.TRAINING,
+            finish_requested_at__isnull=True,
+        ).update(finish_requested_at=timezone.now())
+    )
 
 
 def run_fail(*, run_id: int, message: str) -> None:

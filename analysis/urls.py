@@ -14,6 +14,7 @@ urlpatterns = [
     path("runs/<int:pk>/compare-runs/", views.run_compare_runs, name="run_compare_runs"),
     path("examples/<slug:slug>/", views.example_create, name="example_create"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<int:pk>/finish/", views.run_finish, name="run_finish"),
     path("runs/<int:pk>/retry/", views.run_retry, name="run_retry"),
     path("candidates/<int:pk>/code/", views.candidate_export_preview, name="candidate_code"),
     path("candidates/<int:pk>/export/", views.candidate_export, name="candidate_export"),

@@ -217,6 +217,19 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def run_finish(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
+    if services.run_finish(run=run):
+        messages.info(
+            request, "Finishing: each model keeps its best trial so far, and the run ranks them."
+        )
+    else:
+        messages.info(request, "The run is not searching any more, so there is nothing to finish.")
+    return redirect("run_detail", run.pk)
+
+
+@login_required
+@require_POST
 def run_retry(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
     try:

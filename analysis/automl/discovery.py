@@ -49,6 +49,8 @@ HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
 # Share of what is left of the time limit after the search that the LSTM's final fit may use.
 FINAL_FIT_SHARE = 0.8
+# Seconds a clocked final fit (the LSTM) may take after "finish now": the user is waiting.
+FINISH_FIT_SECONDS = 5.0
 TRAIN_SCORE_ROWS = 5000
 
 
@@ -245,6 +247,7 @@ def train_candidate(
     time_limit: float | None = None,
     progress: Callable[[int, float | None], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    should_finish: Callable[[], bool] | None = None,
 ) -> CandidateOutcome:
     """Tune the family `name` by CV on the training part, refit the best, score the holdout.
 
@@ -253,6 +256,8 @@ def train_candidate(
     metrics, the chart data and the permutation importance. `time_limit` (seconds) bounds
     the whole call; `progress(trials_done, best_cv_score)` is called after each trial and
     `should_stop()` before each fold. Raises SearchCancelled when stopped.
+    `should_finish()` ("finish now") ends the search early: the best trial so far is
+    refitted, or NothingToKeep is raised when no trial had finished.
     """
     candidate = get_candidate(name)
     train = pd.read_parquet(run_dir / "train.parquet")
@@ -273,6 +278,7 @@ def train_candidate(
         n_classes=None if plan.classes is None else len(plan.classes),
         progress=progress,
         should_stop=should_stop,
+        should_finish=should_finish,
     )
     if should_stop is not None and should_stop():
         raise SearchCancelled("The search was stopped.")
@@ -284,7 +290,10 @@ def train_candidate(
     estimator = candidate.build(params, task=plan.task, seed=plan.seed)
     if "time_limit" in estimator.get_params() and time_limit is not None:
         left = time_limit - (time.monotonic() - started)
-        estimator.set_params(time_limit=max(1.0, left * FINAL_FIT_SHARE))
+        clock = left * FINAL_FIT_SHARE
+        if result.stopped_by == "finish":
+            clock = min(clock, FINISH_FIT_SECONDS)
+        estimator.set_params(time_limit=max(1.0, clock))
     estimator.fit(inputs, y_train)
     fit_seconds = time.perf_counter() - fit_started
     if hasattr(estimator, "epochs_"):

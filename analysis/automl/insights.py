@@ -42,6 +42,7 @@ def run_insights(
     dropped: dict[str, str],
     findings: list[dict] = (),
     target_encoded: list[str] = (),
+    finished_early: bool = False,
 ) -> list[str]:
     """Sentences for the run page: the recommendation first, then what to keep in mind.
 
@@ -55,6 +56,11 @@ def run_insights(
         sentences.append(
             f"Trained on a sample of {sample_rows:,} of {total_rows:,} rows: the exported "
             "train.py trains the same model on all of them."
+        )
+    if finished_early:
+        sentences.append(
+            "The search was finished early, as asked: each model kept its best trial so far, "
+            "refitted on all training rows; with the whole budget the scores might be higher."
         )
     if failed:
         sentences.append(f"Not in the ranking because training failed: {', '.join(failed)}.")

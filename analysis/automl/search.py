@@ -31,6 +31,9 @@ How one search spends its limit (`search_candidate`)
        the final fit still uses every row.
     6. `should_stop()` is asked before every fold, so a cancel ends the search within
        one fold's fit (SearchCancelled).
+    7. `should_finish()` ("finish now") is asked before every fold too: the trial in
+       progress is dropped and the best trial so far is kept (`stopped_by == "finish"`);
+       when no trial has a score yet there is nothing to keep (NothingToKeep).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
 from .candidates.base import Dimension, SearchSpace
+from .errors import UserFacingError
 from .metrics import higher_is_better, metric_score
 from .preprocess import FeatureSpec, build_preprocessor
 from .problem import REGRESSION
@@ -76,6 +80,14 @@ class SearchCancelled(Exception):  # noqa: N818 - the name says what happened
     """The search was asked to stop (the run was cancelled)."""
 
 
+class NothingToKeep(UserFacingError):
+    """The search was asked to finish before any trial gave a score."""
+
+
+class _Finish(Exception):  # noqa: N818
+    """Raised between folds to leave the trial in progress when asked to finish now."""
+
+
 @dataclass
 class TrialRecord:
     number: int
@@ -94,7 +106,7 @@ class SearchResult:
     cv_scores: list[float]
     planned_trials: int
     folds: int
-    stopped_by: str  # "trials" (all planned trials ran) or "time"
+    stopped_by: str  # "trials" (all planned trials ran), "time", or "finish" (finish now)
     seconds: float
     history: list[TrialRecord] = field(default_factory=list)
     rows: int | None = None  # the training rows the CV search used
@@ -222,6 +234,7 @@ def search_candidate(
     n_classes: int | None = None,
     progress: Callable[[int, float | None], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    should_finish: Callable[[], bool] | None = None,
 ) -> SearchResult:
     """Search `candidate`'s space by k-fold CV on `frame` (prepared features) and `y`.
 
@@ -294,6 +307,9 @@ def search_candidate(
     slowest = 0.0
     for number in range(planned):
         _check_cancel(should_stop)
+        if should_finish is not None and should_finish():
+            stopped_by = "finish"
+            break
         if number and deadline is not None:
             # Room for one more trial like the slowest so far, and the final fit after it.
             final_fit = slowest / max(folds - 1, 1) * 1.5 + AFTER_SEARCH * time_limit
@@ -317,9 +333,13 @@ def search_candidate(
                 n_classes=n_classes,
                 deadline=fit_deadline,
                 should_stop=should_stop,
+                should_finish=should_finish,
             )
         except SearchCancelled:
             raise
+        except _Finish:
+            stopped_by = "finish"
+            break
         except Exception as exc:  # a bad corner of the space fails the trial, not the search
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             record = TrialRecord(
@@ -347,6 +367,8 @@ def search_candidate(
             best, best_extras = record, extras
         if progress is not None:
             progress(len(history), None if best is None else best.score)
+    if best is None and stopped_by == "finish":
+        raise NothingToKeep("The run was finished before this model completed a trial.")
     if best is None:
         reasons = sorted({t.error for t in history if t.error}) or ["no trial gave a score"]
         raise RuntimeError(f"Every search trial failed: {reasons[0]}")
@@ -391,12 +413,15 @@ def _cross_validate(
     n_classes: int | None,
     deadline: float | None,
     should_stop: Callable[[], bool] | None,
+    should_finish: Callable[[], bool] | None = None,
 ) -> tuple[list[float], dict[str, Any]]:
     """Fold scores of one parameter set, and settings learned on the way (trees by XGBoost)."""
     scores, best_rounds = [], []
     early_stopping = getattr(candidate, "early_stopping", False)
     for index, fold in enumerate(fold_data):
         _check_cancel(should_stop)
+        if should_finish is not None and should_finish():
+            raise _Finish
         fit_params = dict(params)
         train_y, present = _contiguous(fold.train_y, task)
         valid_y = fold.valid_y
