@@ -49,7 +49,8 @@ class CandidateSerializer(serializers.ModelSerializer):
         model = CandidateResult
         fields = ["id", "name", "label", "status", "error", "rank", "cv_mean", "cv_std",
                   "cv_scores", "holdout_ci", "tied_with_first", "params", "metrics",
-                  "trials_done", "fit_seconds", "predict_ms_per_1000", "model_bytes"]  # fmt: skip
+                  "trials_done", "fit_seconds", "predict_ms_per_1000", "model_bytes",
+                  "confirm_status", "confirm_error", "full_metrics", "full_rows"]  # fmt: skip
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -256,3 +257,20 @@ def export_zip(request: Request, pk: int) -> FileResponse | Response:
         return Response({"error": str(exc)}, status=400)
     name = export.file.name.rsplit("/", 1)[-1]
     return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)
+
+
+@api_view(["POST"])
+def candidate_confirm(request: Request, pk: int) -> Response:
+    """Score the model on every row of the file its run did not train on (in the background).
+
+    Answers 202 with the candidate; its confirm_status then goes queued → running →
+    succeeded (full_metrics, full_rows) or failed (confirm_error).
+    """
+    candidate = get_object_or_404(
+        CandidateResult.objects.select_related("run"), pk=pk, run__owner=request.user
+    )
+    try:
+        candidate = services.candidate_confirm(candidate=candidate)
+    except services.ServiceError as exc:
+        return Response({"error": str(exc)}, status=400)
+    return Response(CandidateSerializer(candidate).data, status=status.HTTP_202_ACCEPTED)

@@ -14,4 +14,5 @@ urlpatterns = [
     path("candidates/<int:pk>/predict/", api.predict, name="api_predict"),
     path("candidates/<int:pk>/export/", api.export_zip, name="api_export_zip"),
     path("candidates/<int:pk>/export/files/", api.export_files, name="api_export_files"),
+    path("candidates/<int:pk>/confirm/", api.candidate_confirm, name="api_candidate_confirm"),
 ]

@@ -205,3 +205,68 @@ def run_comparison_rows(run: Run, other: Run) -> list[tuple[str, list]]:
             ],
         ),
     ]
+
+
+def candidate_confirmation(run: Run, candidate: CandidateResult) -> dict:
+    """The whole-file confirmation of one candidate as the pages show it.
+
+    Side by side per metric: the sample's holdout, the rows of the file the run did not
+    train on, and the difference (full − holdout); whether the full-file score of the
+    run's metric is outside the holdout's 95% interval (None: no interval or no score);
+    a short `note` for the leaderboard; `can_start` when the user may ask for it.
+    """
+    from .automl.confirm import compare_to_holdout
+    from .automl.metrics import METRIC_LABELS
+
+    Confirmation = CandidateResult.Confirmation
+    full = candidate.full_metrics or {}
+    comparisons, outside = compare_to_holdout(
+        candidate.metrics or {}, full, metric=run.metric, interval=candidate.holdout_ci
+    )
+    rows = [
+        {
+            "metric": c.metric,
+            "label": METRIC_LABELS.get(c.metric, c.metric),
+            "holdout": c.holdout,
+            "full": c.full,
+            "difference": c.difference,
+        }
+        for c in comparisons
+    ]
+    status = candidate.confirm_status
+    main = next((row for row in rows if row["metric"] == run.metric), {})
+    score, difference = main.get("full"), main.get("difference")
+    note = ""
+    if status == Confirmation.SUCCEEDED and score is not None:
+        change = "" if difference is None else f" ({difference:+.4f})".replace("-", "\u2212")
+        note = f"full file: {score:.4f}{change}"
+    elif status in (Confirmation.QUEUED, Confirmation.RUNNING):
+        note = "full file: being scored"
+    elif status == Confirmation.FAILED:
+        note = "full file: could not be scored"
+    return {
+        "status": status,
+        "status_label": candidate.get_confirm_status_display(),
+        "active": status in (Confirmation.QUEUED, Confirmation.RUNNING),
+        "error": candidate.confirm_error,
+        "rows": rows if status == Confirmation.SUCCEEDED else [],
+        "holdout_rows": (run.plan or {}).get("holdout_rows"),
+        "full_rows": candidate.full_rows,
+        "unknown_class_rows": full.get("unknown_class_rows", 0),
+        "score": score,
+        "difference": difference,
+        "interval": candidate.holdout_ci,
+        "outside": outside,
+        "metric_label": METRIC_LABELS.get(run.metric, run.metric),
+        "note": note,
+        "can_start": run.status == Run.Status.SUCCEEDED
+        and run.sampled
+        and candidate.status == CandidateResult.Status.SUCCEEDED
+        and status in (Confirmation.NONE, Confirmation.FAILED),
+    }
+
+
+def attach_confirmations(run: Run, candidates: list[CandidateResult]) -> None:
+    """Give each candidate its `confirmation` (see candidate_confirmation) for the templates."""
+    for candidate in candidates:
+        candidate.confirmation = candidate_confirmation(run, candidate)

@@ -19,4 +19,10 @@ urlpatterns = [
     path("candidates/<int:pk>/code/", views.candidate_export_preview, name="candidate_code"),
     path("candidates/<int:pk>/export/", views.candidate_export, name="candidate_export"),
     path("candidates/<int:pk>/predict/", views.candidate_predict, name="candidate_predict"),
+    path("candidates/<int:pk>/confirm/", views.candidate_confirm, name="candidate_confirm"),
+    path(
+        "candidates/<int:pk>/confirmation/",
+        views.candidate_confirmation,
+        name="candidate_confirmation",
+    ),
 ]

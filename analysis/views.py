@@ -6,6 +6,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from . import figures, selectors, services, serving
@@ -151,6 +152,7 @@ def dataset_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
     candidates = selectors.leaderboard(run)
+    selectors.attach_confirmations(run, candidates)
     context = {
         "run": run,
         "candidates": candidates,
@@ -188,6 +190,7 @@ def run_compare(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": selectors.comparison_rows(run, pair),
         "pair_figure": figures.pair_metrics(run, pair),
         "pair_figures": [figures.candidate_figures(c) for c in pair],
+        "confirmations": [(c, selectors.candidate_confirmation(run, c)) for c in pair],
         "compare_form": form,
         "metric_label": METRIC_LABELS.get(run.metric, run.metric),
     }
@@ -303,3 +306,39 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     context = {"candidate": candidate, "fields": fields, "result": result, "error": error}
     return render(request, "analysis/predict.html", context)
+
+
+@login_required
+@require_POST
+def candidate_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start scoring one model on every row of the file its run did not train on."""
+    candidate = get_object_or_404(
+        CandidateResult.objects.select_related("run"), pk=pk, run__owner=request.user
+    )
+    try:
+        services.candidate_confirm(candidate=candidate)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"{candidate.label} is being scored on the whole file.")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
+    return redirect("run_detail", candidate.run_id)
+
+
+@login_required
+def candidate_confirmation(request: HttpRequest, pk: int) -> HttpResponse:
+    """One model's holdout-vs-whole-file panel; the compare page polls it while it runs."""
+    candidate = get_object_or_404(
+        CandidateResult.objects.select_related("run"), pk=pk, run__owner=request.user
+    )
+    context = {
+        "c": candidate,
+        "confirmation": selectors.candidate_confirmation(candidate.run, candidate),
+        # The page the panel is on, for the button's way back (htmx sends it).
+        "next_url": request.headers.get("HX-Current-URL", ""),
+    }
+    return render(request, "analysis/_confirmation.html", context)
