@@ -87,6 +87,8 @@ class RunStartSerializer(serializers.Serializer):
 def datasets(request: Request) -> Response:
     if request.method == "GET":
         return Response(DatasetSerializer(selectors.datasets_of(request.user), many=True).data)
+    if refused := unknown_fields({**request.data, **request.FILES}, ("file",)):
+        return refused
     upload = request.FILES.get("file")
     if upload is None:
         return Response({"error": 'Send the table as a file field named "file".'}, status=400)
@@ -188,7 +190,11 @@ def upload_finish(request: Request, upload_id: str) -> Response:
 @api_view(["GET"])
 def dataset_detail(request: Request, pk: int) -> Response:
     dataset = get_object_or_404(selectors.datasets_of(request.user), pk=pk)
-    return Response({**DatasetSerializer(dataset).data, "profile": dataset.profile})
+    profile = dataset.profile
+    if profile:
+        # Rows of values in the order of profile["columns"], for older profiles too.
+        profile = {**profile, "preview": selectors.dataset_preview(dataset, limit=None)}
+    return Response({**DatasetSerializer(dataset).data, "profile": profile})
 
 
 @api_view(["POST"])
