@@ -74,6 +74,10 @@ class Run(models.Model):
     worker_task_id = models.CharField(max_length=64, blank=True)
     # "Finish now": the searches stop and the run ranks what they have found so far.
     finish_requested_at = models.DateTimeField(null=True, blank=True)
+    # The second round, decided once the first ends (services.run_second_round): the
+    # seconds left, the candidates continued with their seconds, the converged ones with
+    # why, and a sentence for the page when there was none. Null: not decided yet.
+    second_round = models.JSONField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -101,6 +105,14 @@ class CandidateResult(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+
+    class SecondRound(models.TextChoices):
+        NONE = "", "No second round"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Searching"
+        IMPROVED = "improved", "Improved"
+        KEPT = "kept", "No better trial"
+        STOPPED = "stopped", "Stopped"
 
     class Confirmation(models.TextChoices):
         NONE = "", "Not confirmed"
@@ -144,6 +156,8 @@ class CandidateResult(models.Model):
         default=0, help_text="Times a worker started training it (a lost worker's task returns)."
     )
     best_score = models.FloatField(null=True, blank=True, help_text="Best CV score so far.")
+    # Its search continued in the run's second round (the result stays until it improves).
+    second_round = models.CharField(max_length=16, choices=SecondRound, blank=True, default="")
     worker_task_id = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
