@@ -11,6 +11,9 @@ _VAR = Path(__file__).resolve().parent.parent / "var"
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("MEDIA_ROOT", str(_VAR / "test-media"))
 os.environ.setdefault("PROMISE_MANIFEST_STATIC", "false")
+# A killed worker's candidate is picked up again once its lease lapses; shorter than the
+# default so the lost-worker tests do not wait half a minute for it.
+os.environ.setdefault("PROMISE_CANDIDATE_LEASE_SECONDS", "12")
 
 from promise.settings import *  # noqa: E402,F403
 
