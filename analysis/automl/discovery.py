@@ -4,7 +4,11 @@
                           train.parquet + holdout.parquet + plan.json
     train_candidate(...)  tune one family by CV on train.parquet (search.py), refit the
                           best on all of it, score it on holdout.parquet, save its model
-                          files under candidates/<name>/
+                          files and its search (search.json) under candidates/<name>/
+    extend_candidate(...) a second round: continue that search from search.json; when
+                          it finds a better CV score, refit and score the new best into
+                          candidates/<name>.second-round/, which `adopt_extension`
+                          then swaps in
 
 The holdout is split off once, before any candidate sees the data, so every candidate
 is scored on the same rows and none of them trained on them.
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,7 +36,13 @@ from .errors import ProblemError
 from .fitted import FittedModel
 from .importance import permutation_importance
 from .ingest import IngestOptions
-from .metrics import PRIMARY_METRIC, RANKING_METRICS, metric_score, score_predictions
+from .metrics import (
+    PRIMARY_METRIC,
+    RANKING_METRICS,
+    higher_is_better,
+    metric_score,
+    score_predictions,
+)
 from .preprocess import FeatureSpec, build_preprocessor, feature_spec, prepare_frame
 from .problem import (
     MAX_CLASSES_FOR_NUMERIC,
@@ -43,7 +55,7 @@ from .profile import DATETIME, NUMERIC, DatasetProfile
 from .quality import ERROR, target_findings
 from .ranking import holdout_interval
 from .sampling import RANDOM, STRATIFIED, TIME_BASED, SampleResult, sample_table
-from .search import SearchCancelled, search_candidate
+from .search import SearchCancelled, SearchResult, search_candidate
 
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20
@@ -52,6 +64,8 @@ FINAL_FIT_SHARE = 0.8
 # Seconds a clocked final fit (the LSTM) may take after "finish now": the user is waiting.
 FINISH_FIT_SECONDS = 5.0
 TRAIN_SCORE_ROWS = 5000
+# A candidate's search, kept beside its model files for a second round.
+SEARCH_FILE = "search.json"
 
 
 @dataclass(frozen=True)
@@ -259,16 +273,12 @@ def train_candidate(
     `should_finish()` ("finish now") ends the search early: the best trial so far is
     refitted, or NothingToKeep is raised when no trial had finished.
     """
-    candidate = get_candidate(name)
-    train = pd.read_parquet(run_dir / "train.parquet")
-    holdout = pd.read_parquet(run_dir / "holdout.parquet")
-    frame = prepare_frame(train, plan.features)
-    y_train = encode_target(train[plan.target], plan)
+    data = _TrainingData.load(run_dir, plan)
     started = time.monotonic()
     result = search_candidate(
-        candidate,
-        frame,
-        y_train,
+        get_candidate(name),
+        data.frame,
+        data.y,
         features=plan.features,
         task=plan.task,
         metric=plan.metric,
@@ -282,19 +292,156 @@ def train_candidate(
     )
     if should_stop is not None and should_stop():
         raise SearchCancelled("The search was stopped.")
-    params = dict(result.params)
+    model_dir = run_dir / "candidates" / name
+    left = None if time_limit is None else time_limit - (time.monotonic() - started)
+    return _refit_and_score(data, plan, name, result, save_to=model_dir, time_left=left)
 
+
+@dataclass(frozen=True)
+class Extension:
+    """What a second round did for one candidate (see `extend_candidate`)."""
+
+    search: SearchResult  # both rounds' trials
+    previous_cv: float | None
+    # The new best refitted and scored, saved in `staged_dir`; None when the CV score
+    # did not improve, and the first round's model stays.
+    outcome: CandidateOutcome | None
+
+
+def extend_candidate(
+    run_dir: Path,
+    plan: RunPlan,
+    name: str,
+    *,
+    time_limit: float,
+    progress: Callable[[int, float | None], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    should_finish: Callable[[], bool] | None = None,
+) -> Extension:
+    """Continue the family's search from its search.json, within `time_limit` seconds.
+
+    The new trials search the same rows and folds (search.py, "A second round"). When
+    one beats the first round's best CV score, it is refitted on all training rows and
+    scored on the holdout like `train_candidate` does, and saved into `staged_dir`: the
+    first round's files stay until `adopt_extension` swaps the new ones in. Otherwise
+    only search.json gains the new trials. Raises FileNotFoundError without a search.json.
+    """
+    model_dir = run_dir / "candidates" / name
+    previous = load_search(model_dir)
+    data = _TrainingData.load(run_dir, plan)
+    started = time.monotonic()
+    result = search_candidate(
+        get_candidate(name),
+        data.frame,
+        data.y,
+        features=plan.features,
+        task=plan.task,
+        metric=plan.metric,
+        seed=plan.seed,
+        time_ordered=plan.sample.strategy == TIME_BASED,
+        time_limit=time_limit,
+        n_classes=None if plan.classes is None else len(plan.classes),
+        progress=progress,
+        should_stop=should_stop,
+        should_finish=should_finish,
+        warm_start=previous,
+    )
+    if should_stop is not None and should_stop():
+        raise SearchCancelled("The search was stopped.")
+    before, after = previous.cv_mean, result.cv_mean
+    improved = before is None or (
+        after is not None and (after > before if higher_is_better(plan.metric) else after < before)
+    )
+    if not improved:
+        _write_search(model_dir, result)
+        return Extension(search=result, previous_cv=before, outcome=None)
+    staged = staged_dir(run_dir, name)
+    shutil.rmtree(staged, ignore_errors=True)  # a half-written one from a lost worker
+    left = time_limit - (time.monotonic() - started)
+    outcome = _refit_and_score(data, plan, name, result, save_to=staged, time_left=left)
+    return Extension(search=result, previous_cv=before, outcome=outcome)
+
+
+def staged_dir(run_dir: Path, name: str) -> Path:
+    """Where a second round saves a better model before it replaces the first's."""
+    return run_dir / "candidates" / f"{name}.second-round"
+
+
+def adopt_extension(run_dir: Path, name: str) -> None:
+    """Put the second round's model in the place of the first's (candidates/<name>).
+
+    Safe to call again after a worker died half-way: each step checks what is there.
+    """
+    model_dir = run_dir / "candidates" / name
+    staged = staged_dir(run_dir, name)
+    replaced = run_dir / "candidates" / f"{name}.first-round"
+    if staged.exists():
+        if model_dir.exists():
+            shutil.rmtree(replaced, ignore_errors=True)
+            model_dir.rename(replaced)
+        staged.rename(model_dir)
+    shutil.rmtree(replaced, ignore_errors=True)
+
+
+def discard_extension(run_dir: Path, name: str) -> None:
+    """Remove a second round's model that will not be used."""
+    shutil.rmtree(staged_dir(run_dir, name), ignore_errors=True)
+
+
+def load_search(model_dir: Path) -> SearchResult:
+    """The search a candidate's folder keeps (search.json); FileNotFoundError without one."""
+    return SearchResult.from_dict(json.loads((model_dir / SEARCH_FILE).read_text()))
+
+
+def _write_search(model_dir: Path, result: SearchResult) -> None:
+    # Written aside and renamed, so a reader never sees half a file.
+    partial = model_dir / f"{SEARCH_FILE}.partial"
+    partial.write_text(json.dumps(result.to_dict()))
+    os.replace(partial, model_dir / SEARCH_FILE)
+
+
+@dataclass(frozen=True)
+class _TrainingData:
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    frame: pd.DataFrame  # the training rows' features, prepared
+    y: np.ndarray
+
+    @classmethod
+    def load(cls, run_dir: Path, plan: RunPlan) -> _TrainingData:
+        train = pd.read_parquet(run_dir / "train.parquet")
+        return cls(
+            train=train,
+            holdout=pd.read_parquet(run_dir / "holdout.parquet"),
+            frame=prepare_frame(train, plan.features),
+            y=encode_target(train[plan.target], plan),
+        )
+
+
+def _refit_and_score(
+    data: _TrainingData,
+    plan: RunPlan,
+    name: str,
+    result: SearchResult,
+    *,
+    save_to: Path,
+    time_left: float | None,
+) -> CandidateOutcome:
+    """Fit the search's best parameters on all training rows, score the holdout, and save
+    the model and the search into `save_to`. `time_left` bounds a clocked fit (the LSTM)."""
+    candidate = get_candidate(name)
+    holdout = data.holdout
+    params = dict(result.params)
     fit_started = time.perf_counter()
     preprocessor = build_preprocessor(plan.features, plan.task, plan.seed)
-    inputs = preprocessor.fit_transform(frame, y_train)
+    inputs = preprocessor.fit_transform(data.frame, data.y)
     estimator = candidate.build(params, task=plan.task, seed=plan.seed)
-    if "time_limit" in estimator.get_params() and time_limit is not None:
-        left = time_limit - (time.monotonic() - started)
-        clock = left * FINAL_FIT_SHARE
+    if "time_limit" in estimator.get_params() and time_left is not None:
+        clock = time_left * FINAL_FIT_SHARE
         if result.stopped_by == "finish":
             clock = min(clock, FINISH_FIT_SECONDS)
         estimator.set_params(time_limit=max(1.0, clock))
-    estimator.fit(inputs, y_train)
+    estimator.fit(inputs, data.y)
     fit_seconds = time.perf_counter() - fit_started
     if hasattr(estimator, "epochs_"):
         params["epochs"] = estimator.epochs_
@@ -331,8 +478,10 @@ def train_candidate(
     charts["cv_scores"] = result.cv_scores
     charts["search_history"] = result.chart_history()
     charts["search_rows"] = result.rows  # fewer than train_rows when the table was too big
-    model_dir = run_dir / "candidates" / name
-    files = model.save(model_dir)
+    if result.quick_cv:
+        charts["quick_cv"] = True  # the budget only allowed a quick CV (search.py, 4.)
+    files = model.save(save_to)
+    _write_search(save_to, result)
     return CandidateOutcome(
         name=name,
         params=params,
@@ -340,12 +489,12 @@ def train_candidate(
         fit_seconds=round(fit_seconds, 3),
         predict_ms_per_1000=round(predict_ms, 3),
         model_bytes=sum(f.stat().st_size for f in files),
-        model_dir=str(model_dir),
+        model_dir=str(save_to.parent / name),
         cv_mean=result.cv_mean,
         cv_std=result.cv_std,
         cv_scores=result.cv_scores,
         holdout_ci=holdout_ci,
-        train_metrics=_train_metrics(model, train, plan),
+        train_metrics=_train_metrics(model, data.train, plan),
         charts=charts,
         trials=result.trials,
         planned_trials=result.planned_trials,

@@ -22,9 +22,11 @@ How one search spends its limit (`search_candidate`)
        the same leaderboard. The clock is only a safety stop: when the next trial and the
        final fit would not fit in what is left, the search ends early and says so
        (`stopped_by == "time"`); such a run may differ from a rerun.
-    4. When the limit cannot cover even one cross-validated trial and the final fit (by
-       the family's `fit_overhead`), the first trial's parameters are fitted once, without
-       CV (`planned_trials == 0`).
+    4. When the limit cannot cover the usual CV of one trial and the final fit (by the
+       family's `fit_overhead`; the LSTM on a small budget), the family's first
+       parameters still get a cross-validated score, from a quick CV (`quick_cv`): one
+       trial, 2 folds of at most QUICK_CV_ROWS rows, every fit clocked (the LSTM stops its
+       epochs on the clock). The leaderboard says so beside the CV score.
     5. On a table too big for one trial on every row to fit beside the final fit, the
        search runs on a seeded subset of rows (the latest ones for time-ordered samples)
        of the size the cost model allows, never under MIN_SEARCH_ROWS (`search_rows`);
@@ -34,6 +36,18 @@ How one search spends its limit (`search_candidate`)
     7. `should_finish()` ("finish now") is asked before every fold too: the trial in
        progress is dropped and the best trial so far is kept (`stopped_by == "finish"`);
        when no trial has a score yet there is nothing to keep (NothingToKeep).
+
+A second round (`warm_start`, second_round.py)
+    Time the first round leaves (candidates that finish early) goes to the searches that
+    can still improve. A search has converged (`converged_by`) when it has nothing to
+    tune, ran its family's `max_trials`, or its last PLATEAU_TRIALS trials improved its
+    best CV score by no more than PLATEAU_GAIN of it. Any other search may be continued:
+    the same rows and folds, an Optuna study given the first round's scored trials
+    (`study.add_trials`) and a sampler seeded from the run's seed and the trials so far,
+    so it proposes new points rather than the first round's again. Its trials are bounded
+    by the family's `max_trials` and by the clock alone, since they spend what the first
+    round happened to leave: a run whose second round changed a candidate may differ
+    from a rerun; its first round does not.
 """
 
 from __future__ import annotations
@@ -42,7 +56,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -74,6 +88,12 @@ AFTER_SEARCH = 0.05
 SMALL_TABLE_ROWS = 5000
 # Fewest rows a search is cut down to when the table is too big for its time limit.
 MIN_SEARCH_ROWS = 2000
+# Most rows of the quick CV a too-short limit gets (see the module docstring, 4.).
+QUICK_CV_ROWS = 2000
+# A search whose last PLATEAU_TRIALS trials raised its best CV score by no more than
+# PLATEAU_GAIN of that score has converged: more trials are not worth the time.
+PLATEAU_TRIALS = 5
+PLATEAU_GAIN = 0.001
 
 
 class SearchCancelled(Exception):  # noqa: N818 - the name says what happened
@@ -110,6 +130,12 @@ class SearchResult:
     seconds: float
     history: list[TrialRecord] = field(default_factory=list)
     rows: int | None = None  # the training rows the CV search used
+    # The subset's size as drawn (`_search_subset`; `rows` adds the rows kept for rare
+    # classes), so a second round draws the same rows again. None: every row.
+    drawn_rows: int | None = None
+    quick_cv: bool = False  # the limit only allowed a quick CV (module docstring, 4.)
+    # Why the search cannot improve any more ("" when it can), see `converged_by`.
+    converged: str = ""
 
     @property
     def cv_mean(self) -> float | None:
@@ -129,6 +155,16 @@ class SearchResult:
             {"trial": t.number + 1, "score": t.score, "seconds": round(t.seconds, 3)}
             for t in self.history
         ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data: what a second round needs to continue this search."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchResult:
+        fields = dict(data)
+        fields["history"] = [TrialRecord(**t) for t in data.get("history", [])]
+        return cls(**fields)
 
 
 def candidate_time_limit(name: str, budget_seconds: float, *, workers: int = 2) -> float:
@@ -235,12 +271,15 @@ def search_candidate(
     progress: Callable[[int, float | None], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     should_finish: Callable[[], bool] | None = None,
+    warm_start: SearchResult | None = None,
 ) -> SearchResult:
     """Search `candidate`'s space by k-fold CV on `frame` (prepared features) and `y`.
 
     `y` holds floats, or class indices 0..n_classes-1. Returns the best trial's
     parameters and fold scores; raises RuntimeError when every trial failed, and
-    SearchCancelled when `should_stop()` said so.
+    SearchCancelled when `should_stop()` said so. `warm_start`, the result of an earlier
+    search of the same candidate on the same data, continues it (a second round): its
+    trials are kept and new ones are added until `max_trials` or the clock.
     """
     import optuna
 
@@ -254,23 +293,24 @@ def search_candidate(
     n_cols = len(probe.get_feature_names_out())
     space = candidate.search_space(len(frame), n_cols, task)
     folds = fold_count(len(frame), space)
-    if time_limit is not None and space.fit_overhead * (folds + 1) > SEARCH_SHARE * time_limit:
-        # Too little time to cross-validate even once (the LSTM on a tiny budget): the
-        # first trial's parameters are fitted once, and the result says it was not searched.
-        return SearchResult(
-            params=space.params(space.init),
-            cv_scores=[],
-            planned_trials=0,
-            folds=0,
-            stopped_by="time",
-            seconds=time.monotonic() - started,
-        )
+    quick = time_limit is not None and space.fit_overhead * (folds + 1) > SEARCH_SHARE * time_limit
+    if warm_start is not None:
+        # The same folds of the same rows, or the scores of the two rounds do not compare.
+        quick, folds = warm_start.quick_cv, warm_start.folds
+    elif quick:
+        folds = 2
     seconds = (
         None
         if time_limit is None
         else search_seconds(space, n_rows=len(frame), n_cols=n_cols, time_limit=time_limit)
     )
-    rows = search_rows(space, n_rows=len(frame), n_cols=n_cols, folds=folds, seconds=seconds)
+    if warm_start is not None:
+        rows = warm_start.drawn_rows or len(frame)
+    elif quick:
+        rows = min(len(frame), QUICK_CV_ROWS)
+    else:
+        rows = search_rows(space, n_rows=len(frame), n_cols=n_cols, folds=folds, seconds=seconds)
+    drawn = rows if rows < len(frame) else None
     if rows < len(frame):
         keep = _search_subset(y, rows, task=task, folds=folds, time_ordered=time_ordered, seed=seed)
         frame, y = frame.iloc[keep], y[keep]
@@ -288,24 +328,36 @@ def search_candidate(
             )
         )
     planned = trial_count(space, n_rows=len(frame), n_cols=n_cols, folds=folds, seconds=seconds)
+    if quick:
+        planned = 1
+    history = [] if warm_start is None else list(warm_start.history)
+    first = len(history)
+    if warm_start is not None:
+        # What the first round left is spent by the clock (module docstring).
+        planned = max(0, space.max_trials - first) if space.dimensions else 0
     maximize = higher_is_better(metric)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(
-            seed=seed, n_startup_trials=max(3, min(10, planned // 3)), multivariate=True
+            # A new seed per round: the same one would propose the first round's
+            # random startup points again.
+            seed=seed + first,
+            n_startup_trials=max(3, min(10, (first + planned) // 3)),
+            multivariate=True,
         )
     study = optuna.create_study(direction="maximize" if maximize else "minimize", sampler=sampler)
     distributions = {name: _distribution(dim) for name, dim in space.dimensions.items()}
-    if space.dimensions:
+    if warm_start is not None:
+        study.add_trials(_earlier_trials(history, distributions))
+    elif space.dimensions:
         study.enqueue_trial(space.init)
 
-    history: list[TrialRecord] = []
-    best: TrialRecord | None = None
+    best: TrialRecord | None = _best_trial(history, maximize)
     best_extras: dict[str, Any] = {}
     stopped_by = "trials"
-    slowest = 0.0
-    for number in range(planned):
+    slowest = max((t.seconds for t in history), default=0.0)
+    for number in range(first, first + planned):
         _check_cancel(should_stop)
         if should_finish is not None and should_finish():
             stopped_by = "finish"
@@ -375,13 +427,80 @@ def search_candidate(
     return SearchResult(
         params={**best.params, **best_extras},
         cv_scores=[float(s) for s in best.fold_scores],
-        planned_trials=planned,
+        planned_trials=first + planned,
         folds=folds,
         stopped_by=stopped_by,
         seconds=time.monotonic() - started,
         history=history,
         rows=len(frame),
+        drawn_rows=drawn,
+        quick_cv=quick,
+        converged=converged_by(
+            history, max_trials=space.max_trials, tunable=bool(space.dimensions), maximize=maximize
+        ),
     )
+
+
+def converged_by(
+    history: list[TrialRecord], *, max_trials: int, tunable: bool, maximize: bool
+) -> str:
+    """Why a search with this `history` cannot improve any more, or "" when it still can.
+
+    The rule (CONVERGENCE_RULE): nothing to tune, all of the family's `max_trials`
+    ran, or the last PLATEAU_TRIALS trials raised the best CV score by no more than
+    PLATEAU_GAIN of it.
+    """
+    if not tunable:
+        return "nothing to tune"
+    if len(history) >= max_trials:
+        return f"all {max_trials} trials ran"
+    if len(history) > PLATEAU_TRIALS:
+        before = _best_trial(history[:-PLATEAU_TRIALS], maximize)
+        after = _best_trial(history, maximize)
+        if before is not None and after is not None:
+            gain = after.score - before.score if maximize else before.score - after.score
+            if gain <= PLATEAU_GAIN * abs(before.score):
+                return f"the last {PLATEAU_TRIALS} trials did not improve it"
+    return ""
+
+
+CONVERGENCE_RULE = (
+    "a search has converged when it has nothing to tune, ran its family's most trials, "
+    f"or its last {PLATEAU_TRIALS} trials raised its best cross-validated score by no more "
+    f"than {PLATEAU_GAIN:.1%}"
+)
+
+
+def _best_trial(history: list[TrialRecord], maximize: bool) -> TrialRecord | None:
+    """The first of the best-scored trials, as the search loop keeps it."""
+    best = None
+    for record in history:
+        if record.score is not None and (
+            best is None or (record.score > best.score if maximize else record.score < best.score)
+        ):
+            best = record
+    return best
+
+
+def _earlier_trials(history: list[TrialRecord], distributions: dict) -> list:
+    """A first round's scored trials as Optuna's, so the sampler learns from them."""
+    import optuna
+
+    trials = []
+    for record in history:
+        if record.score is None:
+            continue
+        try:
+            trials.append(
+                optuna.trial.create_trial(
+                    params={name: record.params[name] for name in distributions},
+                    distributions=distributions,
+                    value=record.score,
+                )
+            )
+        except (KeyError, ValueError):  # outside today's space: the sampler does without it
+            continue
+    return trials
 
 
 def _search_subset(

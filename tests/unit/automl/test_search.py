@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,9 +7,14 @@ import pytest
 from analysis.automl.candidates import CANDIDATES, get_candidate
 from analysis.automl.preprocess import FeatureSpec
 from analysis.automl.search import (
+    CONVERGENCE_RULE,
     MIN_SEARCH_ROWS,
+    SEARCH_SHARE,
     SearchCancelled,
+    SearchResult,
+    TrialRecord,
     candidate_time_limit,
+    converged_by,
     cv_splits,
     search_candidate,
     search_rows,
@@ -139,3 +146,91 @@ def test_a_cut_down_search_keeps_every_class_and_says_on_how_many_rows():
 
     assert result.rows < 20_000
     assert result.cv_mean is not None and result.cv_mean > 0.9
+
+
+def test_it_gives_the_lstm_a_quick_cross_validated_score_when_its_limit_is_too_short():
+    space = get_candidate("lstm").search_space(120, 5, "binary")
+    too_short = space.fit_overhead * 3 / SEARCH_SHARE - 1  # below one usual CV trial
+
+    result = search("lstm", time_limit=too_short)
+
+    assert result.quick_cv
+    assert len(result.cv_scores) == result.folds == 2
+    assert result.cv_mean is not None and result.trials == 1
+
+
+def test_it_keeps_the_usual_cv_when_the_limit_holds_it():
+    result = search("decision_tree", time_limit=30)
+
+    assert not result.quick_cv and result.folds == 5
+
+
+def first_round_of(result, trials: int) -> SearchResult:
+    """`result` as if its search had stopped after `trials` trials."""
+    history = result.history[:trials]
+    best = max(history, key=lambda t: t.score)
+    return replace(
+        result,
+        history=history,
+        params=best.params,
+        cv_scores=best.fold_scores,
+        planned_trials=trials,
+        converged="",
+    )
+
+
+def test_it_continues_a_search_with_new_points_and_keeps_the_first_trials():
+    first = first_round_of(search("decision_tree"), 4)
+
+    second = search("decision_tree", warm_start=first)
+
+    assert second.history[:4] == first.history
+    assert len(second.history) == second.planned_trials == 40
+    assert second.converged == "all 40 trials ran"
+    earlier = {tuple(sorted(t.params.items())) for t in first.history}
+    assert not earlier & {tuple(sorted(t.params.items())) for t in second.history[4:]}
+    assert [t.number for t in second.history] == list(range(40))
+
+
+def test_it_continues_a_search_the_same_way_from_the_same_first_round():
+    first = first_round_of(search("decision_tree"), 4)
+
+    once, again = (search("decision_tree", warm_start=first) for _ in range(2))
+
+    assert [t.params for t in once.history] == [t.params for t in again.history]
+    assert once.cv_scores == again.cv_scores
+
+
+def test_it_continues_on_the_first_rounds_rows_and_folds():
+    frame, y = table(rows=6000)
+    options = {"task": "binary", "metric": "accuracy", "seed": 3, "n_classes": 2}
+    forest = get_candidate("random_forest")
+
+    def run(**kwargs):
+        return search_candidate(forest, frame, y, features=FEATURES, **options, **kwargs)
+
+    first = run(time_limit=1.5)
+    second = run(time_limit=6, warm_start=replace(first, converged=""))
+
+    assert first.rows < 6000 and second.rows == first.rows
+    assert second.folds == first.folds
+
+
+def scored(*scores):
+    return [TrialRecord(i, {}, s, [s], 0.1) for i, s in enumerate(scores)]
+
+
+def test_it_calls_a_search_converged_by_the_stated_rule():
+    def rule(history, max_trials=40, tunable=True, maximize=True):
+        return converged_by(history, max_trials=max_trials, tunable=tunable, maximize=maximize)
+
+    flat = scored(0.5, 0.8, 0.80, 0.8005, 0.79, 0.8, 0.7)
+    rising = scored(0.5, 0.8, 0.80, 0.8005, 0.79, 0.8, 0.82)
+    assert rule(flat) == "the last 5 trials did not improve it"
+    assert rule(rising) == ""
+    assert rule(scored(0.5, 0.6)) == ""  # too few trials to tell
+    assert rule(scored(0.5, 0.6), max_trials=2) == "all 2 trials ran"
+    assert rule(scored(0.5), tunable=False) == "nothing to tune"
+    # An error that keeps falling is still improving.
+    assert rule(scored(9, 5, 5, 5, 5, 5, 4), maximize=False) == ""
+    assert "5 trials" in CONVERGENCE_RULE and "0.1%" in CONVERGENCE_RULE

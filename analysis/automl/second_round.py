@@ -1,0 +1,123 @@
+"""The second round: the time the first round left goes to searches that can still improve.
+
+Candidates that finish early (a linear model's few trials, a search that converged)
+leave part of the run's budget unused. Once every first-round search has ended, the
+time left until the run's second-round deadline is planned here:
+
+1. Searches that converged (search.py's `converged_by`, stated in CONVERGENCE_RULE) are
+   not continued, nor failed candidates.
+2. The others are spread over the `workers` processes, heaviest BUDGET_WEIGHTS first onto
+   the least loaded one, and each process's seconds are shared by weight among the
+   candidates it runs, one after the other.
+3. A candidate whose share cannot hold one more trial like its slowest and a refit like
+   its first one is left out, and the shares are planned again without it.
+
+Each continued search (discovery.extend_candidate) keeps its first-round result unless
+its CV score improves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .search import BUDGET_WEIGHTS, CONVERGENCE_RULE
+
+# A share must hold one more trial and the refit with this much room to spare.
+MARGIN = 1.2
+# The run page explains an early end only when more than this share of the budget was left.
+UNUSED_WORTH_SAYING = 0.1
+
+
+@dataclass(frozen=True)
+class FirstRound:
+    """What the plan needs to know of one candidate's first search."""
+
+    name: str
+    label: str
+    converged: str  # why it cannot improve, "" when it can (search.converged_by)
+    slowest_trial: float  # seconds
+    refit_seconds: float  # its final fit on all training rows
+
+
+@dataclass(frozen=True)
+class SecondRoundPlan:
+    """Seconds per continued candidate, in the order to send them, and why the others
+    are not continued."""
+
+    seconds_left: float
+    seconds: dict[str, float] = field(default_factory=dict)
+    converged: dict[str, str] = field(default_factory=dict)
+    too_slow: list[str] = field(default_factory=list)
+    sentence: str = ""  # for the run page when the budget was left unused
+
+    def to_dict(self) -> dict:
+        return {
+            "seconds_left": round(self.seconds_left, 1),
+            "seconds": {name: round(s, 1) for name, s in self.seconds.items()},
+            "converged": self.converged,
+            "too_slow": self.too_slow,
+            "sentence": self.sentence,
+        }
+
+
+def plan_second_round(
+    first: list[FirstRound], *, seconds_left: float, budget: float, workers: int = 2
+) -> SecondRoundPlan:
+    """Share `seconds_left` among the candidates of `first` whose search can still improve
+    (module docstring); `budget` is the run's, for the sentence about unused time."""
+    converged = {c.name: c.converged for c in first if c.converged}
+    open_ = [c for c in first if not c.converged]
+    too_slow: list[str] = []
+    while True:
+        seconds = _shares(open_, seconds_left, workers)
+        slow = [c for c in open_ if seconds[c.name] < _needed(c)]
+        if not slow:
+            break
+        too_slow += [c.name for c in slow]
+        open_ = [c for c in open_ if c not in slow]
+    labels = {c.name: c.label for c in first}
+    sentence = ""
+    if not seconds and first and seconds_left > UNUSED_WORTH_SAYING * budget:
+        if not too_slow:
+            sentence = (
+                f"The run ended about {seconds_left:.0f} s before its budget because every "
+                f"model's search had converged ({CONVERGENCE_RULE})."
+            )
+        else:
+            names = ", ".join(labels[n] for n in too_slow)
+            sentence = (
+                f"About {seconds_left:.0f} s of the budget were left, too little for one more "
+                f"trial and refit of {names}, whose search could still improve."
+            )
+    return SecondRoundPlan(
+        seconds_left=seconds_left,
+        seconds=seconds,
+        converged=converged,
+        too_slow=too_slow,
+        sentence=sentence,
+    )
+
+
+def _needed(candidate: FirstRound) -> float:
+    return MARGIN * (candidate.slowest_trial + candidate.refit_seconds)
+
+
+def _shares(candidates: list[FirstRound], seconds: float, workers: int) -> dict[str, float]:
+    """Heaviest first onto the least loaded process; each process's `seconds` shared by
+    weight. Returned in the order to send them: the first of each process, then the
+    second of each, and so on, so the queue hands them out as planned."""
+    lanes: list[list[FirstRound]] = [[] for _ in range(max(1, min(workers, len(candidates))))]
+    for candidate in sorted(candidates, key=lambda c: -_weight(c)):
+        lane = min(lanes, key=lambda tasks: sum(_weight(c) for c in tasks))
+        lane.append(candidate)
+    shares: dict[str, float] = {}
+    for depth in range(max((len(lane) for lane in lanes), default=0)):
+        for lane in lanes:
+            if depth < len(lane):
+                total = sum(_weight(c) for c in lane)
+                shares[lane[depth].name] = seconds * _weight(lane[depth]) / total
+    return shares
+
+
+def _weight(candidate: FirstRound) -> float:
+    return BUDGET_WEIGHTS.get(candidate.name, 1.0)

@@ -1,0 +1,67 @@
+"""How the time the first round left is shared in the second round."""
+
+import pytest
+
+from analysis.automl.search import CONVERGENCE_RULE
+from analysis.automl.second_round import FirstRound, plan_second_round
+
+
+def first(name, *, converged="", trial=1.0, refit=1.0):
+    return FirstRound(
+        name=name, label=name.title(), converged=converged, slowest_trial=trial, refit_seconds=refit
+    )
+
+
+def test_it_continues_only_the_searches_that_can_still_improve():
+    plan = plan_second_round(
+        [first("linear", converged="all 20 trials ran"), first("xgboost"), first("lstm")],
+        seconds_left=40,
+        budget=120,
+    )
+
+    assert set(plan.seconds) == {"xgboost", "lstm"}
+    assert plan.converged == {"linear": "all 20 trials ran"}
+    assert plan.seconds == {"xgboost": 40, "lstm": 40}  # one process each
+    assert plan.sentence == ""
+
+
+def test_it_shares_a_process_by_weight_and_fills_every_process():
+    plan = plan_second_round(
+        [first("random_forest"), first("xgboost"), first("lstm")], seconds_left=60, budget=120
+    )
+
+    # The heaviest alone on one process; the other two one after the other on the second.
+    assert list(plan.seconds) == ["xgboost", "random_forest", "lstm"]
+    assert plan.seconds["xgboost"] == 60
+    assert plan.seconds["random_forest"] + plan.seconds["lstm"] == pytest.approx(60)
+    assert plan.seconds["random_forest"] > plan.seconds["lstm"]
+
+
+def test_it_leaves_out_a_search_whose_next_trial_does_not_fit_and_gives_its_time_away():
+    plan = plan_second_round(
+        [first("random_forest", trial=50), first("xgboost"), first("lstm")],
+        seconds_left=30,
+        budget=120,
+    )
+
+    assert plan.too_slow == ["random_forest"]
+    assert plan.seconds == {"xgboost": 30, "lstm": 30}
+
+
+def test_it_says_why_a_run_ended_early_when_every_search_converged():
+    done = [first("linear", converged="all 20 trials ran"), first("xgboost", converged="x")]
+
+    early = plan_second_round(done, seconds_left=50, budget=120)
+    nearly_spent = plan_second_round(done, seconds_left=5, budget=120)
+
+    assert not early.seconds
+    assert "every model's search had converged" in early.sentence
+    assert CONVERGENCE_RULE in early.sentence
+    assert nearly_spent.sentence == ""
+
+
+def test_it_says_when_the_time_left_was_too_short_for_a_search_that_could_improve():
+    plan = plan_second_round([first("lstm", trial=40)], seconds_left=30, budget=120)
+
+    assert not plan.seconds
+    assert "too little for one more trial and refit of Lstm" in plan.sentence
