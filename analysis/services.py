@@ -625,10 +625,12 @@ def candidate_confirm(*, candidate: CandidateResult) -> CandidateResult:
             "row it did not train on: there is nothing more to confirm."
         )
     if not _confirm_queue(run.pk, [candidate.pk]):
-        raise ServiceError(
-            f"{candidate.label} is already {candidate.get_confirm_status_display().lower()} "
-            "on the whole file."
-        )
+        candidate.refresh_from_db()
+        state = {
+            CandidateResult.Confirmation.QUEUED: "is already waiting to be scored",
+            CandidateResult.Confirmation.RUNNING: "is being scored right now",
+        }.get(candidate.confirm_status, "is already confirmed")
+        raise ServiceError(f"{candidate.label} {state} on the whole file.")
     candidate.refresh_from_db()
     return candidate
 

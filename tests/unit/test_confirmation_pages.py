@@ -179,7 +179,7 @@ def test_it_refuses_to_queue_a_confirmation_twice(owner, owner_client):
     response = owner_client.post(reverse("api_candidate_confirm", args=[candidate.pk]))
 
     assert response.status_code == 400
-    assert "already queued" in response.json()["error"]
+    assert "already waiting to be scored" in response.json()["error"]
 
 
 def test_it_shows_the_reason_a_confirmation_failed_and_offers_it_again(owner, owner_client):
