@@ -91,7 +91,8 @@ def split_code(spec: ExportSpec) -> str:
 
     `sample` is the sample as PROMISE drew it, in its order (`reproducibility_record`'s
     "sampling"); `features` is the export's features.py. Every value in the code is a
-    number of the spec or a fixed name, nothing a user typed.
+    number of the spec or a fixed name, nothing a user typed. Arguments go one per line
+    with a trailing comma, so the code is as `ruff format` leaves it whatever the seed.
     """
     splits, seed = spec.splits, spec.seed
     stdlib, third_party, model_selection, body = [], [], [], []
@@ -104,23 +105,24 @@ def split_code(spec: ExportSpec) -> str:
         ]
     else:
         model_selection.append("train_test_split")
-        stratify = "None"
+        stratify = []
         if splits.holdout == "stratified":
-            stratify = "sample[features.TARGET].astype(str)"
+            stratify = ["    stratify=sample[features.TARGET].astype(str),"]
         body += [
             "train, holdout = train_test_split(",
-            f"    sample, test_size={splits.holdout_share!r}, random_state={seed!r}, "
-            f"stratify={stratify}",
+            "    sample,",
+            f"    test_size={splits.holdout_share!r},",
+            f"    random_state={seed!r},",
+            *stratify,
             ")",
         ]
     if splits.cv_folds:
         model_selection.append(splits.cv_splitter)
         body.append("y = features.encode_target(train[features.TARGET])")
-        subset = _subset_code(spec)
-        if subset:
+        if _cv_subset(spec) == "seeded":
             third_party.append("import numpy as np")
-            body += subset
-        body.append(f"folds = list({_splitter_call(spec)}.split(train, y))")
+        body += _subset_code(spec)
+        body += [f"splitter = {_splitter_call(spec)}", "folds = list(splitter.split(train, y))"]
     else:
         note = "not recorded" if splits.cv_folds is None else "none, the model was fitted once"
         body.append(f"# Cross-validation folds: {note}.")
@@ -128,7 +130,8 @@ def split_code(spec: ExportSpec) -> str:
         # isort's order: classes (CapWords) before functions, which str sorting gives.
         names = ", ".join(sorted(model_selection))
         third_party.append(f"from sklearn.model_selection import {names}")
-    blocks = [block for block in (stdlib, third_party, ["import features"]) if block]
+    own = ["import features"] if any("features." in line for line in body) else []
+    blocks = [block for block in (stdlib, third_party, own) if block]
     lines = [line for block in blocks for line in [*block, ""]]
     return "\n".join([*lines, *body]) + "\n"
 
@@ -152,9 +155,9 @@ def _subset_code(spec: ExportSpec) -> list[str]:
             f"# The search used the latest {splits.cv_rows} training rows.",
             f"train, y = train.iloc[-{splits.cv_rows}:], y[-{splits.cv_rows}:]",
         ]
-    kept = ", each class keeping its first rows" if spec.is_classification else ""
+    kept = ", plus each class's first rows" if spec.is_classification else ""
     lines = [
-        f"# The search used a seeded subset of {splits.cv_rows} training rows{kept}.",
+        f"# The search used {splits.cv_rows} seeded training rows{kept}.",
         f"keep = np.random.default_rng({spec.seed!r}).choice(len(y), {splits.cv_rows}, "
         "replace=False)",
     ]

@@ -32,7 +32,7 @@ from .candidates.base import SklearnCandidate
 from .candidates.lstm import TIMESTEPS, LSTMCandidate
 from .discovery import HOLDOUT_SHARE, RunPlan
 from .fingerprint import file_sha256
-from .ingest import CSV, IngestOptions
+from .ingest import CSV, IngestOptions, describe_source
 from .metrics import METRIC_LABELS
 from .preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY, TARGET_ENCODING_FOLDS
 from .problem import REGRESSION
@@ -160,15 +160,18 @@ def source_file(
 
     `sha256` and `size_bytes` are the stored ones; each is read from the file when not
     given (the hash in blocks, see fingerprint.py).
-    `source_info` is what detection found (the profile's `source`) and `overrides` the
-    user's reading options (`IngestOptions` fields).
+    `overrides` are the user's reading options (`IngestOptions` fields) and
+    `source_info` what detection found with them (the profile's `source`), detected
+    again from the head of the file when not given.
     """
     path = Path(path)
-    source_info = source_info or {}
     overrides = dict(overrides or {})
+    options = IngestOptions(**overrides)
+    if source_info is None:
+        source_info = describe_source(path, options).to_dict()
     read_options = {key: source_info.get(key) for key in READ_SETTINGS}
     if read_options["format"] == CSV:
-        read_options["header_row"] = IngestOptions(**overrides).header_row
+        read_options["header_row"] = options.header_row
     return SourceFile(
         name=name or path.name,
         size_bytes=path.stat().st_size if size_bytes is None else size_bytes,

@@ -24,7 +24,7 @@ from sklearn.datasets import load_diabetes, load_wine
 
 from analysis.automl.candidates import CANDIDATES
 from analysis.automl.discovery import CandidateOutcome, RunPlan, prepare_run, train_candidate
-from analysis.automl.export import export_spec
+from analysis.automl.export import export_spec, source_file
 from analysis.automl.profile import profile_table
 from exporters import build_bundle
 from exporters.spec import ExportSpec
@@ -131,9 +131,13 @@ class ExportFactory:
         self.plans: dict[str, RunPlan] = {}
         self.exports: dict[tuple[str, str], TrainedExport] = {}
 
+    def source(self, dataset: str) -> Path:
+        """The CSV file the dataset's run discovered on."""
+        return self.root / f"{dataset}.csv"
+
     def plan(self, dataset: str) -> RunPlan:
         if dataset not in self.plans:
-            source = self.root / f"{dataset}.csv"
+            source = self.source(dataset)
             FRAMES[dataset]().to_csv(source, index=False)
             self.plans[dataset] = prepare_run(
                 source,
@@ -162,6 +166,9 @@ class ExportFactory:
             metrics=outcome.metrics,
             title=f"{family} on {dataset}",
             fit_seconds=outcome.fit_seconds,
+            source=source_file(self.source(dataset)),
+            cv_scores=outcome.cv_scores,
+            search_rows=outcome.charts.get("search_rows"),
         )
         zip_path = self.root / f"{family}-{dataset}.zip"
         arcnames = build_bundle(spec, zip_path)

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from analysis.automl.discovery import prepare_run, train_candidate
-from analysis.automl.export import export_spec
+from analysis.automl.export import export_spec, source_file
 from analysis.automl.profile import profile_table
 from exporters import build_bundle
 
@@ -74,7 +74,13 @@ def hostile_export(tmp_path_factory) -> TrainedExport:
     )
     outcome = train_candidate(run_dir, plan, "linear")
     spec = export_spec(
-        run_dir, "linear", params=outcome.params, metrics=outcome.metrics, title=PAYLOAD
+        run_dir,
+        "linear",
+        params=outcome.params,
+        metrics=outcome.metrics,
+        title=PAYLOAD,
+        source=source_file(source, name=PAYLOAD),
+        cv_scores=outcome.cv_scores,
     )
     zip_path = root / "hostile.zip"
     arcnames = build_bundle(spec, zip_path)
@@ -135,6 +141,7 @@ def test_every_hostile_value_is_a_string_literal_of_itself(hostile_export):
     assert constants["CATEGORICAL"] == CATEGORICAL
     assert constants["DATETIME"] == [DATETIME]
     assert constants["CLASSES"] == sorted(CLASSES)
+    assert module_constants(hostile_export.folder / "train.py")["DISCOVERY_FILE"] == PAYLOAD
 
 
 def test_the_code_calls_only_what_the_template_calls(hostile_export, exports):

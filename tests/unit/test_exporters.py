@@ -188,14 +188,16 @@ def test_every_family_and_task_renders_python_that_compiles(family, task):
 
 @pytest.fixture(scope="module")
 def every_rendering(tmp_path_factory) -> Path:
-    """Every family × task rendered into its own folder under one root."""
+    """Every family × task rendered into its own folder under one root, and one export
+    made without the uploaded file (its train.py has no file check)."""
     root = tmp_path_factory.mktemp("renderings")
-    for family in FAMILIES:
-        for task in TASKS:
-            folder = root / f"{family}-{task}"
-            folder.mkdir()
-            for name, text in render_files(make_spec(family, task)).items():
-                (folder / name).write_text(text, encoding="utf-8")
+    specs = {f"{family}-{task}": make_spec(family, task) for family in FAMILIES for task in TASKS}
+    specs["xgboost-binary-unrecorded-file"] = make_spec("xgboost", "binary", source=None)
+    for folder_name, spec in specs.items():
+        folder = root / folder_name
+        folder.mkdir()
+        for name, text in render_files(spec).items():
+            (folder / name).write_text(text, encoding="utf-8")
     return root
 
 

@@ -1,0 +1,100 @@
+"""The uploaded file's SHA-256: stored by the profile task, and named by every export.
+
+Through the real path: the upload view, the Celery worker on Redis, the database; and the
+export service on a run trained by the AutoML core into the run's own folder.
+"""
+
+import hashlib
+import io
+import json
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from analysis import services
+from analysis.automl.discovery import prepare_run, train_candidate
+from analysis.automl.profile import DatasetProfile
+from analysis.models import CandidateResult, Dataset, Run
+from analysis.storage import dataset_path, run_dir
+from tests.conftest import churn_frame
+from tests.worker import wait_for
+
+# A semicolon-separated file: the record must say how it was read.
+CONTENT = churn_frame(rows=200).to_csv(index=False, sep=";").encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_stores_the_sha256_of_the_uploaded_file_when_profiling(celery_worker, owner_client):
+    upload = io.BytesIO(CONTENT)
+    upload.name = "churn.csv"
+
+    response = owner_client.post(reverse("dataset_upload"), {"file": upload})
+
+    assert response.status_code == 302
+    dataset = Dataset.objects.latest("created_at")
+    wait_for(
+        lambda: Dataset.objects.get(pk=dataset.pk).status in ("ready", "failed"),
+        timeout=60,
+        what="the profile",
+    )
+    dataset.refresh_from_db()
+    assert dataset.status == "ready", dataset.error
+    assert dataset.sha256 == hashlib.sha256(CONTENT).hexdigest()
+
+
+@pytest.fixture
+def trained_candidate(owner):
+    """A linear model trained on a dataset profiled before hashes were stored (blank)."""
+    dataset = Dataset(owner=owner, name="churn.csv", size_bytes=len(CONTENT))
+    dataset.file.save("churn.csv", ContentFile(CONTENT), save=True)
+    services.dataset_profile(dataset_id=dataset.pk)
+    Dataset.objects.filter(pk=dataset.pk).update(sha256="")
+    dataset.refresh_from_db()
+    run = Run.objects.create(
+        owner=owner, dataset=dataset, target="churned", seed=3, status=Run.Status.SUCCEEDED
+    )
+    plan = prepare_run(
+        dataset_path(dataset),
+        run_dir(run),
+        profile=DatasetProfile.from_dict(dataset.profile),
+        target="churned",
+        max_rows=None,
+        seed=run.seed,
+    )
+    outcome = train_candidate(run_dir(run), plan, "linear")
+    return CandidateResult.objects.create(
+        run=run,
+        name="linear",
+        label="Linear model",
+        status=CandidateResult.Status.SUCCEEDED,
+        params=outcome.params,
+        metrics=outcome.metrics,
+        cv_scores=outcome.cv_scores,
+        charts=outcome.charts,
+        fit_seconds=outcome.fit_seconds,
+    )
+
+
+@pytest.mark.django_db
+def test_an_export_of_a_dataset_without_a_stored_hash_records_and_stores_it(trained_candidate):
+    assert trained_candidate.run.dataset.sha256 == ""
+
+    files = services.export_files(candidate=trained_candidate)
+
+    record = json.loads(files["config.json"])["reproducibility"]
+    digest = hashlib.sha256(CONTENT).hexdigest()
+    assert record["data_file"]["sha256"] == digest
+    assert record["data_file"]["read_options"]["delimiter"] == ";"
+    assert Dataset.objects.get(pk=trained_candidate.run.dataset_id).sha256 == digest
+    assert f'DISCOVERY_SHA256 = "{digest}"' in files["train.py"]
+
+
+@pytest.mark.django_db
+def test_an_export_records_the_candidates_own_folds(trained_candidate):
+    files = services.export_files(candidate=trained_candidate)
+
+    folds = json.loads(files["config.json"])["reproducibility"]["cross_validation"]
+    assert folds["n_splits"] == len(trained_candidate.cv_scores) > 1
+    assert folds["splitter"] == "StratifiedKFold"
+    assert folds["fold_scores"] == pytest.approx(trained_candidate.cv_scores)
