@@ -71,6 +71,20 @@ def dataset_findings(dataset: Dataset) -> list[dict]:
     return sorted(findings, key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 3))
 
 
+def dataset_preview(dataset: Dataset, limit: int | None = 20) -> list[list]:
+    """The dataset's first rows, each a list of values in the order of its profile's columns."""
+    from .automl.profile import preview_rows
+
+    return preview_rows(dataset.profile or {})[:limit]
+
+
+def dataset_example_row(dataset: Dataset) -> dict:
+    """The dataset's first row as {column: value}, to fill forms with ({} when it has none)."""
+    names = [c["name"] for c in (dataset.profile or {}).get("columns") or []]
+    rows = dataset_preview(dataset, limit=1)
+    return dict(zip(names, rows[0], strict=False)) if rows else {}
+
+
 def column_cards(dataset: Dataset) -> list[dict]:
     """One card per column: its profile plus missing share and histogram bar heights."""
     profile = dataset.profile or {}

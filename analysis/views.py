@@ -104,6 +104,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "findings": selectors.dataset_findings(dataset),
         "columns": selectors.column_cards(dataset),
+        "preview": selectors.dataset_preview(dataset),
         "suggested_target": selectors.suggested_target(dataset),
         "sample_options": selectors.sample_options(dataset),
         "runs": selectors.dataset_runs(dataset),
@@ -283,7 +284,7 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         values = {c: request.POST.get(c, "") for c in columns}
     else:
-        example = ((candidate.run.dataset.profile or {}).get("preview") or [{}])[0]
+        example = selectors.dataset_example_row(candidate.run.dataset)
         values = {c: "" if example.get(c) is None else str(example[c]) for c in columns}
     result = error = None
     if request.method == "POST":

@@ -83,7 +83,9 @@ class ColumnProfile:
 class DatasetProfile:
     rows: int
     columns: list[ColumnProfile]
-    preview: list[dict]
+    # The first rows, each a list of values in the order of `columns`: lists, because a
+    # JSON object need not keep its keys in order (PostgreSQL's jsonb sorts them).
+    preview: list[list]
     findings: list[Finding] = field(default_factory=list)
     source: dict = field(default_factory=dict)
     duplicate_rows: int = 0
@@ -103,11 +105,24 @@ class DatasetProfile:
         return cls(
             rows=data["rows"],
             columns=columns,
-            preview=data["preview"],
+            preview=preview_rows(data),
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             source=data.get("source", {}),
             duplicate_rows=data.get("duplicate_rows", 0),
         )
+
+
+def preview_rows(data: dict) -> list[list]:
+    """The preview of a stored profile (`DatasetProfile.to_dict`) as rows in column order.
+
+    Profiles stored before previews were lists hold each row as {column: value}; their
+    values are put in the order of the profile's columns, whatever order the keys have.
+    """
+    names = [column["name"] for column in data.get("columns") or []]
+    return [
+        [row.get(name) for name in names] if isinstance(row, dict) else list(row)
+        for row in data.get("preview") or []
+    ]
 
 
 def profile_table(path: str | Path, *, options: IngestOptions | None = None) -> DatasetProfile:
@@ -210,7 +225,10 @@ class _Profiler(Visitor):
         profile = DatasetProfile(
             rows=self.rows,
             columns=columns,
-            preview=[_jsonable(r) for r in preview.head(PREVIEW_ROWS).to_dict("records")],
+            preview=[
+                [_jsonable(value) for value in row]
+                for row in preview.head(PREVIEW_ROWS).itertuples(index=False, name=None)
+            ],
             source=info.to_dict(),
             duplicate_rows=int(duplicates),
         )
@@ -506,16 +524,13 @@ def _num(value) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-def _jsonable(record: dict) -> dict:
-    out = {}
-    for key, value in record.items():
-        if value is None or value is pd.NaT:
-            value = None
-        elif isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-            value = None
-        elif hasattr(value, "item") and not isinstance(value, pd.Timestamp):
-            value = value.item()
-        if not isinstance(value, (int, float, str, bool, type(None))):
-            value = str(value)
-        out[str(key)] = value
-    return out
+def _jsonable(value):
+    if value is None or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, pd.Timestamp):
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if not isinstance(value, (int, float, str, bool, type(None))):
+        value = str(value)
+    return value

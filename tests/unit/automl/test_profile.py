@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,7 +7,7 @@ import pytest
 from analysis.automl import ingest, profile
 from analysis.automl.errors import DataFileError
 from analysis.automl.ingest import remove_normalized
-from analysis.automl.profile import profile_table
+from analysis.automl.profile import DatasetProfile, preview_rows, profile_table
 from tests.conftest import churn_frame
 
 
@@ -29,6 +31,24 @@ def test_it_counts_missing_values(churn_csv):
 
 def test_it_keeps_a_preview_of_fifty_rows(churn_csv):
     assert len(profile_table(churn_csv).preview) == 50
+
+
+def test_it_keeps_the_preview_as_rows_of_values_in_column_order(tmp_path):
+    path = tmp_path / "order.csv"
+    path.write_text("zeta,alpha,mid\nz1,a1,m1\nz2,a2,m2\n")
+    stored = json.loads(json.dumps(profile_table(path).to_dict()))
+    assert [c["name"] for c in stored["columns"]] == ["zeta", "alpha", "mid"]
+    assert stored["preview"] == [["z1", "a1", "m1"], ["z2", "a2", "m2"]]
+
+
+def test_it_reads_older_profiles_whose_preview_rows_are_objects(churn_csv):
+    stored = profile_table(churn_csv).to_dict()
+    names = [c["name"] for c in stored["columns"]]
+    rows = [dict(zip(names, row, strict=True)) for row in stored["preview"]]
+    # As PostgreSQL's jsonb hands them back: keys sorted, not in the columns' order.
+    stored["preview"] = [dict(sorted(row.items())) for row in rows]
+    assert DatasetProfile.from_dict(stored).preview == profile_table(churn_csv).preview
+    assert preview_rows(stored)[0] == [rows[0][name] for name in names]
 
 
 def test_it_reads_semicolon_separated_files(tmp_path):
