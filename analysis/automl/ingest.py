@@ -9,8 +9,9 @@ How a file is read
    megabyte decodes as UTF-8, else charset-normalizer's guess (Latin-1/cp1252, ...); the
    delimiter is sniffed among ``, ; TAB |`` as the one that splits the first lines into the
    same number of fields; decimal commas are recognised when the delimiter is ``;``.
-   Header names are cleaned: blank ones become ``column_<n>``, repeated ones get ``_2``,
-   ``_3``, ... so every column has a unique, readable name.
+   Header names are read as pyarrow reads them (quoted names may hold delimiters, quotes
+   and line breaks), and kept as they are, except that blank ones become ``column_<n>``
+   and repeated ones get ``_2``, ``_3``, ... so every column has a unique name.
 2. **Stream** (`scan_table`): pyarrow's streaming readers (``pyarrow.csv.open_csv``,
    ``pyarrow.json.open_json``, ``ParquetFile.iter_batches``) hand over record batches of a
    few MB; a visitor sees each batch once. Column types are inferred from the first block;
@@ -51,6 +52,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from .errors import DataFileError
+from .nesting import JsonLinesGuard, refuse_deep_lines
 
 # A documented limit: wider tables are refused with a message (profiles and one-hot
 # encodings of more columns do not fit the pages or the models anyway).
@@ -125,6 +127,8 @@ class SourceInfo:
     columns: list[str] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The 1-based line where a CSV header starts (0: no header), blank lines counted.
+    header_line: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -241,13 +245,16 @@ def scan_table(
     options = options or IngestOptions()
     if path.stat().st_size == 0:
         raise DataFileError("The file is empty: upload a table with a header row and data rows.")
-    with scan_memory_pool():
-        if _is_parquet(path):
-            return _scan_parquet(path, visitor_factory)
-        head = _read_head(path, 16)
-        if head.startswith(b"PK\x03\x04") and _is_xlsx(path):
-            return _scan_xlsx(path, options, visitor_factory)
-        return _scan_text(path, options, visitor_factory)
+    try:
+        with scan_memory_pool():
+            if _is_parquet(path):
+                return _scan_parquet(path, visitor_factory)
+            head = _read_head(path, 16)
+            if head.startswith(b"PK\x03\x04") and _is_xlsx(path):
+                return _scan_xlsx(path, options, visitor_factory)
+            return _scan_text(path, options, visitor_factory)
+    except (RecursionError, MemoryError) as exc:
+        raise _exhausted_error(exc) from exc
 
 
 @contextlib.contextmanager
@@ -305,6 +312,8 @@ def _scan_parquet(path: Path, visitor_factory):
             for batch in ahead:
                 if visitor:
                     visitor.add(batch)
+    except MemoryError:  # pyarrow's ArrowMemoryError too: scan_table words it
+        raise
     except (pa.ArrowException, OSError) as exc:
         raise DataFileError(
             f"The Parquet file could not be read ({_first_line(exc)}): export it again "
@@ -354,8 +363,11 @@ def _detect_text(path: Path, options: IngestOptions) -> SourceInfo:
         ) from exc
     text = _decode_head(raw, codec.name)
     first = text.lstrip().split("\n", 1)[0].strip()
-    if first.startswith("{") and _is_json_object(first):
-        return SourceInfo(format=JSONL, compression=compression, encoding=codec.name)
+    if first.startswith("{"):
+        # Measured before json parses it: a line nested thousands deep is refused here.
+        refuse_deep_lines(first.encode(), first_line=text[: text.find("{")].count("\n") + 1)
+        if _is_json_object(first):
+            return SourceInfo(format=JSONL, compression=compression, encoding=codec.name)
     delimiter = options.delimiter or _sniff_delimiter(text)
     if delimiter in ("\\t", "tab", "TAB"):
         delimiter = "\t"
@@ -363,18 +375,20 @@ def _detect_text(path: Path, options: IngestOptions) -> SourceInfo:
         raise DataFileError(
             f"The delimiter must be a single character, not {delimiter!r}: use , ; | or tab."
         )
-    records = _head_records(text, delimiter)
     header_row = max(int(options.header_row), 0)
-    if header_row > len(records):
+    header_line, records = _head_records(text, delimiter, skip_lines=max(header_row - 1, 0))
+    if header_row and not records:
+        lines = len(text.rstrip("\n").split("\n"))
         raise DataFileError(
             f"Line {header_row} was chosen as the header, but the file has only "
-            f"{len(records)} lines: choose an earlier header row."
+            f"{lines} lines: choose an earlier header row."
         )
     if header_row == 0:
+        header_line = 0
         width = len(records[0]) if records else 1
         raw_names = [f"column_{i}" for i in range(1, width + 1)]
     else:
-        raw_names = records[header_row - 1]
+        raw_names = records[0]
     _check_width(len(raw_names))
     names = unique_names(raw_names)
     renamed = {
@@ -382,7 +396,7 @@ def _detect_text(path: Path, options: IngestOptions) -> SourceInfo:
         for i, (old, new) in enumerate(zip(raw_names, names, strict=True), start=1)
         if old != new and header_row
     }
-    data = records[header_row:]
+    data = records[1:] if header_row else records
     decimal = options.decimal or _sniff_decimal(data, delimiter)
     info = SourceInfo(
         format=CSV,
@@ -392,6 +406,7 @@ def _detect_text(path: Path, options: IngestOptions) -> SourceInfo:
         decimal=decimal,
         columns=names,
         renamed=renamed,
+        header_line=header_line,
     )
     if renamed:
         info.notes.append(
@@ -412,19 +427,22 @@ def _scan_text(path: Path, options: IngestOptions, visitor_factory):
 
 def _scan_csv(path: Path, options: IngestOptions, info: SourceInfo, visitor_factory):
     column_types: dict[str, pa.DataType] = {}
-    ragged: list[str] = []
+    ragged: list[tuple[int, str] | None] = []  # the first bad row, then one None a row
 
     def on_invalid_row(row) -> str:
-        if len(ragged) < 1:
-            ragged.append(row.text)
-        ragged.append("")
+        if not ragged:
+            ragged.append((row.actual_columns, row.text))
+        ragged.append(None)
         return "skip"
 
     for _attempt in range(len(info.columns) + 2):
         ragged.clear()
         read = pacsv.ReadOptions(
             column_names=info.columns,
-            skip_rows=max(options.header_row, 0),
+            # pyarrow skips lines before the names but records after them: the header is
+            # skipped as one record, so quoted names may hold line breaks.
+            skip_rows=max(info.header_line - 1, 0),
+            skip_rows_after_names=1 if info.header_line else 0,
             block_size=BLOCK_SIZE,
             use_threads=True,
         )
@@ -467,10 +485,11 @@ def _scan_csv(path: Path, options: IngestOptions, info: SourceInfo, visitor_fact
             bad = len(ragged) - 1
             if visitor:
                 visitor.abandon()
-            line = _find_line(path, info, ragged[0])
+            fields, text = ragged[0]
+            line = _find_line(path, info, text)
             where = f"Line {line}" if line else "A row"
             raise DataFileError(
-                f"{where} has {ragged[0].count(info.delimiter) + 1} fields but the header has "
+                f"{where} has {fields} fields but the header has "
                 f"{len(info.columns)} ({bad} such row{'s' if bad != 1 else ''} in all): fix "
                 "those rows, or choose the right delimiter or header row."
             )
@@ -583,6 +602,10 @@ def _open_text_stream(path: Path, info: SourceInfo):
         stream = pa.input_stream(str(path), compression=info.compression)
     if info.encoding not in ("utf-8", "utf-8-sig"):
         stream = pa.transcoding_input_stream(stream, info.encoding, "utf-8")
+    if info.format == JSONL:
+        # Every line is measured before pyarrow or json parses it: a line nested too
+        # deep would crash pyarrow's reader (see nesting.py).
+        stream = pa.PythonFile(JsonLinesGuard(stream), mode="r")
     return stream
 
 
@@ -601,7 +624,22 @@ def _widen(exc: Exception, columns: list[str], types: dict) -> dict | None:
     return {**types, name: wanted}
 
 
+def _exhausted_error(exc: BaseException) -> DataFileError:
+    """The sentence for a file whose reading ran out of stack (nesting) or memory."""
+    if isinstance(exc, RecursionError):
+        return DataFileError(
+            "The file nests its values too deeply to be read as a table: flatten the nested "
+            "values, or upload a CSV."
+        )
+    return DataFileError(
+        "The file needs more memory to read than PROMISE has (a line or a value is very "
+        "large?): split it into smaller lines or values, or upload it as Parquet."
+    )
+
+
 def _text_error(exc: Exception, path: Path, info: SourceInfo) -> DataFileError:
+    if isinstance(exc, MemoryError):  # pyarrow's ArrowMemoryError too
+        return _exhausted_error(exc)
     message = str(exc)
     if info.compression and ("truncated" in message.lower() or isinstance(exc, EOFError)):
         return DataFileError(
@@ -809,12 +847,29 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _head_records(text: str, delimiter: str) -> list[list[str]]:
+def _head_records(text: str, delimiter: str, *, skip_lines: int) -> tuple[int, list[list[str]]]:
+    """The records after `skip_lines` lines, blank ones left out, and the first one's line.
+
+    This is how pyarrow finds a header: it skips lines (``skip_rows``), then reads the
+    first record that is not blank, whose quoted fields may span several lines.
+    """
+    lines = io.StringIO(text)
+    for _ in range(skip_lines):
+        lines.readline()
+    reader = csv.reader(lines, delimiter=delimiter)
+    records, first_line = [], skip_lines + 1
     try:
-        records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        for record in reader:
+            if record:
+                records.append(record)
+            elif not records:
+                first_line = skip_lines + reader.line_num + 1
     except csv.Error:
-        records = [line.split(delimiter) for line in text.splitlines()]
-    return [r for r in records if r]
+        # Not CSV as the csv module knows it (a stray carriage return, say): plain lines.
+        rest = text.split("\n")[skip_lines:]
+        first_line = skip_lines + 1 + next((i for i, line in enumerate(rest) if line.strip()), 0)
+        records = [line.rstrip("\r").split(delimiter) for line in rest if line.strip()]
+    return first_line, records
 
 
 def _sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
@@ -827,12 +882,16 @@ def _sniff_decimal(rows: list[list[str]], delimiter: str) -> str:
 
 
 def unique_names(names: list) -> list[str]:
-    """Header names made unique and readable: blanks become column_<n>, repeats get _2, _3."""
+    """Header names as the file has them, made unique: blanks become column_<n>, repeats _2, _3.
+
+    Other names are kept exactly, spaces and line breaks included, as pandas and pyarrow
+    read them: the exported code finds its columns by these names in the user's file.
+    """
     out: list[str] = []
     seen: set[str] = set()
     for i, name in enumerate(names, start=1):
-        clean = " ".join(str(name if name is not None else "").split())
-        base = clean or f"column_{i}"
+        text = str(name if name is not None else "")
+        base = text if text.strip() else f"column_{i}"
         candidate, n = base, 2
         while candidate in seen:
             candidate, n = f"{base}_{n}", n + 1
@@ -917,7 +976,7 @@ def _scan_xlsx(path: Path, options: IngestOptions, visitor_factory):
         with zipfile.ZipFile(path) as archive:
             _refuse_bomb(archive.infolist(), limit=XLSX_MAX_UNCOMPRESSED)
         book = load_workbook(path, read_only=True, data_only=True)
-    except DataFileError:
+    except (DataFileError, RecursionError, MemoryError):
         raise
     except Exception as exc:  # openpyxl raises many types on damaged workbooks
         raise DataFileError(
@@ -935,6 +994,8 @@ def _scan_xlsx(path: Path, options: IngestOptions, visitor_factory):
                 for row in sheet.iter_rows(values_only=True):
                     if row and any(v is not None and v != "" for v in row):
                         writer.writerow([_cell_text(v) for v in row])
+            except (RecursionError, MemoryError):
+                raise
             except Exception as exc:  # a damaged sheet: any openpyxl/XML error
                 raise DataFileError(
                     f"The sheet {sheet.title!r} could not be read ({_first_line(exc)}): save "

@@ -7,6 +7,7 @@ import threading
 import zipfile
 
 import pandas as pd
+import pyarrow.csv as pacsv
 import pytest
 
 from analysis.automl.errors import DataFileError
@@ -18,7 +19,9 @@ from analysis.automl.ingest import (
     scan_table,
     unique_names,
 )
+from analysis.automl.nesting import MAX_JSON_DEPTH
 from analysis.automl.profile import profile_table
+from analysis.automl.sampling import sample_table
 from tests.conftest import churn_frame
 
 ROWS = 120
@@ -151,14 +154,126 @@ def test_it_keeps_embedded_newlines_inside_quotes(tmp_path):
     path.write_text("id,note,flag\n" + body)
     profile = profile_table(path)
     assert profile.rows == 60
-    assert profile.preview[0]["note"] == "line one\nline two, still 0"
+    assert profile.preview[0] == [0, "line one\nline two, still 0", 0]
 
 
-def test_it_makes_header_names_unique_and_readable(tmp_path):
+def test_it_makes_header_names_unique_and_keeps_the_others_as_written(tmp_path):
     path = tmp_path / "header.csv"
     path.write_text("a,,a, b  c ,\n" + "1,2,3,4,5\n" * 30)
     names = [c.name for c in profile_table(path).columns]
-    assert names == ["a", "column_2", "a_2", "b c", "column_5"]
+    # As pandas reads them too: the exported code finds " b  c " in the user's file.
+    assert names == ["a", "column_2", "a_2", " b  c ", "column_5"]
+
+
+# Quoted header names holding a line break, doubled quotes and the delimiter itself.
+HEADER = 'id{sep}"first\nsecond"{sep}"say ""hi""{sep} then go"{sep}flag\n'
+
+
+def _header_csv(path, sep=",", preamble=""):
+    rows = "".join(f'{i}{sep}"v{i}\nmore"{sep}w{i}{sep}{i % 2}\n' for i in range(40))
+    path.write_text(preamble + HEADER.format(sep=sep) + rows)
+    return path
+
+
+def _pyarrow_names(path, sep=",", skip_rows=0) -> list[str]:
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(skip_rows=skip_rows),
+        parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+    ).column_names
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_it_reads_quoted_header_names_as_pyarrow_does(tmp_path, sep):
+    path = _header_csv(tmp_path / "quoted.csv", sep)
+    profile = profile_table(path)
+    assert [c.name for c in profile.columns] == _pyarrow_names(path, sep)
+    assert profile.rows == 40
+    assert profile.preview[0] == [0, "v0\nmore", "w0", 0]
+
+
+def test_it_reads_a_quoted_header_below_a_preamble_as_pyarrow_does(tmp_path):
+    path = _header_csv(tmp_path / "report.csv", preamble="Monthly report\n\n")
+    profile = profile_table(path, options=IngestOptions(header_row=3))
+    assert [c.name for c in profile.columns] == _pyarrow_names(path, skip_rows=2)
+    assert (profile.rows, profile.source["header_line"]) == (40, 3)
+
+
+def test_it_samples_by_a_target_whose_name_holds_a_line_break(tmp_path):
+    path = tmp_path / "quoted.csv"
+    frame = pd.DataFrame({"x": range(60), "y\nnext": [i % 2 for i in range(60)]})
+    frame.to_csv(path, index=False)
+    profile_table(path)
+    sample, result = sample_table(path, target="y\nnext", max_rows=30, seed=0)
+    assert list(sample.columns[:2]) == ["x", "y\nnext"]
+    assert result.sample_rows == 30 and set(sample["y\nnext"]) == {0, 1}
+
+
+def test_it_counts_the_fields_of_a_ragged_row_as_the_reader_splits_them(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,c\n" + "1,2,3\n" * 30 + '4,"five, six"\n')
+    with pytest.raises(DataFileError, match="Line 32 has 2 fields but the header has 3"):
+        profile_table(path)
+
+
+def _nested(depth: int) -> str:
+    """JSON text of objects and arrays nested `depth` deep (json.dumps would recurse)."""
+    levels = range(depth)
+    opening = "".join('{"k": ' if level % 2 else "[" for level in levels)
+    return opening + '"leaf"' + "".join("}" if level % 2 else "]" for level in reversed(levels))
+
+
+def _json_lines(path, deep_line: int, depth: int, compress=None):
+    lines = [
+        f'{{"a": {i}, "b": {_nested(depth) if i == deep_line else json.dumps("plain")}}}\n'
+        for i in range(1, 60)
+    ]
+    text = "".join(lines).encode()
+    path.write_bytes(compress(text) if compress else text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("deep_line", "compress"), [(1, None), (6, None), (6, gzip.compress), (59, bz2.compress)]
+)
+def test_it_refuses_json_lines_nested_too_deep_with_a_sentence(tmp_path, deep_line, compress):
+    # 100,000 levels overflowed Python's json (RecursionError) and pyarrow's reader (a crash).
+    path = _json_lines(tmp_path / "deep.jsonl", deep_line, 100_000, compress)
+    expected = f"Line {deep_line} nests arrays or objects 100,001 levels deep; PROMISE reads"
+    with pytest.raises(DataFileError, match=expected):
+        profile_table(path)
+
+
+def test_it_reads_json_lines_nested_up_to_the_limit(tmp_path):
+    path = _json_lines(tmp_path / "nested.jsonl", 6, MAX_JSON_DEPTH - 1)
+    assert profile_table(path).rows == 59
+
+
+def test_it_does_not_count_brackets_inside_json_strings(tmp_path):
+    path = tmp_path / "brackets.jsonl"
+    lines = [json.dumps({"a": i, "b": '[{\\"' * 500}) for i in range(40)]
+    path.write_text("\n".join(lines) + "\n")
+    assert profile_table(path).rows == 40
+
+
+class _Exhausting(Visitor):
+    def __init__(self, error: type[BaseException]):
+        self.error = error
+
+    def add(self, batch):
+        raise self.error()
+
+
+@pytest.mark.parametrize(
+    ("error", "sentence"),
+    [
+        (RecursionError, "nests its values too deeply to be read as a table"),
+        (MemoryError, "needs more memory to read than PROMISE has"),
+    ],
+)
+def test_it_words_running_out_of_stack_or_memory_while_reading(churn_csv, error, sentence):
+    with pytest.raises(DataFileError, match=sentence):
+        scan_table(churn_csv, visitor_factory=lambda info, schema: _Exhausting(error))
 
 
 def test_unique_names_never_collide_with_generated_names():
