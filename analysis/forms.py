@@ -16,7 +16,13 @@ class SignupForm(UserCreationForm):
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="Table file (CSV or Parquet)")
+    # Every format analysis/automl/ingest.py reads; the content decides, not the name.
+    file = forms.FileField(
+        label=(
+            "Table file: CSV or other delimited text (TSV, ; or | separated) or JSON Lines, "
+            "plain or gzip, bz2 or zip compressed; Excel .xlsx; or Parquet"
+        )
+    )
 
 
 class RunForm(forms.Form):

@@ -29,7 +29,7 @@ def test_a_new_user_signs_up_logs_out_and_logs_in_again(app_page, traffic, shoot
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("navigation", name="Account")).to_contain_text("ada")
     expect(page.get_by_role("heading", name="Find the best model for a table")).to_be_visible()
-    expect(page.get_by_label("Table file (CSV or Parquet)")).to_be_visible()
+    expect(page.get_by_label("Table file:")).to_be_visible()
     expect(page.get_by_text("No datasets yet")).to_be_visible()
     shoot(page, "home-empty")
 

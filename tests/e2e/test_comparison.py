@@ -127,7 +127,7 @@ def test_a_dropped_piece_is_resent_from_the_servers_offset(signed_in, shoot, tmp
             route.continue_()
 
     page.route(re.compile(r"/uploads/[0-9a-f]+/\?offset="), drop_once)
-    page.get_by_label("Table file (CSV or Parquet)").set_input_files(csv)
+    page.get_by_label("Table file:").set_input_files(csv)
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("[data-upload-text]")).to_contain_text(re.compile(r"%|Connection"))
     expect(page).to_have_url(re.compile(r"/datasets/\d+/$"), timeout=30_000)
@@ -144,7 +144,7 @@ def test_a_file_over_the_limit_is_refused_in_place(signed_in, shoot, tmp_path, s
     page.reload()
     csv = tmp_path / "big.csv"
     csv.write_bytes(b"a,b\n" + b"1,2\n" * 300_000)
-    page.get_by_label("Table file (CSV or Parquet)").set_input_files(csv)
+    page.get_by_label("Table file:").set_input_files(csv)
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_role("alert")).to_contain_text("larger than the 1 MB limit")
     expect(page).to_have_url(re.compile(r"/$"))

@@ -28,7 +28,7 @@ RUN_TIMEOUT_MS = 240_000
 
 def upload(page, path):
     page.goto("/")
-    page.get_by_label("Table file (CSV or Parquet)").set_input_files(path)
+    page.get_by_label("Table file:").set_input_files(path)
     page.get_by_role("button", name="Upload").click()
     expect(page).to_have_url(re.compile(r"/datasets/\d+/$"))
 
