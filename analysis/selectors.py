@@ -14,8 +14,16 @@ def runs_of(user) -> QuerySet[Run]:
 
 
 def leaderboard(run: Run) -> list[CandidateResult]:
-    """Ranked candidates first, best first, then the ones without a rank in family order."""
+    """Ranked candidates first, best first, then the ones without a rank in family order.
+
+    Each candidate's metrics come with the run's metric first and the rest by name, and
+    its parameters by name: PostgreSQL's jsonb does not keep keys in the order written,
+    and the pages list them in the order they come.
+    """
     candidates = list(run.candidates.all())
+    for c in candidates:
+        c.metrics = dict(sorted(c.metrics.items(), key=lambda kv: (kv[0] != run.metric, kv[0])))
+        c.params = dict(sorted(c.params.items()))
     return sorted(candidates, key=lambda c: (c.rank is None, c.rank or 0, c.position))
 
 

@@ -1,0 +1,37 @@
+"""Stored JSON objects read the same on SQLite and PostgreSQL, whose jsonb reorders keys."""
+
+import re
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from analysis.models import CandidateResult, Dataset, Run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run(owner):
+    dataset = Dataset(owner=owner, name="t.csv", status=Dataset.Status.READY)
+    dataset.profile = {"rows": 4, "columns": [{"name": "x"}, {"name": "label"}], "preview": []}
+    dataset.file.save("t.csv", ContentFile(b"x,label\n1,yes\n"), save=True)
+    run = Run.objects.create(
+        owner=owner, dataset=dataset, target="label", status=Run.Status.SUCCEEDED,
+        metric="balanced_accuracy", recommended="forest", plan={"task": "binary"},
+    )  # fmt: skip
+    # Written in an order that is neither by name nor by length (jsonb's order), with the
+    # run's metric last either way.
+    CandidateResult.objects.create(
+        run=run, name="forest", label="Forest", position=0, rank=1, status="succeeded",
+        metrics={"log_loss": 0.3, "f1_macro": 0.7, "balanced_accuracy": 0.8},
+        params={"n_estimators": 100, "max_depth": 4}, cv_mean=0.8, cv_std=0.01,
+    )  # fmt: skip
+    return run
+
+
+def test_it_lists_other_metrics_and_parameters_in_one_order(owner_client, run):
+    page = owner_client.get(reverse("run_detail", args=[run.pk])).content.decode()
+    others = re.search(r"<td><small>([^<]*log_loss[^<]*)</small></td>", page).group(1)
+    assert others == "f1_macro 0.7000 · log_loss 0.3000"
+    assert "Parameters: max_depth=4, n_estimators=100" in page
