@@ -68,6 +68,8 @@ def reproducibility_record(spec: ExportSpec) -> dict[str, Any]:
             "random_state": spec.seed if shuffled else None,
             "rows": splits.cv_rows,
             "subset": _cv_subset(spec),
+            "drawn_rows": splits.cv_drawn,
+            "quick_cv": splits.quick_cv,
             "metric": spec.metric,
             "fold_scores": splits.cv_scores,
         },
@@ -116,13 +118,21 @@ def split_code(spec: ExportSpec) -> str:
             *stratify,
             ")",
         ]
-    if splits.cv_folds:
+    subset = _cv_subset(spec)
+    if subset == "seeded" and splits.cv_drawn is None:
+        body += [
+            f"# The search used {splits.cv_rows} seeded training rows, drawn before",
+            "# their number was recorded: its folds cannot be cut again.",
+        ]
+    elif splits.cv_folds:
         model_selection.append(splits.cv_splitter)
         body.append("y = features.encode_target(train[features.TARGET])")
-        if _cv_subset(spec) == "seeded":
+        if subset == "seeded":
             third_party.append("import numpy as np")
         body += _subset_code(spec)
-        body += [f"splitter = {_splitter_call(spec)}", "folds = list(splitter.split(train, y))"]
+        # A cut-down search's folds are positions in its own rows, `searched`.
+        rows = "searched" if subset else "train"
+        body += [f"splitter = {_splitter_call(spec)}", f"folds = list(splitter.split({rows}, y))"]
     else:
         note = "not recorded" if splits.cv_folds is None else "none, the model was fitted once"
         body.append(f"# Cross-validation folds: {note}.")
@@ -153,12 +163,12 @@ def _subset_code(spec: ExportSpec) -> list[str]:
     if subset == "latest":
         return [
             f"# The search used the latest {splits.cv_rows} training rows.",
-            f"train, y = train.iloc[-{splits.cv_rows}:], y[-{splits.cv_rows}:]",
+            f"searched, y = train.iloc[-{splits.cv_rows}:], y[-{splits.cv_rows}:]",
         ]
     kept = ", plus each class's first rows" if spec.is_classification else ""
     lines = [
-        f"# The search used {splits.cv_rows} seeded training rows{kept}.",
-        f"keep = np.random.default_rng({spec.seed!r}).choice(len(y), {splits.cv_rows}, "
+        f"# The search used {splits.cv_drawn} seeded training rows{kept}.",
+        f"keep = np.random.default_rng({spec.seed!r}).choice(len(y), {splits.cv_drawn}, "
         "replace=False)",
     ]
     if spec.is_classification:
@@ -166,7 +176,7 @@ def _subset_code(spec: ExportSpec) -> list[str]:
             "for label in np.unique(y):",
             f"    keep = np.union1d(keep, np.flatnonzero(y == label)[:{splits.cv_folds}])",
         ]
-    return [*lines, "keep = np.sort(keep)", "train, y = train.iloc[keep], y[keep]"]
+    return [*lines, "keep = np.sort(keep)", "searched, y = train.iloc[keep], y[keep]"]
 
 
 _SAMPLING = {
@@ -220,6 +230,8 @@ def _cv_phrase(spec: ExportSpec) -> str:
         f"{splits.cv_folds} folds of the training rows, scikit-learn's `{call}`{labels}; "
         f"the chosen hyper-parameters scored {scores} ({metric}) on them."
     )
+    if splits.quick_cv:
+        text = "a quick CV, as the time limit was too short for the usual one: " + text
     subset = _cv_subset(spec)
     if subset == "latest":
         text += f" The search used the latest {splits.cv_rows} of the training rows."

@@ -92,9 +92,11 @@ class SourceFile:
 class SplitFacts:
     """How the sample was split: the holdout once, then the CV folds of the training part.
 
-    `cv_folds` and `cv_splitter` are those of this candidate's search (None when the
-    caller did not say); `cv_rows` is how many training rows the search used, fewer than
-    the training part when it ran on a seeded subset.
+    `cv_folds` and `cv_splitter` are those of this candidate's search (None when not
+    recorded). `cv_rows` is how many training rows the search used: fewer than the
+    training part when it ran on a subset, the latest rows or a seeded draw of
+    `cv_drawn` rows (plus, for classes, each class's first rows; None when the draw's
+    size was not recorded). `quick_cv`: the time limit allowed only a quick CV.
     """
 
     holdout: str
@@ -103,6 +105,8 @@ class SplitFacts:
     cv_folds: int | None = None
     cv_rows: int | None = None
     cv_scores: list[float] = field(default_factory=list)
+    cv_drawn: int | None = None
+    quick_cv: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from exporters.spec import (
 from .candidates import get_candidate
 from .candidates.base import SklearnCandidate
 from .candidates.lstm import TIMESTEPS, LSTMCandidate
-from .discovery import HOLDOUT_SHARE, RunPlan
+from .discovery import HOLDOUT_SHARE, RunPlan, load_search
 from .fingerprint import file_sha256
 from .ingest import CSV, IngestOptions, describe_source
 from .metrics import METRIC_LABELS
@@ -79,10 +80,11 @@ def export_spec(
 
     `params` and `metrics` are the candidate's outcome (`CandidateOutcome.params` and
     `.metrics`); the model files are read from `run_dir/candidates/<name>/`.
-    `source` is the uploaded file (see `source_file`), `cv_scores` the chosen parameters'
-    fold scores (one per fold; empty when the model was fitted without CV) and
-    `search_rows` the training rows the search used (`charts["search_rows"]`); the
-    reproducibility record says "not recorded" for what is not given.
+    `source` is the uploaded file (see `source_file`). The CV folds are read from the
+    candidate's search.json; for candidates trained before it was kept, `cv_scores`
+    (the chosen parameters' fold scores, empty when fitted without CV) and
+    `search_rows` (`charts["search_rows"]`) stand in, and the record says "not
+    recorded" for what neither gives.
     Raises FileNotFoundError when the candidate's model files are missing.
     """
     run_dir = Path(run_dir)
@@ -130,7 +132,7 @@ def export_spec(
             holdout_rows=plan.holdout_rows,
             time_column=plan.sample.time_column,
         ),
-        splits=_split_facts(run_dir, plan, cv_scores, search_rows),
+        splits=_split_facts(run_dir, plan, model_dir, cv_scores, search_rows),
         model_inputs=len(preprocessor.get_feature_names_out()),
         model_files=[str(path) for path in files],
         model_bytes=model_file.stat().st_size,
@@ -183,18 +185,41 @@ def source_file(
 
 
 def _split_facts(
-    run_dir: Path, plan: RunPlan, cv_scores: list[float] | None, search_rows: int | None
+    run_dir: Path,
+    plan: RunPlan,
+    model_dir: Path,
+    cv_scores: list[float] | None,
+    search_rows: int | None,
 ) -> SplitFacts:
-    """How discovery.prepare_run cut the holdout and search.cv_splits the CV folds."""
+    """How discovery.prepare_run cut the holdout and search.py the candidate's CV folds."""
     time_ordered = plan.sample.strategy == TIME_BASED
     if time_ordered:
         holdout = "latest"
     else:
         holdout = "random" if plan.task == REGRESSION else "stratified"
-    folds = None if cv_scores is None else len(cv_scores)
+    facts = SplitFacts(holdout=holdout, holdout_share=HOLDOUT_SHARE)
+    try:
+        search = load_search(model_dir)
+    except FileNotFoundError:
+        # Trained before search.json was kept: what the caller knows stands in.
+        if cv_scores is None:
+            return facts
+        folds, rows, drawn, quick = len(cv_scores), search_rows, None, False
+    else:
+        cv_scores, rows, drawn, quick = (
+            search.cv_scores,
+            search.rows,
+            search.drawn_rows,
+            search.quick_cv,
+        )
+        folds = search.folds if cv_scores else 0
     if not folds:
-        splitter = None if folds is None else ""
-    elif time_ordered:
+        return replace(facts, cv_splitter="", cv_folds=0)
+    # Searches recorded before their rows were kept used every training row.
+    rows = rows or plan.train_rows
+    if drawn is None and (time_ordered or plan.task == REGRESSION):
+        drawn = rows  # nothing is added to a subset without classes
+    if time_ordered:
         splitter = "TimeSeriesSplit"
     elif plan.task == REGRESSION:
         splitter = "KFold"
@@ -203,14 +228,14 @@ def _split_facts(
         # on a subset keeps `folds` rows of each class, so the training part tells.
         target = pd.read_parquet(run_dir / "train.parquet", columns=[plan.target])[plan.target]
         splitter = "StratifiedKFold" if target.value_counts().max() >= folds else "KFold"
-    return SplitFacts(
-        holdout=holdout,
-        holdout_share=HOLDOUT_SHARE,
+    return replace(
+        facts,
         cv_splitter=splitter,
         cv_folds=folds,
-        # Searches recorded before search_rows existed always used every training row.
-        cv_rows=(search_rows or plan.train_rows) if folds else None,
-        cv_scores=[float(score) for score in cv_scores or []],
+        cv_rows=rows,
+        cv_scores=[float(score) for score in cv_scores],
+        cv_drawn=drawn if rows < plan.train_rows else None,
+        quick_cv=quick,
     )
 
 

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.automl.discovery import encode_target, prepare_run, train_candidate
+from analysis.automl.discovery import encode_target, load_search, prepare_run, train_candidate
 from analysis.automl.export import export_spec, source_file
 from analysis.automl.profile import profile_table
 from analysis.automl.sampling import sample_table
-from analysis.automl.search import cv_splits
+from analysis.automl.search import _search_subset, cv_splits
 from exporters import render_files
 
 from .conftest import DATASETS, FRAMES, TrainedExport
@@ -106,7 +106,13 @@ def export_features(monkeypatch):
 
 
 def assert_recipe_rebuilds_the_split(
-    export_record: dict, features, source: Path, run_dir: Path, plan, max_rows: int | None
+    export_record: dict,
+    features,
+    source: Path,
+    run_dir: Path,
+    plan,
+    max_rows: int | None,
+    family: str,
 ) -> None:
     """Run the record's code on the sample drawn again and compare with discovery's files.
 
@@ -133,14 +139,21 @@ def assert_recipe_rebuilds_the_split(
     pd.testing.assert_frame_equal(
         names["holdout"].reset_index(drop=True), holdout, check_dtype=False, check_exact=True
     )
-    cv = export_record["cross_validation"]
+    # The folds the search used, from what search.json kept, not from the record.
+    search = load_search(run_dir / "candidates" / family)
+    time_ordered = plan.sample.strategy == "time_based"
+    y = encode_target(train[plan.target], plan)
+    if search.drawn_rows is not None:
+        keep = _search_subset(
+            y, search.drawn_rows, task=plan.task, folds=search.folds,
+            time_ordered=time_ordered, seed=plan.seed,
+        )  # fmt: skip
+        y = y[keep]
+        assert len(names["searched"]) == search.rows
     discovery_folds = cv_splits(
-        encode_target(train[plan.target], plan),
-        task=plan.task,
-        folds=cv["n_splits"],
-        time_ordered=plan.sample.strategy == "time_based",
-        seed=plan.seed,
+        y, task=plan.task, folds=search.folds, time_ordered=time_ordered, seed=plan.seed
     )
+    cv = export_record["cross_validation"]
     assert len(names["folds"]) == len(discovery_folds) == cv["n_splits"]
     for (fit, valid), (fit_expected, valid_expected) in zip(
         names["folds"], discovery_folds, strict=True
@@ -164,22 +177,27 @@ def test_the_recorded_code_cuts_the_holdout_and_folds_discovery_used(
         export.run_dir,
         export.plan,
         max_rows=None,
+        family="decision_tree",
     )
 
 
 @pytest.mark.parametrize(
-    ("strategy", "max_rows", "dataset", "splitter"),
+    ("strategy", "max_rows", "dataset", "splitter", "copies"),
     [
-        ("time_based", None, "regression", "TimeSeriesSplit"),
-        ("stratified", 120, "classification", "StratifiedKFold"),
-        ("random", 150, "regression", "KFold"),
+        ("time_based", None, "regression", "TimeSeriesSplit", 1),
+        ("stratified", 120, "classification", "StratifiedKFold", 1),
+        ("random", 150, "regression", "KFold", 1),
+        # Many more than 2,000 training rows and too little time: a quick CV on a seeded
+        # subset, to which the first rows of each class are added.
+        ("random", None, "classification", "StratifiedKFold", 40),
+        ("time_based", None, "regression", "TimeSeriesSplit", 7),
     ],
 )
 def test_the_recorded_code_holds_for_every_sampling_strategy(
-    tmp_path, export_features, strategy, max_rows, dataset, splitter
+    tmp_path, export_features, strategy, max_rows, dataset, splitter, copies
 ):
     source = tmp_path / f"{dataset}.csv"
-    FRAMES[dataset]().to_csv(source, index=False)
+    pd.concat([FRAMES[dataset]()] * copies, ignore_index=True).to_csv(source, index=False)
     run_dir = tmp_path / "run"
     plan = prepare_run(
         source,
@@ -191,7 +209,7 @@ def test_the_recorded_code_holds_for_every_sampling_strategy(
         strategy=strategy,
         time_column="visited" if strategy == "time_based" else None,
     )
-    outcome = train_candidate(run_dir, plan, "linear")
+    outcome = train_candidate(run_dir, plan, "linear", time_limit=0.1 if copies > 1 else None)
     spec = export_spec(
         run_dir,
         "linear",
@@ -207,9 +225,14 @@ def test_the_recorded_code_holds_for_every_sampling_strategy(
     for name, text in render_files(spec).items():
         (folder / name).write_text(text, encoding="utf-8")
     export_record = json.loads((folder / "config.json").read_text())["reproducibility"]
-    assert export_record["cross_validation"]["splitter"] == splitter
-    assert export_record["sampling"]["strategy"] == strategy
+    cv = export_record["cross_validation"]
+    assert (cv["splitter"], cv["quick_cv"]) == (splitter, copies > 1)
+    assert cv["subset"] == (
+        None if copies == 1 else "latest" if strategy == "time_based" else "seeded"
+    )
+    if cv["subset"] == "seeded":
+        assert cv["rows"] > cv["drawn_rows"]
 
     assert_recipe_rebuilds_the_split(
-        export_record, export_features(folder), source, run_dir, plan, max_rows
+        export_record, export_features(folder), source, run_dir, plan, max_rows, "linear"
     )

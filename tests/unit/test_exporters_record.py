@@ -20,9 +20,13 @@ RUFF = Path(sys.executable).with_name("ruff")
 # The ways a holdout and folds are cut: each holdout, each splitter, each search subset.
 SPLITS = {
     "stratified": ("binary", SplitFacts("stratified", 0.2, "StratifiedKFold", 5, 800, [0.8] * 5)),
-    "seeded-subset": ("multiclass", SplitFacts("stratified", 0.2, "StratifiedKFold", 3, 500)),
-    "kfold-subset": ("regression", SplitFacts("random", 0.2, "KFold", 3, 500, [0.5] * 3)),
-    "latest-subset": ("regression", SplitFacts("latest", 0.2, "TimeSeriesSplit", 3, 500)),
+    "seeded-subset": (
+        "multiclass",
+        SplitFacts("stratified", 0.2, "StratifiedKFold", 2, 503, [0.7] * 2, 500, quick_cv=True),
+    ),
+    "unknown-draw": ("multiclass", SplitFacts("stratified", 0.2, "StratifiedKFold", 3, 503)),
+    "kfold-subset": ("regression", SplitFacts("random", 0.2, "KFold", 3, 500, [0.5] * 3, 500)),
+    "latest-subset": ("regression", SplitFacts("latest", 0.2, "TimeSeriesSplit", 3, 500, [], 500)),
     "not-cross-validated": ("regression", SplitFacts("random", 0.2, "", 0)),
     "not-recorded": ("binary", SplitFacts("stratified", 0.2)),
 }
@@ -75,6 +79,8 @@ def test_config_json_records_sampling_holdout_and_folds():
         "random_state": 7,
         "rows": 800,
         "subset": None,
+        "drawn_rows": None,
+        "quick_cv": False,
         "metric": "accuracy",
         "fold_scores": spec.splits.cv_scores,
     }
@@ -189,3 +195,21 @@ def test_the_split_code_is_clean_python_for_every_kind_of_split(case, seed, tmp_
     assert {problem["message"] for problem in json.loads(undefined.stdout)} <= {
         "Undefined name `sample`"
     }
+
+
+def test_the_readme_says_how_a_quick_cv_drew_its_rows():
+    spec = make_spec("linear", "multiclass", splits=SPLITS["seeded-subset"][1])
+
+    readme = render_files(spec)["README.md"]
+
+    assert "a quick CV, as the time limit was too short for the usual one: 2 folds" in readme
+    assert "The search used a seeded subset of 503 of the training rows." in readme
+    assert "np.random.default_rng(7).choice(len(y), 500, replace=False)" in readme
+    assert "folds = list(splitter.split(searched, y))" in readme
+
+
+def test_a_draw_of_unrecorded_size_gives_no_folds_rather_than_wrong_ones():
+    code = split_code(make_spec("linear", "multiclass", splits=SPLITS["unknown-draw"][1]))
+
+    assert "folds =" not in code
+    assert "cannot be cut again" in code
