@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -12,12 +13,20 @@ from django.conf import settings
 from django.core.files.base import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .automl.candidates import CANDIDATES
 from .automl.confirm import confirm_candidates
-from .automl.discovery import RunPlan, prepare_run, train_candidate
+from .automl.discovery import (
+    RunPlan,
+    adopt_extension,
+    discard_extension,
+    extend_candidate,
+    load_search,
+    prepare_run,
+    train_candidate,
+)
 from .automl.errors import UserFacingError
 from .automl.ingest import IngestOptions, remove_normalized
 from .automl.insights import RankedCandidate, run_insights
@@ -25,6 +34,7 @@ from .automl.profile import DatasetProfile, profile_table
 from .automl.ranking import Contender, rank_candidates
 from .automl.sampling import STRATEGIES, TIME_BASED
 from .automl.search import SearchCancelled, candidate_time_limit
+from .automl.second_round import FirstRound, plan_second_round
 from .leases import LeaseHeld, claimable, lease_expiry, lease_renewed, seconds_held
 from .memory_guard import default_limit_bytes, memory_limit
 from .models import CandidateResult, Dataset, Export, Run
@@ -467,7 +477,11 @@ def run_cancel(*, run: Run) -> bool:
     )
     if not cancelled:
         return False
-    busy = CandidateResult.objects.filter(run_id=run.pk, status=CandidateResult.Status.RUNNING)
+    busy = CandidateResult.objects.filter(run_id=run.pk).filter(
+        # A trained candidate's search may be running again, in the second round.
+        Q(status=CandidateResult.Status.RUNNING)
+        | Q(second_round=CandidateResult.SecondRound.RUNNING)
+    )
     task_ids = [t for t in busy.values_list("worker_task_id", flat=True) if t]
     if run.status == Run.Status.SAMPLING and run.worker_task_id:
         task_ids.append(run.worker_task_id)
@@ -704,3 +718,165 @@ def _confirm_failed(candidate_ids: list[int], message: str) -> None:
     CandidateResult.objects.filter(pk__in=candidate_ids).update(
         confirm_status=CandidateResult.Confirmation.FAILED, confirm_error=message
     )
+
+
+# Second round (issue 11): the time the first round left goes to searches that can improve
+
+# The second round ends at this share of the budget after the run started; the rest is
+# for handing over between tasks, ranking and insights.
+SECOND_ROUND_END = 0.95
+# Worker processes the training queue is planned for (as candidate_time_limit's).
+TRAINING_WORKERS = 2
+
+
+def run_second_round(*, run_id: int) -> None:
+    """Once every first-round search has ended: continue those that can still improve
+    in the time left (automl/second_round.py), then rank; rank at once when none can.
+
+    Decided once and stored on the run; a copy of this step (a lost worker) sends the
+    continued candidates that have not started yet again, and their own claims make
+    that safe.
+    """
+    if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
+        return
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run_id)
+        if run.second_round is None:
+            run.second_round = _second_round_plan(run)
+            run.save(update_fields=["second_round"])
+            CandidateResult.objects.filter(
+                run_id=run_id,
+                name__in=list(run.second_round["seconds"]),
+                status=CandidateResult.Status.SUCCEEDED,
+            ).update(second_round=CandidateResult.SecondRound.QUEUED)
+        queued = list(
+            CandidateResult.objects.filter(
+                run_id=run_id, second_round=CandidateResult.SecondRound.QUEUED
+            ).values_list("name", flat=True)
+        )
+        names = [n for n in run.second_round["seconds"] if n in queued]  # the planned order
+        if names:
+            transaction.on_commit(lambda: _enqueue_second_round(run_id, names, run.time_budget))
+    if not names:
+        run_rank(run_id=run_id)
+
+
+def _second_round_plan(run: Run) -> dict:
+    ends_at = run.started_at + timedelta(seconds=run.time_budget * SECOND_ROUND_END)
+    left = max(0.0, (ends_at - timezone.now()).total_seconds())
+    if run.finish_requested_at:
+        left = 0.0  # "finish now": the user is waiting for the ranking
+    first = []
+    for candidate in run.candidates.filter(status=CandidateResult.Status.SUCCEEDED):
+        try:
+            search = load_search(run_dir(run) / "candidates" / candidate.name)
+        except (OSError, ValueError, TypeError, KeyError):
+            continue  # trained before searches were kept: it is not continued
+        first.append(
+            FirstRound(
+                name=candidate.name,
+                label=candidate.label,
+                converged=search.converged,
+                slowest_trial=max((t.seconds for t in search.history), default=0.0),
+                refit_seconds=candidate.fit_seconds or 0.0,
+            )
+        )
+    plan = plan_second_round(
+        first, seconds_left=left, budget=run.time_budget, workers=TRAINING_WORKERS
+    )
+    return {**plan.to_dict(), "ends_at": ends_at.isoformat()}
+
+
+def _enqueue_second_round(run_id: int, names: list[str], time_budget: int) -> None:
+    from .tasks import second_round_pipeline
+
+    second_round_pipeline(run_id, names, time_budget=time_budget).apply_async()
+
+
+def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
+    """Continue one candidate's search in the second round (discovery.extend_candidate).
+
+    Its first-round result stays unless the CV score improves; then the new model, its
+    scores and charts replace it. Whatever goes wrong here (a lost worker, memory, the
+    clock) stops only the second round: the candidate keeps the model it has.
+    """
+    if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
+        return
+    SecondRound = CandidateResult.SecondRound
+    candidate = CandidateResult.objects.filter(
+        run_id=run_id, name=name, status=CandidateResult.Status.SUCCEEDED
+    )
+    claimed = candidate.filter(second_round=SecondRound.QUEUED).update(
+        second_round=SecondRound.RUNNING, worker_task_id=task_id
+    )
+    run = Run.objects.get(pk=run_id)
+    if not claimed:
+        # A copy of the task comes back when its worker died (acks_late): it stops there,
+        # or finishes putting the new model in place once the database says so.
+        if candidate.filter(second_round=SecondRound.RUNNING).update(
+            second_round=SecondRound.STOPPED
+        ):
+            discard_extension(run_dir(run), name)
+        elif candidate.filter(second_round=SecondRound.IMPROVED).exists():
+            adopt_extension(run_dir(run), name)
+        return
+    ends_at = datetime.fromisoformat(run.second_round["ends_at"])
+    time_limit = min(run.second_round["seconds"][name], (ends_at - timezone.now()).total_seconds())
+    before = candidate.get()
+    running = candidate.filter(second_round=SecondRound.RUNNING)
+    if time_limit < 1 or run.finish_requested_at:
+        running.update(second_round=SecondRound.STOPPED)
+        return
+    max_bytes = _candidate_memory_bytes()
+    try:
+        with memory_limit(max_bytes, lambda rss: running.update(second_round=SecondRound.STOPPED)):
+            extension = extend_candidate(
+                run_dir(run),
+                RunPlan.from_dict(run.plan),
+                name,
+                time_limit=time_limit,
+                progress=lambda trials, best: running.update(trials_done=trials, best_score=best),
+                should_stop=lambda: (
+                    not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists()
+                ),
+                should_finish=lambda: Run.objects.filter(
+                    pk=run_id, finish_requested_at__isnull=False
+                ).exists(),
+            )
+    except SearchCancelled:
+        return
+    except Exception:  # SoftTimeLimitExceeded too
+        log.exception("The second round of %s in run %s failed", name, run_id)
+        running.update(second_round=SecondRound.STOPPED)
+        discard_extension(run_dir(run), name)
+        return
+    outcome = extension.outcome
+    if outcome is None:
+        running.update(
+            second_round=SecondRound.KEPT,
+            trials_done=extension.search.trials,
+            charts={**before.charts, "search_history": extension.search.chart_history()},
+            finished_at=timezone.now(),
+        )
+        return
+    improved = running.update(
+        second_round=SecondRound.IMPROVED,
+        params=outcome.params,
+        metrics=outcome.metrics,
+        train_metrics=outcome.train_metrics,
+        cv_mean=outcome.cv_mean,
+        cv_std=outcome.cv_std,
+        cv_scores=outcome.cv_scores,
+        holdout_ci=outcome.holdout_ci,
+        charts=outcome.charts,
+        trials_done=outcome.trials,
+        best_score=outcome.cv_mean,
+        fit_seconds=outcome.fit_seconds,
+        predict_ms_per_1000=outcome.predict_ms_per_1000,
+        model_bytes=outcome.model_bytes,
+        finished_at=timezone.now(),
+    )
+    if improved:
+        adopt_extension(run_dir(run), name)
+    else:  # a copy of this task stopped it meanwhile: the first round's model stays
+        discard_extension(run_dir(run), name)

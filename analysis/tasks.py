@@ -31,6 +31,16 @@ def train_candidate(self, run_id: int, name: str) -> None:
 
 
 @shared_task
+def plan_second_round(run_id: int) -> None:
+    services.run_second_round(run_id=run_id)
+
+
+@shared_task(bind=True)
+def extend_candidate(self, run_id: int, name: str) -> None:
+    services.candidate_extend(run_id=run_id, name=name, task_id=self.request.id)
+
+
+@shared_task
 def rank_and_explain(run_id: int) -> None:
     services.run_rank(run_id=run_id)
 
@@ -41,7 +51,8 @@ def confirm_candidates(run_id: int, candidate_ids: list[int]) -> None:
 
 
 def run_pipeline(run_id: int, *, time_budget: int):
-    """prepare_sample, then every candidate in parallel, then the ranking.
+    """prepare_sample, then every candidate in parallel, then the second round's plan,
+    which sends `second_round_pipeline` or ranks at once.
 
     A candidate that runs a minute past the whole run's budget is stopped (soft limit,
     recorded as that candidate's failure), and killed 30 s later if it does not stop.
@@ -51,6 +62,15 @@ def run_pipeline(run_id: int, *, time_budget: int):
         prepare_sample.si(run_id),
         chord(
             [train_candidate.si(run_id, c.name).set(**limits) for c in CANDIDATES],
-            rank_and_explain.si(run_id),
+            plan_second_round.si(run_id),
         ),
+    )
+
+
+def second_round_pipeline(run_id: int, names: list[str], *, time_budget: int):
+    """The continued searches in parallel, in the planned order, then the ranking."""
+    limits = {"soft_time_limit": time_budget + 60, "time_limit": time_budget + 90}
+    return chord(
+        [extend_candidate.si(run_id, name).set(queue="train", **limits) for name in names],
+        rank_and_explain.si(run_id),
     )
