@@ -28,8 +28,13 @@ MAX_JSON_DEPTH = 100
 _EXACT_PIECE_BYTES = 1 << 18
 
 _NEWLINE, _QUOTE, _BACKSLASH = ord("\n"), ord('"'), ord("\\")
-_OPEN = np.array([ord("["), ord("{")], dtype=np.uint8)
-_CLOSE = np.array([ord("]"), ord("}")], dtype=np.uint8)
+# Two comparisons are about 20 times faster than numpy.isin on a block of bytes.
+_OPEN = (ord("["), ord("{"))
+_CLOSE = (ord("]"), ord("}"))
+
+
+def _either(data: np.ndarray, pair: tuple[int, int]) -> np.ndarray:
+    return (data == pair[0]) | (data == pair[1])
 
 
 def refuse_deep_lines(lines: bytes, *, first_line: int = 1) -> None:
@@ -38,14 +43,17 @@ def refuse_deep_lines(lines: bytes, *, first_line: int = 1) -> None:
     `first_line` is the 1-based number of the first line in `lines`, for the message.
     """
     data = np.frombuffer(lines, dtype=np.uint8)
-    ends = np.append(np.flatnonzero(data == _NEWLINE), len(data))
-    opens = np.flatnonzero(np.isin(data, _OPEN))
+    opens = np.flatnonzero(_either(data, _OPEN))
     if len(opens) <= MAX_JSON_DEPTH:
         return
-    per_line = np.diff(np.searchsorted(opens, ends, side="right"), prepend=0)
+    ends = np.append(np.flatnonzero(data == _NEWLINE), len(data))
     starts = np.concatenate(([0], ends[:-1] + 1))
-    for index in np.flatnonzero(per_line > MAX_JSON_DEPTH):
-        depth = _depth(lines[starts[index] : ends[index]])
+    suspects = np.flatnonzero(np.diff(np.searchsorted(opens, ends), prepend=0) > MAX_JSON_DEPTH)
+    if not len(suspects):
+        return
+    # All suspects measured together: many of them cost a few numpy calls, not a loop.
+    joined = b"\n".join(lines[starts[i] : ends[i]] for i in suspects)
+    for index, depth in zip(suspects, _line_depths(joined), strict=True):
         if depth > MAX_JSON_DEPTH:
             raise DataFileError(
                 f"Line {first_line + int(index):,} nests arrays or objects {depth:,} levels "
@@ -54,28 +62,56 @@ def refuse_deep_lines(lines: bytes, *, first_line: int = 1) -> None:
             )
 
 
-def _depth(line: bytes) -> int:
-    """The deepest nesting of arrays and objects in one JSON text (strings ignored)."""
-    deepest, level, in_string, backslashes = 0, 0, False, 0
-    for start in range(0, len(line), _EXACT_PIECE_BYTES):
-        piece = np.frombuffer(line[start : start + _EXACT_PIECE_BYTES], dtype=np.uint8)
-        index = np.arange(len(piece), dtype=np.int32)
-        # A quote ends a string unless an odd run of backslashes comes right before it.
+def _line_depths(text: bytes) -> list[int]:
+    """The deepest nesting of arrays and objects of each line of JSON texts (strings ignored).
+
+    `text` is measured `_EXACT_PIECE_BYTES` at a time; what a line has open at the end of
+    a piece (its level, a string, a run of backslashes) carries over to the next.
+    """
+    depths: list[int] = []
+    deepest = level = backslashes = 0
+    in_string = False
+    for start in range(0, len(text), _EXACT_PIECE_BYTES):
+        piece = np.frombuffer(text[start : start + _EXACT_PIECE_BYTES], dtype=np.uint8)
+        size = len(piece)
+        ends = np.flatnonzero(piece == _NEWLINE)
+        starts = np.concatenate(([0], ends + 1))
+        starts = starts[starts < size]
+        first_end = int(ends[0]) + 1 if len(ends) else size  # the first line's bytes
+        quote = piece == _QUOTE
         backslash = piece == _BACKSLASH
-        last_other = np.maximum.accumulate(np.where(backslash, -1 - backslashes, index))
-        run_before = np.empty(len(piece), dtype=np.int32)
-        run_before[0] = backslashes
-        run_before[1:] = index[:-1] - last_other[:-1]
-        quote = (piece == _QUOTE) & (run_before % 2 == 0)
-        inside = (np.cumsum(quote, dtype=np.int32) % 2 == 1) ^ in_string
-        step = np.isin(piece, _OPEN).astype(np.int32) - np.isin(piece, _CLOSE)
+        if backslashes or backslash.any():
+            # A quote ends a string unless an odd run of backslashes comes right before it.
+            index = np.arange(size, dtype=np.int32)
+            last_other = np.maximum.accumulate(np.where(backslash, -1 - backslashes, index))
+            run_before = np.empty(size, dtype=np.int32)
+            run_before[0] = backslashes
+            run_before[1:] = index[:-1] - last_other[:-1]
+            quote &= (run_before & 1) == 0
+            backslashes = int(size - 1 - last_other[-1])
+        # Counted from each line's start: each newline takes back what its line added.
+        quotes = quote.astype(np.int32)
+        quotes[ends] = -np.add.reduceat(quotes, starts)[: len(ends)]
+        inside = (np.cumsum(quotes, dtype=np.int32) & 1).astype(bool)  # after each byte
+        if in_string:  # the first line goes on inside a string
+            inside[:first_end] ^= True
+        step = _either(piece, _OPEN).astype(np.int32) - _either(piece, _CLOSE)
         step[inside] = 0
-        levels = level + np.cumsum(step, dtype=np.int32)
-        deepest = max(deepest, int(levels.max()))
-        # `inside` holds the state after each byte, quotes included.
-        level, in_string = int(levels[-1]), bool(inside[-1])
-        backslashes = int(len(piece) - 1 - last_other[-1])
-    return deepest
+        step[ends] = -np.add.reduceat(step, starts)[: len(ends)]
+        levels = np.cumsum(step, dtype=np.int32)
+        levels[:first_end] += level  # the first line goes on from the level it had
+        maxima = np.maximum.reduceat(levels, starts).tolist()
+        if len(ends):
+            depths.append(max(deepest, maxima[0]))
+            depths.extend(maxima[1 : len(ends)])
+            deepest = level = 0
+            in_string = False
+        if len(starts) > len(ends):  # the last line goes on into the next piece
+            deepest = max(deepest, maxima[-1])
+            level, in_string = int(levels[-1]), bool(inside[-1])
+    if text and not text.endswith(b"\n"):
+        depths.append(deepest)
+    return depths
 
 
 class JsonLinesGuard(io.RawIOBase):

@@ -31,14 +31,15 @@ def _true_depth(value) -> int:
     return 0
 
 
-@pytest.mark.parametrize("piece_bytes", [3, 1 << 18])
+@pytest.mark.parametrize("piece_bytes", [7, 1 << 18])
 def test_it_measures_the_depth_json_finds(monkeypatch, piece_bytes):
     # Small pieces cut strings, escapes and runs of backslashes at every place.
     monkeypatch.setattr(nesting, "_EXACT_PIECE_BYTES", piece_bytes)
     rng = random.Random(0)
-    for _ in range(100):
-        value = _random_value(rng, rng.randint(0, 7))
-        assert nesting._depth(json.dumps(value).encode()) == _true_depth(value)
+    for _ in range(30):
+        values = [_random_value(rng, rng.randint(0, 7)) for _ in range(rng.randint(1, 4))]
+        text = "\n".join(json.dumps(value) for value in values).encode()
+        assert nesting._line_depths(text) == [_true_depth(value) for value in values]
 
 
 def test_it_names_the_first_line_nested_too_deep(monkeypatch):
