@@ -25,8 +25,38 @@ class UploadForm(forms.Form):
     )
 
 
+def _one_newline(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class ColumnChoice:
+    """Matches a submitted column name to the column it names, line breaks aside.
+
+    Browsers send every line break of an option's value as CRLF, so a column whose name
+    holds a line break (a quoted CSV header may) comes back spelt differently.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if isinstance(value, list):
+            return [self._column(v) for v in value]
+        return self._column(value)
+
+    def _column(self, value: str) -> str:
+        wanted = _one_newline(value)
+        return next((name for name, _ in self.choices if _one_newline(name) == wanted), value)
+
+
+class ColumnChoiceField(ColumnChoice, forms.ChoiceField):
+    pass
+
+
+class ColumnsChoiceField(ColumnChoice, forms.MultipleChoiceField):
+    pass
+
+
 class RunForm(forms.Form):
-    target = forms.ChoiceField(label="Target column (what to predict)")
+    target = ColumnChoiceField(label="Target column (what to predict)")
     task = forms.ChoiceField(
         label="Task",
         required=False,
@@ -53,14 +83,14 @@ class RunForm(forms.Form):
         ],
         initial="random",
     )
-    time_column = forms.ChoiceField(label="Time column (time-based sampling)", required=False)
+    time_column = ColumnChoiceField(label="Time column (time-based sampling)", required=False)
     time_budget = forms.IntegerField(
         label="Time budget (seconds)",
         min_value=10,
         max_value=24 * 3600,
         initial=settings.PROMISE_DEFAULT_TIME_BUDGET,
     )
-    excluded_columns = forms.MultipleChoiceField(
+    excluded_columns = ColumnsChoiceField(
         label="Columns to leave out", required=False, widget=forms.CheckboxSelectMultiple
     )
 

@@ -102,7 +102,9 @@ def export_spec(
         _existing(path)
     # Our own file, written by FittedModel.save; user uploads are never unpickled.
     preprocessor = joblib.load(model_dir / "preprocessor.joblib")
-    params = {key: _plain(value) for key, value in params.items()}
+    # By name: the database may hand the parameters back in any order (jsonb does), and
+    # the same model must render to the same files.
+    params = {key: _plain(params[key]) for key in sorted(params)}
     features = plan.features
     return ExportSpec(
         title=title,

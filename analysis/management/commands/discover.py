@@ -33,7 +33,10 @@ def _sample_size(value: str) -> int | None:
 
 
 class Command(BaseCommand):
-    help = "Train and rank the five candidate models on a CSV or Parquet file."
+    help = (
+        "Train and rank the five candidate models on a table file (CSV or other delimited "
+        "text, JSON Lines, Excel .xlsx or Parquet)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
@@ -138,10 +141,11 @@ class Command(BaseCommand):
         if opts["json"]:
             opts["json"].write_text(json.dumps(result, indent=2))
         if opts["export"]:
-            self._export(run_dir, outcomes[opts["candidate"] or order[0]], opts["export"])
+            outcome = outcomes[opts["candidate"] or order[0]]
+            self._export(path, run_dir, outcome, opts["export"])
 
-    def _export(self, run_dir: Path, outcome, destination: Path) -> None:
-        from analysis.automl.export import export_spec
+    def _export(self, source: Path, run_dir: Path, outcome, destination: Path) -> None:
+        from analysis.automl.export import export_spec, source_file
         from exporters import build_bundle
 
         spec = export_spec(
@@ -151,6 +155,7 @@ class Command(BaseCommand):
             metrics=outcome.metrics,
             title=f"{outcome.name} (PROMISE discover)",
             fit_seconds=outcome.fit_seconds,
+            source=source_file(source),
         )
         build_bundle(spec, destination)
         self.stdout.write(f"Wrote the export of {outcome.name} to {destination}")
