@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -455,6 +455,8 @@ def _refit_and_score(
         preprocessor=preprocessor,
         estimator=estimator,
     )
+    if result.inner_validation:
+        result = _scored_on_held_out_rows(result, model, estimator, data, plan)
     started_predict = time.perf_counter()
     predicted, proba = model.predict_encoded(holdout)
     predict_ms = (time.perf_counter() - started_predict) * 1000 * 1000 / max(len(holdout), 1)
@@ -480,6 +482,8 @@ def _refit_and_score(
     charts["search_rows"] = result.rows  # fewer than train_rows when the table was too big
     if result.quick_cv:
         charts["quick_cv"] = True  # the budget only allowed a quick CV (search.py, 4.)
+    if result.inner_validation:
+        charts["inner_validation_rows"] = len(data.y) - estimator.validation_start_
     files = model.save(save_to)
     _write_search(save_to, result)
     return CandidateOutcome(
@@ -501,6 +505,17 @@ def _refit_and_score(
         search_seconds=round(result.seconds, 3),
         stopped_by=result.stopped_by,
     )
+
+
+def _scored_on_held_out_rows(
+    result: SearchResult, model: FittedModel, estimator, data: _TrainingData, plan: RunPlan
+) -> SearchResult:
+    """`result` with the final fit's score on the training rows it held out for itself
+    (search.py, 4.: an inner validation split) as its one CV score."""
+    start = estimator.validation_start_
+    predicted, proba = model.predict_encoded(data.train.iloc[start:])
+    score = float(metric_score(plan.task, plan.metric, data.y[start:], predicted, proba))
+    return replace(result, cv_scores=[score], folds=1)
 
 
 def _train_metrics(model: FittedModel, train: pd.DataFrame, plan: RunPlan) -> dict[str, float]:

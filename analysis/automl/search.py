@@ -23,10 +23,18 @@ How one search spends its limit (`search_candidate`)
        final fit would not fit in what is left, the search ends early and says so
        (`stopped_by == "time"`); such a run may differ from a rerun.
     4. When the limit cannot cover the usual CV of one trial and the final fit (by the
-       family's `fit_overhead`; the LSTM on a small budget), the family's first
-       parameters still get a cross-validated score, from a quick CV (`quick_cv`): one
-       trial, 2 folds of at most QUICK_CV_ROWS rows, every fit clocked (the LSTM stops its
-       epochs on the clock). The leaderboard says so beside the CV score.
+       family's `fit_overhead`; the LSTM below about 13 s, a run budget under about
+       38 s), the family's first parameters are still scored on rows they did not
+       train on, and the leaderboard says how beside the score:
+       - a family whose fit holds out rows of its own (`validation_split`: the LSTM's
+         last 10%, for early stopping) gets an inner validation split: no search; the
+         final fit's score on those rows is the estimate (`inner_validation`, one
+         "fold"). Its preprocessing was fitted on every training row, and the same rows
+         chose when training stopped, so the estimate leans optimistic; a second fit
+         of a network costs more than such a limit has (measured: each Keras fit
+         carries seconds of set-up);
+       - any other family gets a quick CV (`quick_cv`): one trial, 2 folds of at most
+         QUICK_CV_ROWS rows.
     5. On a table too big for one trial on every row to fit beside the final fit, the
        search runs on a seeded subset of rows (the latest ones for time-ordered samples)
        of the size the cost model allows, never under MIN_SEARCH_ROWS (`search_rows`);
@@ -134,6 +142,8 @@ class SearchResult:
     # classes), so a second round draws the same rows again. None: every row.
     drawn_rows: int | None = None
     quick_cv: bool = False  # the limit only allowed a quick CV (module docstring, 4.)
+    # The limit allowed no search: the final fit's own held-out rows score it (4.).
+    inner_validation: bool = False
     # Why the search cannot improve any more ("" when it can), see `converged_by`.
     converged: str = ""
 
@@ -297,6 +307,17 @@ def search_candidate(
     if warm_start is not None:
         # The same folds of the same rows, or the scores of the two rounds do not compare.
         quick, folds = warm_start.quick_cv, warm_start.folds
+    elif quick and getattr(candidate, "validation_split", None):
+        return SearchResult(
+            params=space.params(space.init),
+            cv_scores=[],  # filled in after the final fit (discovery.py)
+            planned_trials=0,
+            folds=0,
+            stopped_by="time",
+            seconds=time.monotonic() - started,
+            inner_validation=True,
+            converged="the budget allowed one fit, scored on the rows it held out",
+        )
     elif quick:
         folds = 2
     seconds = (

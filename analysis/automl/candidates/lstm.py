@@ -21,6 +21,10 @@ from sklearn.base import BaseEstimator
 from .base import SearchSpace, choice, float_range, int_range
 
 TIMESTEPS = 8
+# The last share of its training rows the network holds out to stop early (Keras's
+# validation_split). On a limit too short for cross-validation, its score there is the
+# candidate's estimate (search.py, 4.).
+VALIDATION_SPLIT = 0.1
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class LSTMCandidate:
         "A Keras LSTM that reads each row's features as a sequence of "
         f"{TIMESTEPS} steps, then a dense output layer."
     )
+    validation_split: float = VALIDATION_SPLIT
 
     def default_params(self, task: str) -> dict[str, Any]:
         return {"units": 32, "epochs": 40, "batch_size": 256, "learning_rate": 0.003, "patience": 4}
@@ -74,8 +79,9 @@ class LSTMEstimator(BaseEstimator):
     """Keras LSTM with the fit/predict interface of scikit-learn.
 
     `y` holds numbers for regression and class indices 0..k-1 for classification.
-    Training stops early when the validation loss stops improving, or when
-    `time_limit` seconds have passed; `epochs_` records how many epochs ran.
+    Training stops early when the loss on the last VALIDATION_SPLIT of the rows stops
+    improving, or when `time_limit` seconds have passed; `epochs_` records how many epochs
+    ran, and `validation_start_` where those held-out rows begin.
     """
 
     def __init__(
@@ -126,11 +132,13 @@ class LSTMEstimator(BaseEstimator):
             y,
             epochs=self.epochs,
             batch_size=self.batch_size,
-            validation_split=0.1,
+            validation_split=VALIDATION_SPLIT,
             callbacks=callbacks,
             verbose=0,
         )
         self.epochs_ = len(history.epoch)
+        # Where the rows Keras held out begin (its own rule: the last share, rounded down).
+        self.validation_start_ = int(math.floor(len(y) * (1.0 - VALIDATION_SPLIT)))
         return self
 
     def predict(self, X):

@@ -9,6 +9,7 @@ from analysis.automl.preprocess import FeatureSpec
 from analysis.automl.search import (
     CONVERGENCE_RULE,
     MIN_SEARCH_ROWS,
+    QUICK_CV_ROWS,
     SEARCH_SHARE,
     SearchCancelled,
     SearchResult,
@@ -148,15 +149,27 @@ def test_a_cut_down_search_keeps_every_class_and_says_on_how_many_rows():
     assert result.cv_mean is not None and result.cv_mean > 0.9
 
 
-def test_it_gives_the_lstm_a_quick_cross_validated_score_when_its_limit_is_too_short():
+def test_it_leaves_the_lstm_to_its_held_out_rows_when_its_limit_is_too_short():
     space = get_candidate("lstm").search_space(120, 5, "binary")
-    too_short = space.fit_overhead * 3 / SEARCH_SHARE - 1  # below one usual CV trial
+    too_short = space.fit_overhead * 3 / SEARCH_SHARE - 1  # below one 2-fold CV trial
 
     result = search("lstm", time_limit=too_short)
 
-    assert result.quick_cv
+    assert result.inner_validation and not result.quick_cv
+    assert result.trials == 0 and result.params["units"] == space.init["units"]
+
+
+def test_it_gives_another_family_a_quick_cv_when_its_limit_is_too_short():
+    frame, y = table(rows=3000)
+    options = {"task": "binary", "metric": "accuracy", "seed": 3, "n_classes": 2}
+
+    result = search_candidate(
+        get_candidate("random_forest"), frame, y, features=FEATURES, time_limit=1.0, **options
+    )
+
+    assert result.quick_cv and not result.inner_validation
     assert len(result.cv_scores) == result.folds == 2
-    assert result.cv_mean is not None and result.trials == 1
+    assert result.drawn_rows == QUICK_CV_ROWS and result.trials == 1
 
 
 def test_it_keeps_the_usual_cv_when_the_limit_holds_it():
