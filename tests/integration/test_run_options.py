@@ -79,7 +79,7 @@ def test_the_api_run_carries_every_setting_and_each_candidates_uncertainty(
         )
     assert all(isinstance(c["tied_with_first"], bool) for c in ranked)
     home = owner_client.get(reverse("home")).content.decode()
-    assert "Recommended model&#x27;s CV score" in home
+    assert "Recommended model's CV score" in home
     assert f"f1_macro {ranked[0]['cv_mean']:.4f}" in home
 
 
