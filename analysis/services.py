@@ -34,7 +34,7 @@ from .automl.profile import DatasetProfile, profile_table
 from .automl.ranking import Contender, rank_candidates
 from .automl.sampling import STRATEGIES, TIME_BASED
 from .automl.search import SearchCancelled, candidate_time_limit
-from .automl.second_round import FirstRound, plan_second_round
+from .automl.second_round import ROUND_END, FirstRound, plan_second_round
 from .leases import LeaseHeld, claimable, lease_expiry, lease_renewed, seconds_held
 from .memory_guard import default_limit_bytes, memory_limit
 from .models import CandidateResult, Dataset, Export, Run
@@ -722,9 +722,6 @@ def _confirm_failed(candidate_ids: list[int], message: str) -> None:
 
 # Second round (issue 11): the time the first round left goes to searches that can improve
 
-# The second round ends at this share of the budget after the run started; the rest is
-# for handing over between tasks, ranking and insights.
-SECOND_ROUND_END = 0.95
 # Worker processes the training queue is planned for (as candidate_time_limit's).
 TRAINING_WORKERS = 2
 
@@ -740,15 +737,18 @@ def run_second_round(*, run_id: int) -> None:
     if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
         return
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run_id)
+        run = Run.objects.get(pk=run_id)
         if run.second_round is None:
-            run.second_round = _second_round_plan(run)
-            run.save(update_fields=["second_round"])
-            CandidateResult.objects.filter(
-                run_id=run_id,
-                name__in=list(run.second_round["seconds"]),
-                status=CandidateResult.Status.SUCCEEDED,
-            ).update(second_round=CandidateResult.SecondRound.QUEUED)
+            decided = _second_round_plan(run)
+            if Run.objects.filter(pk=run_id, second_round__isnull=True).update(
+                second_round=decided
+            ):
+                CandidateResult.objects.filter(
+                    run_id=run_id,
+                    name__in=list(decided["seconds"]),
+                    status=CandidateResult.Status.SUCCEEDED,
+                ).update(second_round=CandidateResult.SecondRound.QUEUED)
+            run.refresh_from_db()
         queued = list(
             CandidateResult.objects.filter(
                 run_id=run_id, second_round=CandidateResult.SecondRound.QUEUED
@@ -762,7 +762,7 @@ def run_second_round(*, run_id: int) -> None:
 
 
 def _second_round_plan(run: Run) -> dict:
-    ends_at = run.started_at + timedelta(seconds=run.time_budget * SECOND_ROUND_END)
+    ends_at = run.started_at + timedelta(seconds=run.time_budget * ROUND_END)
     left = max(0.0, (ends_at - timezone.now()).total_seconds())
     if run.finish_requested_at:
         left = 0.0  # "finish now": the user is waiting for the ranking

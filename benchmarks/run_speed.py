@@ -6,9 +6,9 @@
 It generates the table if absent (var/bench/run_speed_<task>_<rows>.csv): 12 numbers (two
 with gaps), 3 small categories, one of 150 values (target-encoded), a yes/no column,
 two skewed counts, one date and a target. Then, in a var folder of its own (SQLite,
-Redis database 13), it starts one Celery worker with `--concurrency` processes, stores
-the file as a user's dataset, waits for its profile, starts a run with the default
-settings and `--budget`, and waits for it to finish.
+Redis database 13 unless REDIS_URL names another), it starts one Celery worker with
+`--concurrency` processes, stores the file as a user's dataset, waits for its profile,
+starts a run with the default settings and `--budget`, and waits for it to finish.
 
 Seconds per stage come from the timestamps the platform stores:
 
@@ -16,9 +16,15 @@ Seconds per stage come from the timestamps the platform stores:
                 measured here, to a quarter second)
     queue       run created → a worker took its first step
     sample      first step → the first candidate started (sample, holdout split)
-    training    first candidate started → last candidate finished; per candidate too
+    training    first candidate started → last candidate finished, second round
+                included; per candidate too
     rank        last candidate finished → run finished (ranking, insights)
     run         run created → run finished: what the budget bounds (goal: ≤ budget + 15%)
+
+`budget_used` is run ÷ budget (goal: ≥ 0.9, unless every search converged, which
+`second_round.sentence` then says); `second_round` is what the run stored about it: the
+seconds left after the first round, the candidates continued with their seconds, and
+each candidate's `second_round` state (improved, kept, stopped).
 
 One JSON object goes to stdout.
 """
@@ -39,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = "redis://127.0.0.1:6379/13"
+# Its own Redis database (flushed at the start), unless REDIS_URL names another one.
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
 # The run page's limit on top of the budget (issue: a run finishes within budget + 15%).
 ALLOWED_OVERRUN = 0.15
 
@@ -191,16 +198,20 @@ def main() -> None:
             "rank": seconds(run.finished_at, finished),
         },
         "run_seconds": run_seconds,
+        "budget_used": None if run_seconds is None else round(run_seconds / args.budget, 3),
         "within_budget": run_seconds is not None and run_seconds <= args.budget,
         "within_budget_plus_15pct": run_seconds is not None
         and run_seconds <= args.budget * (1 + ALLOWED_OVERRUN),
         "recommended": run.recommended,
+        "second_round": run.second_round,
         "candidates": {
             c.name: {
                 "status": c.status,
                 "seconds": seconds(c.finished_at, c.started_at),
                 "trials": c.trials_done,
                 "score": c.metrics.get(run.metric),
+                "cv_mean": c.cv_mean,
+                "second_round": c.second_round or None,
                 "fit_seconds": c.fit_seconds,
                 "error": c.error or None,
             }

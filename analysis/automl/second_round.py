@@ -2,15 +2,16 @@
 
 Candidates that finish early (a linear model's few trials, a search that converged)
 leave part of the run's budget unused. Once every first-round search has ended, the
-time left until the run's second-round deadline is planned here:
+time left until the second round's end (ROUND_END of the budget) is planned here:
 
 1. Searches that converged (search.py's `converged_by`, stated in CONVERGENCE_RULE) are
    not continued, nor failed candidates.
 2. The others are spread over the `workers` processes, heaviest BUDGET_WEIGHTS first onto
    the least loaded one, and each process's seconds are shared by weight among the
    candidates it runs, one after the other.
-3. A candidate whose share cannot hold one more trial like its slowest and a refit like
-   its first one is left out, and the shares are planned again without it.
+3. While a share cannot hold one more trial like the candidate's slowest and a refit
+   like its first (with MARGIN), the candidate furthest from it is left out and the
+   shares are planned again without it, so its time goes to the others.
 
 Each continued search (discovery.extend_candidate) keeps its first-round result unless
 its CV score improves.
@@ -22,6 +23,9 @@ from dataclasses import dataclass, field
 
 from .search import BUDGET_WEIGHTS, CONVERGENCE_RULE
 
+# The second round ends at this share of the run's budget after the run started; the
+# rest is for handing over between tasks, ranking and insights.
+ROUND_END = 0.95
 # A share must hold one more trial and the refit with this much room to spare.
 MARGIN = 1.2
 # The run page explains an early end only when more than this share of the budget was left.
@@ -73,8 +77,10 @@ def plan_second_round(
         slow = [c for c in open_ if seconds[c.name] < _needed(c)]
         if not slow:
             break
-        too_slow += [c.name for c in slow]
-        open_ = [c for c in open_ if c not in slow]
+        # One at a time, the furthest from fitting first: its time may be enough for the rest.
+        worst = max(slow, key=lambda c: _needed(c) / max(seconds[c.name], 1e-9))
+        too_slow.append(worst.name)
+        open_ = [c for c in open_ if c is not worst]
     labels = {c.name: c.label for c in first}
     sentence = ""
     if not seconds and first and seconds_left > UNUSED_WORTH_SAYING * budget:

@@ -153,3 +153,19 @@ def test_it_keeps_the_first_model_and_ranks_when_the_second_rounds_worker_dies(
     assert (forest.status, forest.second_round, forest.rank) == ("succeeded", "stopped", 1)
     assert model_file.read_bytes() == first_model
     assert json.loads(search_file.read_text()) == first_search
+
+
+def test_it_ranks_at_once_and_says_why_when_every_search_converged(first_round_done, owner_client):
+    run = first_round_done
+    search_file = run_dir(run) / "candidates" / FOREST / SEARCH_FILE
+    search = json.loads(search_file.read_text())
+    search_file.write_text(json.dumps({**search, "converged": "all 25 trials ran"}))
+
+    services.run_second_round(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert run.second_round["converged"] == {FOREST: "all 25 trials ran"}
+    page = owner_client.get(reverse("run_detail", args=[run.pk])).content.decode()
+    assert "because every model&#x27;s search had converged" in page
+    assert "its last 5 trials raised its best cross-validated score" in page

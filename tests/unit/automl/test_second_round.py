@@ -65,3 +65,21 @@ def test_it_says_when_the_time_left_was_too_short_for_a_search_that_could_improv
 
     assert not plan.seconds
     assert "too little for one more trial and refit of Lstm" in plan.sentence
+
+
+def test_it_drops_the_slowest_search_first_so_a_quicker_one_gets_its_time():
+    # 26 s on two processes: the forest and then the LSTM need far more than their shares;
+    # without them the tree and the boosted trees each have a process to themselves.
+    plan = plan_second_round(
+        [
+            first("xgboost", trial=15, refit=5),
+            first("random_forest", trial=35, refit=20),
+            first("lstm", trial=30, refit=7),
+            first("decision_tree", trial=3, refit=3),
+        ],
+        seconds_left=26,
+        budget=120,
+    )
+
+    assert plan.too_slow == ["random_forest", "lstm"]
+    assert plan.seconds == {"xgboost": 26, "decision_tree": 26}
