@@ -346,21 +346,28 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
         run_id=run_id, name=name, status=CandidateResult.Status.RUNNING
     ).update(
         status=CandidateResult.Status.SUCCEEDED,
-        params=outcome.params,
-        metrics=outcome.metrics,
-        train_metrics=outcome.train_metrics,
-        cv_mean=outcome.cv_mean,
-        cv_std=outcome.cv_std,
-        cv_scores=outcome.cv_scores,
-        holdout_ci=outcome.holdout_ci,
-        charts=outcome.charts,
-        trials_done=outcome.trials,
-        fit_seconds=outcome.fit_seconds,
-        predict_ms_per_1000=outcome.predict_ms_per_1000,
-        model_bytes=outcome.model_bytes,
         model_dir=outcome.model_dir,
-        finished_at=timezone.now(),
+        **_outcome_fields(outcome),
     )
+
+
+def _outcome_fields(outcome) -> dict:
+    """The CandidateResult fields a trained model (discovery.CandidateOutcome) fills."""
+    return {
+        "params": outcome.params,
+        "metrics": outcome.metrics,
+        "train_metrics": outcome.train_metrics,
+        "cv_mean": outcome.cv_mean,
+        "cv_std": outcome.cv_std,
+        "cv_scores": outcome.cv_scores,
+        "holdout_ci": outcome.holdout_ci,
+        "charts": outcome.charts,
+        "trials_done": outcome.trials,
+        "fit_seconds": outcome.fit_seconds,
+        "predict_ms_per_1000": outcome.predict_ms_per_1000,
+        "model_bytes": outcome.model_bytes,
+        "finished_at": timezone.now(),
+    }
 
 
 def _candidate_memory_bytes() -> int:
@@ -860,21 +867,7 @@ def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
         )
         return
     improved = running.update(
-        second_round=SecondRound.IMPROVED,
-        params=outcome.params,
-        metrics=outcome.metrics,
-        train_metrics=outcome.train_metrics,
-        cv_mean=outcome.cv_mean,
-        cv_std=outcome.cv_std,
-        cv_scores=outcome.cv_scores,
-        holdout_ci=outcome.holdout_ci,
-        charts=outcome.charts,
-        trials_done=outcome.trials,
-        best_score=outcome.cv_mean,
-        fit_seconds=outcome.fit_seconds,
-        predict_ms_per_1000=outcome.predict_ms_per_1000,
-        model_bytes=outcome.model_bytes,
-        finished_at=timezone.now(),
+        second_round=SecondRound.IMPROVED, best_score=outcome.cv_mean, **_outcome_fields(outcome)
     )
     if improved:
         adopt_extension(run_dir(run), name)

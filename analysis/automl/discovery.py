@@ -275,23 +275,7 @@ def train_candidate(
     """
     data = _TrainingData.load(run_dir, plan)
     started = time.monotonic()
-    result = search_candidate(
-        get_candidate(name),
-        data.frame,
-        data.y,
-        features=plan.features,
-        task=plan.task,
-        metric=plan.metric,
-        seed=plan.seed,
-        time_ordered=plan.sample.strategy == TIME_BASED,
-        time_limit=time_limit,
-        n_classes=None if plan.classes is None else len(plan.classes),
-        progress=progress,
-        should_stop=should_stop,
-        should_finish=should_finish,
-    )
-    if should_stop is not None and should_stop():
-        raise SearchCancelled("The search was stopped.")
+    result = _search(data, plan, name, time_limit, progress, should_stop, should_finish)
     model_dir = run_dir / "candidates" / name
     left = None if time_limit is None else time_limit - (time.monotonic() - started)
     return _refit_and_score(data, plan, name, result, save_to=model_dir, time_left=left)
@@ -306,6 +290,38 @@ class Extension:
     # The new best refitted and scored, saved in `staged_dir`; None when the CV score
     # did not improve, and the first round's model stays.
     outcome: CandidateOutcome | None
+
+
+def _search(
+    data: _TrainingData,
+    plan: RunPlan,
+    name: str,
+    time_limit: float | None,
+    progress: Callable[[int, float | None], None] | None,
+    should_stop: Callable[[], bool] | None,
+    should_finish: Callable[[], bool] | None,
+    warm_start: SearchResult | None = None,
+) -> SearchResult:
+    """The family's CV search on the training part (search.py); SearchCancelled when stopped."""
+    result = search_candidate(
+        get_candidate(name),
+        data.frame,
+        data.y,
+        features=plan.features,
+        task=plan.task,
+        metric=plan.metric,
+        seed=plan.seed,
+        time_ordered=plan.sample.strategy == TIME_BASED,
+        time_limit=time_limit,
+        n_classes=None if plan.classes is None else len(plan.classes),
+        progress=progress,
+        should_stop=should_stop,
+        should_finish=should_finish,
+        warm_start=warm_start,
+    )
+    if should_stop is not None and should_stop():
+        raise SearchCancelled("The search was stopped.")
+    return result
 
 
 def extend_candidate(
@@ -330,24 +346,9 @@ def extend_candidate(
     previous = load_search(model_dir)
     data = _TrainingData.load(run_dir, plan)
     started = time.monotonic()
-    result = search_candidate(
-        get_candidate(name),
-        data.frame,
-        data.y,
-        features=plan.features,
-        task=plan.task,
-        metric=plan.metric,
-        seed=plan.seed,
-        time_ordered=plan.sample.strategy == TIME_BASED,
-        time_limit=time_limit,
-        n_classes=None if plan.classes is None else len(plan.classes),
-        progress=progress,
-        should_stop=should_stop,
-        should_finish=should_finish,
-        warm_start=previous,
+    result = _search(
+        data, plan, name, time_limit, progress, should_stop, should_finish, warm_start=previous
     )
-    if should_stop is not None and should_stop():
-        raise SearchCancelled("The search was stopped.")
     before, after = previous.cv_mean, result.cv_mean
     improved = before is None or (
         after is not None and (after > before if higher_is_better(plan.metric) else after < before)
