@@ -377,7 +377,9 @@ def search_candidate(
     best: TrialRecord | None = _best_trial(history, maximize)
     best_extras: dict[str, Any] = {}
     stopped_by = "trials"
-    slowest = max((t.seconds for t in history), default=0.0)
+    # A second round plans its next trial by a typical earlier one: the slowest is often
+    # the first trial of all, which also warmed up the process.
+    slowest = float(np.median([t.seconds for t in history])) if history else 0.0
     for number in range(first, first + planned):
         _check_cancel(should_stop)
         if should_finish is not None and should_finish():
