@@ -211,6 +211,9 @@ def prepare_run(
             frame, test_size=HOLDOUT_SHARE, random_state=seed, stratify=stratify
         )
     run_dir.mkdir(parents=True, exist_ok=True)
+    # No model has trained yet: anything under candidates/ belongs to an older run that
+    # had this folder (a database restored or reset while the files stayed).
+    shutil.rmtree(run_dir / "candidates", ignore_errors=True)
     train.to_parquet(run_dir / "train.parquet", index=False)
     holdout.to_parquet(run_dir / "holdout.parquet", index=False)
     plan = RunPlan(
