@@ -780,12 +780,8 @@ def _second_round_plan(run: Run) -> dict:
         except (OSError, ValueError, TypeError, KeyError):
             continue  # trained before searches were kept: it is not continued
         first.append(
-            FirstRound(
-                name=candidate.name,
-                label=candidate.label,
-                converged=search.converged,
-                slowest_trial=max((t.seconds for t in search.history), default=0.0),
-                refit_seconds=candidate.fit_seconds or 0.0,
+            FirstRound.of(
+                candidate.name, candidate.label, search, refit_seconds=candidate.fit_seconds or 0
             )
         )
     plan = plan_second_round(

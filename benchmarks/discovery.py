@@ -245,15 +245,7 @@ def second_round(run_dir: Path, plan: RunPlan, results: dict, seconds_left, budg
     first = []
     for name, row in results.items():
         search = load_search(run_dir / "candidates" / name)
-        first.append(
-            FirstRound(
-                name=name,
-                label=name,
-                converged=search.converged,
-                slowest_trial=max((t.seconds for t in search.history), default=0.0),
-                refit_seconds=row["fit_seconds"],
-            )
-        )
+        first.append(FirstRound.of(name, name, search, refit_seconds=row["fit_seconds"]))
     planned = plan_second_round(first, seconds_left=seconds_left, budget=budget, workers=WORKERS)
     ends_at = time.time() + seconds_left
     futures = [

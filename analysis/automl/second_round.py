@@ -9,8 +9,8 @@ time left until the second round's end (ROUND_END of the budget) is planned here
 2. The others are spread over the `workers` processes, heaviest BUDGET_WEIGHTS first onto
    the least loaded one, and each process's seconds are shared by weight among the
    candidates it runs, one after the other.
-3. While a share cannot hold one more trial like the candidate's slowest and a refit
-   like its first (with MARGIN), the candidate furthest from it is left out and the
+3. While a share cannot hold one more typical trial of the candidate and a refit like
+   its first (with MARGIN), the candidate furthest from it is left out and the
    shares are planned again without it, so its time goes to the others.
 
 Each continued search (discovery.extend_candidate) keeps its first-round result unless
@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .search import BUDGET_WEIGHTS, CONVERGENCE_RULE
+import numpy as np
+
+from .search import BUDGET_WEIGHTS, CONVERGENCE_RULE, SearchResult
 
 # The second round ends at this share of the run's budget after the run started; the
 # rest is for handing over between tasks, ranking and insights.
@@ -39,8 +41,21 @@ class FirstRound:
     name: str
     label: str
     converged: str  # why it cannot improve, "" when it can (search.converged_by)
-    slowest_trial: float  # seconds
+    trial_seconds: float  # a typical trial of it
     refit_seconds: float  # its final fit on all training rows
+
+    @classmethod
+    def of(cls, name: str, label: str, search: SearchResult, *, refit_seconds: float):
+        """From a stored search; its trials' median is the typical one (the first trial of
+        a process is often the slowest: it warms the process up)."""
+        seconds = [t.seconds for t in search.history]
+        return cls(
+            name=name,
+            label=label,
+            converged=search.converged,
+            trial_seconds=float(np.median(seconds)) if seconds else 0.0,
+            refit_seconds=refit_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -105,7 +120,7 @@ def plan_second_round(
 
 
 def _needed(candidate: FirstRound) -> float:
-    return MARGIN * (candidate.slowest_trial + candidate.refit_seconds)
+    return MARGIN * (candidate.trial_seconds + candidate.refit_seconds)
 
 
 def _shares(candidates: list[FirstRound], seconds: float, workers: int) -> dict[str, float]:

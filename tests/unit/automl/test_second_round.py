@@ -8,7 +8,7 @@ from analysis.automl.second_round import FirstRound, plan_second_round
 
 def first(name, *, converged="", trial=1.0, refit=1.0):
     return FirstRound(
-        name=name, label=name.title(), converged=converged, slowest_trial=trial, refit_seconds=refit
+        name=name, label=name.title(), converged=converged, trial_seconds=trial, refit_seconds=refit
     )
 
 
