@@ -81,7 +81,7 @@ def dataset_findings(dataset: Dataset) -> list[dict]:
 
 def dataset_preview(dataset: Dataset, limit: int | None = 20) -> list[list]:
     """The dataset's first rows, each a list of values in the order of its profile's columns."""
-    from .automl.profile import preview_rows
+    from .automl.kinds import preview_rows
 
     return preview_rows(dataset.profile or {})[:limit]
 

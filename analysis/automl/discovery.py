@@ -36,6 +36,7 @@ from .errors import ProblemError
 from .fitted import FittedModel
 from .importance import permutation_importance
 from .ingest import IngestOptions
+from .kinds import DATETIME, DatasetProfile
 from .metrics import (
     PRIMARY_METRIC,
     RANKING_METRICS,
@@ -45,13 +46,12 @@ from .metrics import (
 )
 from .preprocess import FeatureSpec, build_preprocessor, feature_spec, prepare_frame
 from .problem import (
-    MAX_CLASSES_FOR_NUMERIC,
     REGRESSION,
     check_target,
     class_labels,
+    profiled_as_class_label,
     resolve_task,
 )
-from .profile import DATETIME, NUMERIC, DatasetProfile
 from .quality import ERROR, target_findings
 from .ranking import holdout_interval
 from .sampling import RANDOM, STRATIFIED, TIME_BASED, SampleResult, sample_table
@@ -159,7 +159,8 @@ def prepare_run(
     if strategy == TIME_BASED:
         time_column = time_column or _first_datetime_column(profile, target)
     if strategy == STRATIFIED and (
-        task == REGRESSION or (task in (None, "", "auto") and _looks_continuous(profile, target))
+        task == REGRESSION
+        or (task in (None, "", "auto") and not profiled_as_class_label(profile.column(target)))
     ):
         raise ProblemError(
             "Stratified sampling keeps the share of each class, so it needs a classification "
@@ -182,7 +183,7 @@ def prepare_run(
             f"A {task} task cannot be ranked by {metric!r}; "
             f"choose one of {', '.join(RANKING_METRICS[task])}."
         )
-    findings = target_findings(profile, frame, target)
+    findings = target_findings(profile, frame, target, task=task)
     if errors := [f for f in findings if f.severity == ERROR]:
         raise ProblemError(f"{errors[0].message} {errors[0].action}")
     if len(frame) < MIN_ROWS:
@@ -231,11 +232,6 @@ def prepare_run(
     )
     (run_dir / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2))
     return plan
-
-
-def _looks_continuous(profile: DatasetProfile, target: str) -> bool:
-    column = profile.column(target)
-    return column.kind == NUMERIC and column.distinct > MAX_CLASSES_FOR_NUMERIC
 
 
 def _first_datetime_column(profile: DatasetProfile, target: str) -> str:

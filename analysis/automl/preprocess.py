@@ -28,24 +28,14 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
-from . import profile as kinds
+from . import kinds
+from .kinds import MAX_CATEGORIES
 
 DATETIME_PARTS = ("year", "month", "day", "day_of_week", "hour")
-# Category columns with at most this many values get one column per value; beyond it
-# they are target-encoded. (The cap also bounds one-hot columns: values unseen in
-# training, and any beyond the most frequent ones, share one "infrequent" column.)
-MAX_CATEGORIES = 20
 MISSING_CATEGORY = "__missing__"
 # TargetEncoder's own names for the three kinds of task.
 TARGET_TYPES = {"regression": "continuous", "binary": "binary", "multiclass": "multiclass"}
 TARGET_ENCODING_FOLDS = 5
-
-_DROP_REASONS = {
-    kinds.IDENTIFIER: "looks like an identifier (nearly every value is unique)",
-    kinds.CONSTANT: "has a single value",
-    kinds.EMPTY: "is empty",
-    kinds.TEXT: "is free text, which PROMISE does not model yet",
-}
 
 
 @dataclass(frozen=True)
@@ -105,13 +95,11 @@ def feature_spec(
             continue
         if name in excluded:
             dropped[name] = "was excluded by you"
-        elif column.kind in _DROP_REASONS:
-            dropped[name] = _DROP_REASONS[column.kind]
+        elif column.kind in kinds.LEFT_OUT:
+            dropped[name] = kinds.LEFT_OUT[column.kind]
         elif column.kind == kinds.DATETIME:
             datetime.append(name)
-        elif column.kind == kinds.NUMERIC or (
-            column.kind == kinds.BOOLEAN and column.dtype.startswith(("float", "int"))
-        ):
+        elif column.kind == kinds.NUMERIC or (column.kind == kinds.BOOLEAN and column.numeric):
             numeric.append(name)
         else:
             categorical.append(name)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from .errors import ProblemError
+
+if TYPE_CHECKING:
+    from .kinds import ColumnProfile
 
 REGRESSION = "regression"
 BINARY = "binary"
@@ -15,21 +20,30 @@ TASKS = (REGRESSION, BINARY, MULTICLASS)
 MAX_CLASSES_FOR_NUMERIC = 20
 
 
-def detect_task(target: pd.Series) -> str:
-    """Say which task the target asks for.
+def is_class_label(*, numeric: bool, whole: bool, distinct: int) -> bool:
+    """The one rule for "is this target a class label or a number".
 
-    The rule: text or boolean targets are classification; numeric targets are
-    classification when every value is a whole number and there are at most
-    MAX_CLASSES_FOR_NUMERIC distinct values, and regression otherwise. Two classes
-    make a binary task, more a multi-class one.
+    Text and boolean targets are class labels; numeric ones are when every value is a
+    whole number and there are at most MAX_CLASSES_FOR_NUMERIC distinct values.
     """
+    return not numeric or (whole and distinct <= MAX_CLASSES_FOR_NUMERIC)
+
+
+def detect_task(target: pd.Series) -> str:
+    """Say which task the target asks for: regression unless its values are class labels
+    (`is_class_label`); two classes make a binary task, more a multi-class one."""
     values = target.dropna()
     distinct = values.nunique()
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        whole = bool((values % 1 == 0).all())
-        if not (whole and distinct <= MAX_CLASSES_FOR_NUMERIC):
-            return REGRESSION
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    whole = numeric and bool((values % 1 == 0).all())
+    if not is_class_label(numeric=numeric, whole=whole, distinct=distinct):
+        return REGRESSION
     return BINARY if distinct <= 2 else MULTICLASS
+
+
+def profiled_as_class_label(column: ColumnProfile) -> bool:
+    """`is_class_label` read from a column's profile, for choices made before sampling."""
+    return is_class_label(numeric=column.numeric, whole=column.integer, distinct=column.distinct)
 
 
 def resolve_task(requested: str | None, target: pd.Series) -> tuple[str, str]:

@@ -13,14 +13,14 @@ batch on the way and keeps, in memory that does not grow with the file:
 - a uniform random sample of `SAMPLE_ROWS` rows (seeded), for what needs the values
   themselves: kinds (dates, words), quantiles, histograms and quality findings.
 
-Quality findings are worded in `quality.py`.
+Column kinds and the profile's types are in `kinds.py`; quality findings are worded in
+`quality.py`.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,8 @@ import pyarrow.compute as pc
 
 from .errors import DataFileError
 from .ingest import IngestOptions, SourceInfo, Visitor, normalize_table
-from .quality import Finding, profile_findings
+from .kinds import EMPTY, ColumnProfile, DatasetProfile, column_kind
+from .quality import profile_findings
 
 PREVIEW_ROWS = 50
 SAMPLE_ROWS = 20_000
@@ -41,88 +42,7 @@ SKETCH_SIZE = 4096
 EXACT_COUNTS_MAX = 10_000
 TOP_VALUES = 10
 HISTOGRAM_BINS = 20
-# Text columns with at most this many distinct values (or this share of rows) are categories.
-CATEGORICAL_MAX_DISTINCT = 100
-CATEGORICAL_MAX_SHARE = 0.05
-IDENTIFIER_MIN_SHARE = 0.95
-DATETIME_MIN_SHARE = 0.9
-
-NUMERIC = "numeric"
-BOOLEAN = "boolean"
-CATEGORICAL = "categorical"
-DATETIME = "datetime"
-TEXT = "text"
-IDENTIFIER = "identifier"
-CONSTANT = "constant"
-EMPTY = "empty"
-KINDS = (NUMERIC, BOOLEAN, CATEGORICAL, DATETIME, TEXT, IDENTIFIER, CONSTANT, EMPTY)
-
-
-@dataclass
-class ColumnProfile:
-    name: str
-    kind: str
-    dtype: str
-    missing: int
-    distinct: int
-    min: float | None = None
-    max: float | None = None
-    mean: float | None = None
-    std: float | None = None
-    top_values: list[list] = field(default_factory=list)
-    # Added by the streaming profile; older stored profiles lack them.
-    distinct_is_estimate: bool = False
-    integer: bool = False
-    quantiles: dict[str, float] = field(default_factory=dict)
-    histogram: list[list] = field(default_factory=list)
-    earliest: str | None = None
-    latest: str | None = None
-
-
-@dataclass
-class DatasetProfile:
-    rows: int
-    columns: list[ColumnProfile]
-    # The first rows, each a list of values in the order of `columns`: lists, because a
-    # JSON object need not keep its keys in order (PostgreSQL's jsonb sorts them).
-    preview: list[list]
-    findings: list[Finding] = field(default_factory=list)
-    source: dict = field(default_factory=dict)
-    duplicate_rows: int = 0
-
-    def column(self, name: str) -> ColumnProfile:
-        return next(c for c in self.columns if c.name == name)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> DatasetProfile:
-        known = {f.name for f in fields(ColumnProfile)}
-        columns = [
-            ColumnProfile(**{k: v for k, v in c.items() if k in known}) for c in data["columns"]
-        ]
-        return cls(
-            rows=data["rows"],
-            columns=columns,
-            preview=preview_rows(data),
-            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
-            source=data.get("source", {}),
-            duplicate_rows=data.get("duplicate_rows", 0),
-        )
-
-
-def preview_rows(data: dict) -> list[list]:
-    """The preview of a stored profile (`DatasetProfile.to_dict`) as rows in column order.
-
-    Profiles stored before previews were lists hold each row as {column: value}; their
-    values are put in the order of the profile's columns, whatever order the keys have.
-    """
-    names = [column["name"] for column in data.get("columns") or []]
-    return [
-        [row.get(name) for name in names] if isinstance(row, dict) else list(row)
-        for row in data.get("preview") or []
-    ]
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 
 def profile_table(path: str | Path, *, options: IngestOptions | None = None) -> DatasetProfile:
@@ -235,7 +155,7 @@ class _Profiler(Visitor):
         profile.findings = profile_findings(
             profile,
             sample,
-            duplicates_are_estimate=self.row_sketch.is_estimate,
+            duplicates_are_estimate=not self.row_sketch.exact,
             notes=info.notes,
         )
         return profile
@@ -341,7 +261,7 @@ class _ColumnStats:
         else:
             top = list(values.astype(str).value_counts().head(TOP_VALUES).items())
         column.top_values = [[str(value), int(n)] for value, n in top]
-        column.kind = _kind(self.type, values, rows=rows, present=present, distinct=distinct)
+        column.kind = column_kind(self.type, values, rows=rows, present=present, distinct=distinct)
         return column
 
 
@@ -351,68 +271,14 @@ def _describe_numbers(column: ColumnProfile, values: pd.Series) -> None:
     finite = values[np.isfinite(values)]
     if finite.empty:
         return
-    points = {
-        "p01": 0.01,
-        "p05": 0.05,
-        "p25": 0.25,
-        "p50": 0.5,
-        "p75": 0.75,
-        "p95": 0.95,
-        "p99": 0.99,
+    found = finite.quantile(list(QUANTILES)).tolist()
+    column.quantiles = {
+        f"p{q * 100:02.0f}": float(v) for q, v in zip(QUANTILES, found, strict=True)
     }
-    found = finite.quantile(list(points.values())).tolist()
-    column.quantiles = {name: float(v) for name, v in zip(points, found, strict=True)}
     counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
     column.histogram = [
         [float(edges[i]), float(edges[i + 1]), int(counts[i])] for i in range(len(counts))
     ]
-
-
-def _kind(type_: pa.DataType, values: pd.Series, *, rows: int, present: int, distinct: int) -> str:
-    if present == 0:
-        return EMPTY
-    if distinct <= 1:
-        return CONSTANT
-    if pa.types.is_boolean(type_):
-        return BOOLEAN
-    if pa.types.is_timestamp(type_):
-        return DATETIME
-    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
-        if distinct == 2:
-            return BOOLEAN
-        is_integer = bool((values % 1 == 0).all()) if len(values) else False
-        if is_integer and rows > 50 and distinct >= IDENTIFIER_MIN_SHARE * present:
-            return IDENTIFIER
-        return NUMERIC
-    if looks_like_dates(values):
-        return DATETIME
-    if distinct == 2:
-        return BOOLEAN
-    if distinct <= max(CATEGORICAL_MAX_DISTINCT, CATEGORICAL_MAX_SHARE * present):
-        return CATEGORICAL
-    if rows > 50 and distinct >= IDENTIFIER_MIN_SHARE * present:
-        mean_words = values.astype(str).str.split().str.len().mean()
-        return TEXT if mean_words > 3 else IDENTIFIER
-    return TEXT
-
-
-def looks_like_dates(values: pd.Series) -> bool:
-    """Whether most of the text `values` read as dates or times (plain numbers do not)."""
-    return date_share(values) >= DATETIME_MIN_SHARE
-
-
-def date_share(values: pd.Series) -> float:
-    """The share of the text `values` that read as dates or times (0 for numbers)."""
-    values = values.dropna()
-    if values.empty:
-        return 0.0
-    text = values.astype(str).head(2000)
-    if pd.to_numeric(text, errors="coerce").notna().mean() > 0.5:
-        return 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    return float(parsed.notna().mean())
 
 
 _NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
@@ -465,10 +331,6 @@ class _Sketch:
     def exact(self) -> bool:
         self._merge()
         return not self.full
-
-    @property
-    def is_estimate(self) -> bool:
-        return not self.exact
 
     def estimate(self) -> int:
         self._merge()

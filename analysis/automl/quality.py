@@ -4,11 +4,14 @@ Two sets, because some findings need the target and the profile is made before t
 chooses one:
 
 - `profile_findings(profile, sample)`: constant and near-constant columns, mostly
-  missing columns, duplicate rows, identifier-like columns, high-cardinality categories,
-  mixed types, numbers written with thousands separators, unparseable dates, outliers,
-  too few rows for the number of columns, and notes from reading the file.
-- `target_findings(profile, frame, target)`: a target that is empty or has one value,
-  class imbalance, and suspected target leakage. `frame` is the training sample.
+  missing columns, duplicate rows, identifier-like columns, free text, categories with
+  too many values for a column each (`kinds.MAX_CATEGORIES`), mixed types, numbers
+  written with thousands separators, unparseable dates, outliers, too few rows for the
+  number of columns, and notes from reading the file.
+- `target_findings(profile, frame, target, task=...)`: a target that is empty or has
+  one value, class imbalance, and suspected target leakage. `frame` is the training sample.
+
+Each finding about a column says what the models do with it (`preprocess.feature_spec`).
 
 Rules (documented here because the user sees their results):
 
@@ -24,51 +27,27 @@ Rules (documented here because the user sees their results):
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+import warnings
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .profile import DatasetProfile
-
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
+from . import kinds
+from .kinds import ERROR, INFO, MAX_CATEGORIES, WARNING, DatasetProfile, Finding
+from .problem import REGRESSION
 
 NEAR_CONSTANT_SHARE = 0.98
 MOSTLY_MISSING_SHARE = 0.5
-HIGH_CARDINALITY = 50
 OUTLIER_IQR_FACTOR = 3.0
 MIN_ROWS_PER_COLUMN = 10
 IMBALANCE_SHARE = 0.05
 LEAKAGE_SCORE = 0.99
 _THOUSANDS = re.compile(r"-?\d{1,3}([,.'\u00a0 ]\d{3})+([.,]\d+)?")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing the user should know: how serious, which column, what, and what to do."""
-
-    severity: str
-    code: str
-    message: str
-    action: str
-    column: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Finding:
-        return cls(
-            severity=data.get("severity", INFO),
-            code=data.get("code", ""),
-            message=data.get("message", ""),
-            action=data.get("action", ""),
-            column=data.get("column"),
-        )
+# What the models do with the gaps of a column they keep (`preprocess.build_preprocessor`).
+_GAPS_FILLED = (
+    "until then, the models fill each gap with the training rows' median (numbers, dates) "
+    "or with one 'missing' category (text)"
+)
 
 
 def profile_findings(
@@ -79,8 +58,6 @@ def profile_findings(
     notes: list[str] | tuple[str, ...] = (),
 ) -> list[Finding]:
     """Findings about the table alone, from its profile and a random sample of its rows."""
-    from . import profile as kinds
-
     found = [Finding(INFO, "read_note", note, "Check the column names below.") for note in notes]
     rows = profile.rows
     usable = 0
@@ -100,7 +77,8 @@ def profile_findings(
                     ERROR if missing_share >= 0.95 else WARNING,
                     "mostly_missing",
                     f"{name!r} is missing in {missing_share:.0%} of rows.",
-                    "Fill it in at the source, or exclude it from the run.",
+                    "Fill it in at the source, or exclude it from the run"
+                    + ("." if column.kind in kinds.LEFT_OUT else f"; {_GAPS_FILLED}."),
                     name,
                 )
             )
@@ -122,7 +100,8 @@ def profile_findings(
                     INFO,
                     "near_constant",
                     f"{name!r} is {column.top_values[0][0]!r} in {top_share:.1%} of rows.",
-                    "It tells rows apart only rarely; consider excluding it.",
+                    "It stays in the models but tells rows apart only rarely; consider "
+                    "excluding it.",
                     name,
                 )
             )
@@ -138,20 +117,33 @@ def profile_findings(
             )
             continue
         usable += column.kind != kinds.TEXT
-        if column.kind in (kinds.CATEGORICAL, kinds.TEXT) and column.distinct > HIGH_CARDINALITY:
-            about = "about " if column.distinct_is_estimate else ""
+        about = "about " if column.distinct_is_estimate else ""
+        if column.kind == kinds.TEXT:
+            found.append(
+                Finding(
+                    INFO,
+                    "free_text",
+                    f"{name!r} reads as free text: {about}{column.distinct:,} different values.",
+                    "It is left out of the models: PROMISE does not model free text yet.",
+                    name,
+                )
+            )
+        elif column.kind == kinds.CATEGORICAL and column.distinct > MAX_CATEGORIES:
             found.append(
                 Finding(
                     INFO,
                     "high_cardinality",
-                    f"{name!r} has {about}{column.distinct:,} different values.",
-                    "Only its 20 most frequent values become features; group rare values if "
-                    "they matter.",
+                    f"{name!r} has {about}{column.distinct:,} different values, too many for a "
+                    "column each.",
+                    "The models read each value as the target's average for it, learned on "
+                    "other training rows (target encoding); in a time-based run with more than "
+                    f"two classes, its {MAX_CATEGORIES - 1} most frequent values get a column "
+                    "each and the rest share one. Group rare values if they matter.",
                     name,
                 )
             )
         if column.dtype == "object":
-            found.extend(_text_findings(name, column.kind, values, kinds))
+            found.extend(_text_findings(name, column.kind, values))
         if column.kind == kinds.NUMERIC and len(values):
             found.extend(_outliers(name, values.astype("float64"), rows))
     if profile.duplicate_rows:
@@ -180,11 +172,14 @@ def profile_findings(
     return found
 
 
-def _text_findings(name: str, kind: str, values: pd.Series, kinds) -> list[Finding]:
+def _text_findings(name: str, kind: str, values: pd.Series) -> list[Finding]:
     found = []
     text = values.astype(str).str.strip()
     if text.empty:
         return found
+    read_as = {kinds.TEXT: "free text, which is left out", kinds.DATETIME: "dates"}.get(
+        kind, "categories, not numbers"
+    )
     numbers = pd.to_numeric(text, errors="coerce")
     numeric_share = float(numbers.notna().mean())
     thousands = float(text.str.fullmatch(_THOUSANDS).mean())
@@ -194,7 +189,7 @@ def _text_findings(name: str, kind: str, values: pd.Series, kinds) -> list[Findi
                 WARNING,
                 "thousands_separators",
                 f"{name!r} holds numbers written with thousands separators (like "
-                f"{text[text.str.fullmatch(_THOUSANDS)].iloc[0]!r}), so it is read as text.",
+                f"{text[text.str.fullmatch(_THOUSANDS)].iloc[0]!r}), so it is read as {read_as}.",
                 "Save the numbers without separators, or choose the decimal setting that "
                 "matches the file.",
                 name,
@@ -207,14 +202,12 @@ def _text_findings(name: str, kind: str, values: pd.Series, kinds) -> list[Findi
                 WARNING,
                 "mixed_types",
                 f"{name!r} is mostly numbers, but {1 - numeric_share:.0%} of its values are "
-                f"text (such as {', '.join(repr(v) for v in odd)}), so it is read as text.",
+                f"text (such as {', '.join(repr(v) for v in odd)}), so it is read as {read_as}.",
                 "Fix those values or leave them blank, and upload again.",
                 name,
             )
         )
     if kind == kinds.DATETIME:
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             parsed = pd.to_datetime(text, errors="coerce", format="mixed")
@@ -251,20 +244,22 @@ def _outliers(name: str, values: pd.Series, rows: int) -> list[Finding]:
             "outliers",
             f"About {round(share * rows):,} values of {name!r} ({share:.1%}) lie far outside "
             f"the usual range ({low:,.4g} to {high:,.4g}).",
-            "Check whether they are errors; the models scale numbers but trees and linear "
-            "models react differently to extremes.",
+            "Check whether they are errors: the models keep them as they are (numbers are "
+            "only standardised), and linear models react to extremes more than trees do.",
             name,
         )
     ]
 
 
-def target_findings(profile: DatasetProfile, frame: pd.DataFrame, target: str) -> list[Finding]:
+def target_findings(
+    profile: DatasetProfile, frame: pd.DataFrame, target: str, *, task: str
+) -> list[Finding]:
     """Findings that need the chosen target: empty or single-valued, imbalance, leakage.
 
     `frame` is a sample of rows (the run's sample); rows without a target are ignored.
+    `task` is the run's task (`problem.resolve_task`): imbalance is looked for, and
+    leakage measured as accuracy, when it is a classification.
     """
-    from . import profile as kinds
-
     found = []
     column = profile.column(target)
     if column.missing >= profile.rows:
@@ -289,7 +284,7 @@ def target_findings(profile: DatasetProfile, frame: pd.DataFrame, target: str) -
         ]
     labelled = frame[frame[target].notna()] if target in frame.columns else frame.iloc[:0]
     y = labelled[target] if len(labelled) else pd.Series(dtype=object)
-    classification = column.kind != kinds.NUMERIC or column.distinct <= 20
+    classification = task != REGRESSION
     if classification and len(y):
         shares = y.astype(str).value_counts(normalize=True)
         if shares.iloc[-1] < IMBALANCE_SHARE:
@@ -311,8 +306,6 @@ def target_findings(profile: DatasetProfile, frame: pd.DataFrame, target: str) -
 def _leakage(
     profile: DatasetProfile, frame: pd.DataFrame, target: str, *, classification: bool
 ) -> list[Finding]:
-    from . import profile as kinds
-
     if len(frame) < 50:
         return []
     frame = frame.sample(n=min(len(frame), 20_000), random_state=0)
@@ -328,7 +321,7 @@ def _leakage(
         name = column.name
         if name == target or name not in frame.columns:
             continue
-        if column.kind in (kinds.EMPTY, kinds.CONSTANT, kinds.IDENTIFIER, kinds.TEXT):
+        if column.kind in kinds.LEFT_OUT:
             continue
         x = frame[name]
         if classification:

@@ -7,7 +7,8 @@ import pytest
 from analysis.automl import ingest, profile
 from analysis.automl.errors import DataFileError
 from analysis.automl.ingest import remove_normalized
-from analysis.automl.profile import DatasetProfile, preview_rows, profile_table
+from analysis.automl.kinds import DatasetProfile, preview_rows
+from analysis.automl.profile import profile_table
 from tests.conftest import churn_frame
 
 

@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.automl.profile import DatasetProfile, profile_table
+from analysis.automl.kinds import MAX_CATEGORIES, DatasetProfile
+from analysis.automl.preprocess import feature_spec
+from analysis.automl.profile import profile_table
 from analysis.automl.quality import target_findings
 from tests.conftest import churn_frame
 
@@ -27,6 +29,7 @@ def messy(tmp_path):
             "code": [str(i % 300) for i in range(rows - 100)] + ["unknown"] * 100,
             "when": [f"2024-01-{i % 28 + 1:02d}" for i in range(rows - 30)] + ["soon"] * 30,
             "sku": [f"sku-{i % 400}" for i in range(rows)],
+            "shop": [f"shop-{i % (MAX_CATEGORIES + 10)}" for i in range(rows)],
         }
     )
     frame = pd.concat([frame, frame.head(100)])
@@ -42,7 +45,8 @@ def messy(tmp_path):
         ("flag", "near_constant"),
         ("comment", "mostly_missing"),
         ("order_id", "identifier"),
-        ("sku", "high_cardinality"),
+        ("sku", "free_text"),
+        ("shop", "high_cardinality"),
         ("code", "mixed_types"),
         ("amount", "outliers"),
         ("when", "unparseable_dates"),
@@ -50,6 +54,16 @@ def messy(tmp_path):
 )
 def test_it_finds_each_kind_of_problem(messy, column, code):
     assert code in _codes(messy, column)
+
+
+def test_findings_about_columns_say_what_the_models_do_with_them(messy):
+    spec = feature_spec(messy, target="amount")
+    said = {f.column: f"{f.message} {f.action}" for f in messy.findings if f.column}
+
+    assert spec.high_cardinality == ["shop"] and "target encoding" in said["shop"]
+    assert "sku" in spec.dropped and "left out" in said["sku"]
+    assert "code" in spec.dropped and "read as free text, which is left out" in said["code"]
+    assert "most frequent values become features" not in " ".join(said.values())
 
 
 def test_it_counts_duplicate_rows(messy):
@@ -79,7 +93,7 @@ def test_it_suspects_a_feature_that_gives_the_target_away(churn_csv):
     frame = churn_frame()
     frame["refund_issued"] = np.where(frame["churned"] == "yes", "Y", "N")
     profile = profile_table(_save(churn_csv, frame))
-    codes = {(f.code, f.column) for f in target_findings(profile, frame, "churned")}
+    codes = {(f.code, f.column) for f in target_findings(profile, frame, "churned", task="binary")}
     assert ("target_leakage", "refund_issued") in codes
     assert not any(code == "target_leakage" and col != "refund_issued" for code, col in codes)
 
@@ -88,7 +102,7 @@ def test_it_suspects_a_number_that_copies_a_numeric_target(churn_csv):
     frame = churn_frame()
     frame["charges_in_cents"] = frame["monthly_charges"] * 100
     profile = profile_table(_save(churn_csv, frame))
-    found = target_findings(profile, frame, "monthly_charges")
+    found = target_findings(profile, frame, "monthly_charges", task="regression")
     assert [f.column for f in found if f.code == "target_leakage"] == ["charges_in_cents"]
 
 
@@ -96,7 +110,17 @@ def test_it_reports_class_imbalance(churn_csv):
     frame = churn_frame(rows=1000)
     frame["churned"] = ["yes"] * 20 + ["no"] * 980
     profile = profile_table(_save(churn_csv, frame))
-    assert "class_imbalance" in {f.code for f in target_findings(profile, frame, "churned")}
+    found = target_findings(profile, frame, "churned", task="binary")
+    assert "class_imbalance" in {f.code for f in found}
+
+
+@pytest.mark.parametrize(("task", "imbalanced"), [("binary", True), ("regression", False)])
+def test_it_judges_class_imbalance_by_the_runs_task(churn_csv, task, imbalanced):
+    frame = churn_frame(rows=1000)
+    frame["churned"] = [1.0] * 20 + [0.0] * 980
+    profile = profile_table(_save(churn_csv, frame))
+    found = target_findings(profile, frame, "churned", task=task)
+    assert ("class_imbalance" in {f.code for f in found}) is imbalanced
 
 
 @pytest.mark.parametrize(
@@ -106,7 +130,7 @@ def test_it_refuses_a_target_that_is_empty_or_has_one_value(churn_csv, values, c
     frame = churn_frame()
     frame["churned"] = values
     profile = profile_table(_save(churn_csv, frame))
-    found = target_findings(profile, frame, "churned")
+    found = target_findings(profile, frame, "churned", task="binary")
     assert [(f.code, f.severity) for f in found] == [(code, "error")]
 
 
