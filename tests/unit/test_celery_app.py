@@ -2,7 +2,7 @@
 
 from analysis.api import RunStartSerializer
 from analysis.forms import RunForm
-from analysis.tasks import run_pipeline
+from analysis.workflow import run_pipeline
 from promise.celery import app
 
 

@@ -1,0 +1,141 @@
+"""Datasets: storing an upload, profiling it, reading it again, deleting it."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from .. import workflow
+from ..automl.errors import UserFacingError
+from ..automl.ingest import IngestOptions, remove_normalized
+from ..automl.profile import profile_table
+from ..models import Dataset
+from ..storage import dataset_path, run_dir
+from .errors import UNEXPECTED_ERROR, ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def dataset_upload(*, owner, uploaded_file: UploadedFile) -> Dataset:
+    """Store an upload (copied in chunks, never read whole) and queue its profiling."""
+    _check_upload_size(uploaded_file.size)
+    name = Path(uploaded_file.name).name[:255] or "upload.csv"
+    with transaction.atomic():
+        dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=uploaded_file.size)
+        dataset.file.save(name, File(uploaded_file), save=True)
+        transaction.on_commit(lambda: workflow.send_profile(dataset.pk))
+    return dataset
+
+
+def _check_upload_size(size: int) -> None:
+    if size == 0:
+        raise ServiceError("The file is empty: choose a table with a header row and data rows.")
+    if size > settings.PROMISE_MAX_UPLOAD_BYTES:
+        limit_gb = settings.PROMISE_MAX_UPLOAD_BYTES / 1024**3
+        raise ServiceError(f"The file is larger than the {limit_gb:g} GB limit.")
+
+
+def dataset_create_from_path(*, owner, path: Path, name: str | None = None) -> Dataset:
+    """Store a file already on the server's disk (example datasets, the CLI) like an upload."""
+    with path.open("rb") as handle:
+        upload = File(handle, name=name or path.name)
+        upload.size = path.stat().st_size
+        return dataset_upload(owner=owner, uploaded_file=upload)
+
+
+def dataset_create_from_upload(*, owner, path: Path, name: str) -> Dataset:
+    """Make a finished chunked upload a dataset and queue its profiling.
+
+    On local storage the file is renamed into the datasets folder, so a file of many
+    GB is written once; other storages (S3) get it streamed by `File.save`.
+    """
+    size = path.stat().st_size
+    _check_upload_size(size)
+    name = Path(name).name[:255] or "upload.csv"
+    with transaction.atomic():
+        dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=size)
+        storage = dataset.file.storage
+        stored_name = storage.get_available_name(
+            dataset.file.field.generate_filename(dataset, name)
+        )
+        try:
+            destination = Path(storage.path(stored_name))
+        except NotImplementedError:
+            with path.open("rb") as handle:
+                dataset.file.save(name, File(handle), save=True)
+            path.unlink()
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, destination)  # a rename when both are on one filesystem
+            dataset.file.name = stored_name
+            dataset.save(update_fields=["file"])
+        transaction.on_commit(lambda: workflow.send_profile(dataset.pk))
+    return dataset
+
+
+def dataset_profile(*, dataset_id: int) -> None:
+    """Profile the dataset's file and store the profile and the file's SHA-256, or the
+    reason it cannot be read."""
+    from ..automl.fingerprint import file_sha256
+
+    claimed = Dataset.objects.filter(
+        pk=dataset_id, status__in=[Dataset.Status.UPLOADED, Dataset.Status.PROFILING]
+    ).update(status=Dataset.Status.PROFILING, error="")
+    if not claimed:
+        return
+    dataset = Dataset.objects.get(pk=dataset_id)
+    try:
+        profile = profile_table(
+            dataset_path(dataset), options=IngestOptions(**dataset.read_options)
+        )
+        # The stored file never changes, so a re-read with other options keeps its hash.
+        sha256 = dataset.sha256 or file_sha256(dataset_path(dataset))
+    except UserFacingError as exc:
+        _dataset_failed(dataset_id, str(exc))
+        return
+    except Exception:
+        log.exception("Profiling dataset %s failed", dataset_id)
+        _dataset_failed(dataset_id, UNEXPECTED_ERROR.format(doing="reading the file"))
+        return
+    Dataset.objects.filter(pk=dataset_id).update(
+        status=Dataset.Status.READY,
+        profile=profile.to_dict(),
+        row_count=profile.rows,
+        column_count=len(profile.columns),
+        sha256=sha256,
+    )
+
+
+def _dataset_failed(dataset_id: int, message: str) -> None:
+    Dataset.objects.filter(pk=dataset_id).update(status=Dataset.Status.FAILED, error=message)
+
+
+@transaction.atomic
+def dataset_reprofile(*, dataset: Dataset, options: dict) -> Dataset:
+    """Read the stored file again with the user's overrides (delimiter, encoding, …)."""
+    if dataset.status == Dataset.Status.PROFILING:
+        raise ServiceError("The file is being read right now; wait for the result first.")
+    try:
+        IngestOptions(**options)
+    except TypeError as exc:
+        raise ServiceError("Those reading options are not understood.") from exc
+    Dataset.objects.filter(pk=dataset.pk).update(
+        read_options=options, status=Dataset.Status.UPLOADED, error="", profile=None
+    )
+    transaction.on_commit(lambda: workflow.send_profile(dataset.pk))
+    dataset.refresh_from_db()
+    return dataset
+
+
+def dataset_delete(*, dataset: Dataset) -> None:
+    for run in dataset.runs.all():
+        shutil.rmtree(run_dir(run), ignore_errors=True)
+    remove_normalized(dataset_path(dataset))
+    dataset.file.delete(save=False)
+    dataset.delete()

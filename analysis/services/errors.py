@@ -1,0 +1,10 @@
+"""What every use case shares: the refusal a user sees, and the sentence for our own failures."""
+
+UNEXPECTED_ERROR = (
+    "Something went wrong on our side while {doing}; the team can see the details. "
+    "Your data is kept: try again, and tell us if it happens again."
+)
+
+
+class ServiceError(Exception):
+    """A request the service refuses, with a sentence to show the user."""
