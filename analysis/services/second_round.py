@@ -22,7 +22,7 @@ from ..memory_guard import memory_limit
 from ..models import CandidateResult, Run
 from ..storage import run_dir
 from .runs import run_rank
-from .training import candidate_memory_bytes, outcome_fields
+from .training import candidate_memory_bytes, finish_requested, outcome_fields, run_training
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def run_second_round(*, run_id: int) -> None:
     continued candidates that have not started yet again, and their own claims make
     that safe.
     """
-    if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
+    if not run_training(run_id):
         return
     with transaction.atomic():
         run = Run.objects.get(pk=run_id)
@@ -96,7 +96,7 @@ def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
     scores and charts replace it. Whatever goes wrong here (a lost worker, memory, the
     clock) stops only the second round: the candidate keeps the model it has.
     """
-    if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
+    if not run_training(run_id):
         return
     SecondRound = CandidateResult.SecondRound
     candidate = CandidateResult.objects.filter(
@@ -132,12 +132,8 @@ def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
                 name,
                 time_limit=time_limit,
                 progress=lambda trials, best: running.update(trials_done=trials, best_score=best),
-                should_stop=lambda: (
-                    not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists()
-                ),
-                should_finish=lambda: Run.objects.filter(
-                    pk=run_id, finish_requested_at__isnull=False
-                ).exists(),
+                should_stop=lambda: not run_training(run_id),
+                should_finish=lambda: finish_requested(run_id),
             )
     except SearchCancelled:
         return

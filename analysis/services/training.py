@@ -26,7 +26,7 @@ CANDIDATE_ATTEMPTS = 2
 
 def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
     """Train one candidate family of a run; a failure marks only this candidate failed."""
-    if not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists():
+    if not run_training(run_id):
         return
     unfinished = CandidateResult.objects.filter(
         run_id=run_id,
@@ -84,12 +84,8 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
                 progress=lambda trials, best: CandidateResult.objects.filter(
                     run_id=run_id, name=name
                 ).update(trials_done=trials, best_score=best),
-                should_stop=lambda: (
-                    not Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists()
-                ),
-                should_finish=lambda: Run.objects.filter(
-                    pk=run_id, finish_requested_at__isnull=False
-                ).exists(),
+                should_stop=lambda: not run_training(run_id),
+                should_finish=lambda: finish_requested(run_id),
             )
     except SearchCancelled:
         return  # run_cancel already marked this candidate
@@ -112,6 +108,16 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
         model_dir=outcome.model_dir,
         **outcome_fields(outcome),
     )
+
+
+def run_training(run_id: int) -> bool:
+    """Whether the run is still searching: not ranking, finished, cancelled or deleted."""
+    return Run.objects.filter(pk=run_id, status=Run.Status.TRAINING).exists()
+
+
+def finish_requested(run_id: int) -> bool:
+    """Whether the user asked the run to finish now ("finish now")."""
+    return Run.objects.filter(pk=run_id, finish_requested_at__isnull=False).exists()
 
 
 def outcome_fields(outcome) -> dict:
