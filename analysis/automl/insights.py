@@ -96,10 +96,22 @@ def _recommendation(ranked: list[RankedCandidate], metric: str) -> str:
     else:
         sign = 1 if higher_is_better(metric) else -1
         gap = sign * (best.cv_mean - runner_up.cv_mean)
-        if gap < 0:
+        if gap < 0 and runner_up.folds == 1:
+            lead = (
+                f"{runner_up.label} scored {runner_up.cv_mean:.4f} on one validation split, "
+                f"{-gap:.4f} higher, but one split's score leans optimistic and that lead is "
+                f"not significant against {best.label}'s folds (p = {runner_up.p_value:.3f}), "
+                f"so {best.label} comes first."
+            )
+        elif gap < 0:
             lead = (
                 f"{runner_up.label} scored {runner_up.cv_mean:.4f}, {-gap:.4f} better, a "
                 f"difference too small to matter, so the simpler {best.label} comes first."
+            )
+        elif gap == 0:
+            lead = (
+                f"It ties with {runner_up.label} ({runner_up.cv_mean:.4f}), so the simpler "
+                f"{best.label} comes first."
             )
         elif runner_up.p_value is None:
             lead = (

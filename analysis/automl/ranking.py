@@ -4,24 +4,30 @@ How the order is chosen
     Only the cross-validated score on the training part chooses and orders the models;
     the holdout rows are never looked at here, so their score stays an unbiased report
     (with its bootstrap interval, `holdout_interval`).
-    1. Candidates with a CV score come first, best mean first.
-    2. Near-ties go to the simpler model (the family order of `candidates.CANDIDATES`):
-       each place goes to the simplest of the remaining candidates whose CV mean is
-       within NEAR_TIE of the best remaining one — 0.001 on scores bounded by 1 (R²,
-       accuracy, F1), 0.1% of the value for errors (RMSE, MAE, log loss): a difference
-       nobody could notice in use.
+    1. Candidates with a CV score come first. Each place goes to the simplest remaining
+       candidate (the family order of `candidates.CANDIDATES`) that no other remaining
+       candidate leads for real; so the best CV mean wins unless a simpler candidate is
+       within a near-tie of it. A lead is real when it is larger than NEAR_TIE (0.001
+       on scores bounded by 1 — R², accuracy, F1 — or 0.1% of the value for errors such
+       as RMSE, MAE and log loss: a difference nobody could notice in use).
+    2. A score from one fold (the LSTM's inner validation split at short budgets,
+       search.py) leans optimistic: the same rows stopped its training, and it has no
+       spread to judge it by. Its lead over a cross-validated candidate is real only
+       when it is also significant by the test below (p at most ALPHA); the cross-
+       validated side's spread alone is used, which favours the one-fold score, so a
+       lead it still cannot show is noise.
     3. Candidates without a CV score (a search that never finished a trial) come last,
        simplest first, and are not compared.
 
-"Tied with #1"
-    Each other candidate's fold scores are compared with the leader's by the corrected
-    resampled t-test of Nadeau and Bengio (2003): the variance of the fold-by-fold
-    differences is inflated by (1/k + n_test/n_train), since the folds share training
-    rows, and the statistic has k - 1 degrees of freedom. When both searches used the
-    same folds (same fold count and rows, so the same seeded split) the test is paired;
-    otherwise it compares the two means with each side's corrected variance. A candidate
-    whose two-sided p-value is above ALPHA is "tied with #1": its gap to the leader could
-    be chance.
+"Tied with #1" and a real lead
+    Two candidates' fold scores are compared by the corrected resampled t-test of
+    Nadeau and Bengio (2003): the variance of the fold-by-fold differences is inflated
+    by (1/k + n_test/n_train), since the folds share training rows, and the statistic
+    has k - 1 degrees of freedom. When both searches used the same folds (same fold
+    count and rows, so the same seeded split) the test is paired; otherwise it compares
+    the two means with each side's corrected variance (a one-fold side adds none). A
+    candidate below #1 whose two-sided p-value is above ALPHA is "tied with #1": its gap
+    to the leader could be chance.
 """
 
 from __future__ import annotations
@@ -91,10 +97,12 @@ def rank_candidates(
     remaining = sorted(scored, key=lambda c: (-sign * _mean(c), simple(c)))
     order: list[Contender] = []
     while remaining:
-        best = _mean(remaining[0])
-        margin = _near_tie_margin(metric, best)
-        close = [c for c in remaining if sign * (best - _mean(c)) <= margin]
-        pick = min(close, key=simple)
+        unbeaten = [
+            c
+            for c in remaining
+            if not any(_real_lead(other, c, metric, sign, time_ordered) for other in remaining)
+        ]
+        pick = min(unbeaten, key=simple)  # never empty: nothing beats the best mean
         order.append(pick)
         remaining.remove(pick)
     order.extend(sorted(unscored, key=simple))
@@ -102,13 +110,9 @@ def rank_candidates(
     leader = order[0]
     standings = []
     for rank, c in enumerate(order, start=1):
-        tied, p_value, paired = False, None, False
-        if rank > 1 and c.cv_scores and len(leader.cv_scores) >= 2 and len(c.cv_scores) >= 2:
-            paired = _same_folds(leader, c)
-            p_value = corrected_ttest(
-                leader.cv_scores, c.cv_scores, paired=paired, time_ordered=time_ordered
-            )
-            tied = p_value > ALPHA
+        p_value = paired = None
+        if rank > 1 and c.cv_scores:
+            p_value, paired = _test(leader, c, time_ordered)
         standings.append(
             Standing(
                 name=c.name,
@@ -116,9 +120,9 @@ def rank_candidates(
                 cv_mean=_mean(c) if c.cv_scores else None,
                 cv_std=float(np.std(c.cv_scores)) if c.cv_scores else None,
                 folds=len(c.cv_scores),
-                tied_with_first=tied,
+                tied_with_first=p_value is not None and p_value > ALPHA,
                 p_value=p_value,
-                paired=paired,
+                paired=bool(paired),
             )
         )
     return standings
@@ -131,7 +135,7 @@ def corrected_ttest(
 
     Paired: on the k differences of the same folds. Unpaired: on the difference of the
     means, each mean's variance corrected for its own folds; the smaller k sets the
-    degrees of freedom.
+    degrees of freedom. One side may hold a single score; the other needs two or more.
     """
     from scipy import stats
 
@@ -142,10 +146,10 @@ def corrected_ttest(
         variance = _correction(k, time_ordered) * np.var(diff, ddof=1)
         mean = diff.mean()
     else:
-        k = min(len(a), len(b))
-        variance = _correction(len(a), time_ordered) * np.var(a, ddof=1) + _correction(
-            len(b), time_ordered
-        ) * np.var(b, ddof=1)
+        # A one-fold side has no spread of its own to add (module docstring).
+        spread = [x for x in (a, b) if len(x) >= 2]
+        k = min(len(x) for x in spread)
+        variance = sum(_correction(len(x), time_ordered) * np.var(x, ddof=1) for x in spread)
         mean = a.mean() - b.mean()
     if variance <= 0:
         return 1.0 if mean == 0 else 0.0
@@ -196,6 +200,27 @@ def _correction(k: int, time_ordered: bool) -> float:
 
 def _same_folds(a: Contender, b: Contender) -> bool:
     return len(a.cv_scores) == len(b.cv_scores) and a.search_rows == b.search_rows
+
+
+def _test(a: Contender, b: Contender, time_ordered: bool) -> tuple[float | None, bool]:
+    """The corrected t-test's p-value for `a` against `b`, and whether it was paired; None
+    when neither side has two fold scores."""
+    if max(len(a.cv_scores), len(b.cv_scores)) < 2 or min(len(a.cv_scores), len(b.cv_scores)) < 1:
+        return None, False
+    paired = len(a.cv_scores) >= 2 and _same_folds(a, b)
+    p_value = corrected_ttest(a.cv_scores, b.cv_scores, paired=paired, time_ordered=time_ordered)
+    return p_value, paired
+
+
+def _real_lead(a: Contender, b: Contender, metric: str, sign: float, time_ordered: bool) -> bool:
+    """Whether `a`'s CV mean leads `b`'s for real (module docstring, 1. and 2.)."""
+    gap = sign * (_mean(a) - _mean(b))
+    if gap <= _near_tie_margin(metric, _mean(a)):
+        return False
+    if len(a.cv_scores) >= 2:
+        return True
+    p_value, _ = _test(a, b, time_ordered)
+    return p_value is None or p_value <= ALPHA
 
 
 def _mean(c: Contender) -> float:

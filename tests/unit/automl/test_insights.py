@@ -77,3 +77,28 @@ def test_it_says_which_columns_were_target_encoded():
     )  # fmt: skip
 
     assert any(s.startswith("'city' has too many categories") for s in sentences)
+
+
+def test_a_one_fold_score_ahead_of_the_recommendation_is_explained():
+    ranked = [
+        RankedCandidate("XGBoost", {"r2": 0.84}, 2.0, cv_mean=0.8376, cv_std=0.002, folds=3),
+        RankedCandidate(
+            "LSTM", {"r2": 0.82}, 9.0, 0.8451, 0.0, folds=1, tied_with_first=True, p_value=0.09
+        ),
+    ]
+
+    first = insights(ranked)[0]
+
+    assert first.startswith("Use XGBoost")
+    assert "one validation split, 0.0075 higher" in first and "p = 0.090" in first
+
+
+def test_equal_scores_are_called_a_tie():
+    ranked = [
+        RankedCandidate("Linear", {"r2": 0.80}, 0.1, cv_mean=0.8, cv_std=0.01, folds=5),
+        RankedCandidate("XGBoost", {"r2": 0.81}, 2.0, 0.8, 0.01, folds=5, p_value=1.0),
+    ]
+
+    first = insights(ranked)[0]
+
+    assert "ties with XGBoost (0.8000)" in first and "lead of 0.0000" not in first

@@ -43,14 +43,31 @@ def test_a_near_tie_goes_to_the_simpler_model_but_a_real_lead_does_not():
 
 def test_it_marks_a_candidate_tied_when_the_fold_differences_are_noise():
     leader = Contender("xgboost", [0.81, 0.79, 0.83, 0.80, 0.82])
-    noisy = Contender("random_forest", [0.80, 0.81, 0.80, 0.79, 0.81])
+    noisy = Contender("lstm", [0.80, 0.81, 0.80, 0.79, 0.81])
     beaten = Contender("linear", [0.70, 0.69, 0.72, 0.70, 0.71])
 
     standings = {s.name: s for s in rank([leader, noisy, beaten])}
 
-    assert standings["random_forest"].tied_with_first is True
+    assert standings["xgboost"].rank == 1
+    assert standings["lstm"].tied_with_first is True
     assert standings["linear"].tied_with_first is False
-    assert standings["linear"].p_value < 0.05 < standings["random_forest"].p_value
+    assert standings["linear"].p_value < 0.05 < standings["lstm"].p_value
+
+
+def test_a_one_fold_estimate_must_lead_the_others_spread_to_win():
+    # The LSTM's inner validation split gives one score; the simpler XGBoost's folds
+    # vary by as much as the gap, so XGBoost goes first.
+    lstm = Contender("lstm", [0.8451])
+    xgboost = Contender("xgboost", [0.8376, 0.8350, 0.8403])
+    far_behind = Contender("linear", [0.50, 0.52, 0.51])
+
+    close = rank([lstm, xgboost])
+    clear = rank([lstm, far_behind])
+
+    assert [s.name for s in close] == ["xgboost", "lstm"]
+    assert close[1].tied_with_first is True and not close[1].paired
+    assert [s.name for s in clear] == ["lstm", "linear"]
+    assert clear[1].p_value < 0.05
 
 
 def test_the_test_is_paired_only_on_the_same_folds():
