@@ -1,7 +1,7 @@
 """Discovery quality: our best candidate vs FLAML (same budget, same split) vs a default forest.
 
     .venv/bin/pip install -r requirements-bench.txt
-    .venv/bin/python benchmarks/discovery.py [--budget 30] [--only NAME ...]
+    .venv/bin/python benchmarks/discovery.py [--budget 30] [--only NAME ...] [--small-splits 3]
 
 For each dataset the table goes through `prepare_run` (seeded 80/20 split, stratified
 for classes), so all three contenders train on the same train.parquet and are scored on
@@ -16,7 +16,10 @@ the same holdout.parquet:
     flaml     FLAML's AutoML with `time_budget=budget` on the same prepared features
     forest    scikit-learn's RandomForest with default settings on our preprocessing
 
-The score is the run's primary metric: R² for regression, accuracy for classes.
+The score is the run's primary metric: R² for regression, accuracy for classes. A table
+under SMALL_TABLE rows is split --small-splits times (seeds 0, 1, …: another holdout,
+other folds, other searches) and each contender's mean over the splits counts, since one
+small holdout cannot tell apart the gaps the goal is about.
 Progress lines go to stderr; one JSON object goes to stdout at the end.
 """
 
@@ -50,6 +53,11 @@ from analysis.automl.second_round import ROUND_END, FirstRound, plan_second_roun
 
 SEED = 0
 WORKERS = 2
+# A holdout of a table under this many rows has a 95% interval wider than the gaps the
+# benchmark looks for (114 rows of breast cancer: about ±0.04 accuracy; one row is
+# 0.009), so such tables are split --small-splits times, with seeds SEED, SEED + 1, …,
+# and the mean of the splits' holdout scores counts.
+SMALL_TABLE = 2000
 
 
 def _sklearn(loader, *, labels=None):
@@ -324,7 +332,7 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
     }
 
 
-def run_flaml(train, holdout, plan: RunPlan, budget: float) -> dict:
+def run_flaml(train, holdout, plan: RunPlan, budget: float, seed: int) -> dict:
     from flaml import AutoML
 
     x_train = prepare_frame(train, plan.features)
@@ -337,7 +345,7 @@ def run_flaml(train, holdout, plan: RunPlan, budget: float) -> dict:
         task="regression" if plan.task == "regression" else "classification",
         metric="r2" if plan.task == "regression" else "accuracy",
         time_budget=budget,
-        seed=SEED,
+        seed=seed,
         n_jobs=WORKERS,
         verbose=0,
     )
@@ -350,13 +358,13 @@ def run_flaml(train, holdout, plan: RunPlan, budget: float) -> dict:
     }
 
 
-def run_forest(train, holdout, plan: RunPlan) -> dict:
+def run_forest(train, holdout, plan: RunPlan, seed: int) -> dict:
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
     from sklearn.pipeline import make_pipeline
 
     forest = RandomForestRegressor if plan.task == "regression" else RandomForestClassifier
     model = make_pipeline(
-        build_preprocessor(plan.features, plan.task, SEED), forest(random_state=SEED)
+        build_preprocessor(plan.features, plan.task, seed), forest(random_state=seed)
     )
     started = time.monotonic()
     model.fit(prepare_frame(train, plan.features), train[plan.target])
@@ -378,10 +386,47 @@ def _score(plan: RunPlan, holdout: pd.DataFrame, predicted) -> float:
     )
 
 
+def one_split(name: str, source: Path, workdir: Path, budget: float, seed: int, pool) -> dict:
+    """Prepare the table with `seed` (its holdout split, folds and searches), then score
+    ours, FLAML and the default forest on that holdout."""
+    started = time.monotonic()
+    run_dir = workdir / f"{name}-{seed}"
+    plan = prepare_run(
+        source, run_dir, profile=profile_table(source), target="target", max_rows=None, seed=seed
+    )
+    prepare_seconds = time.monotonic() - started
+    train = pd.read_parquet(run_dir / "train.parquet")
+    holdout = pd.read_parquet(run_dir / "holdout.parquet")
+    ours = run_ours(run_dir, plan, budget, pool)
+    flaml = run_flaml(train, holdout, plan, budget, seed)
+    forest = run_forest(train, holdout, plan, seed)
+    return {
+        "seed": seed,
+        "task": plan.task,
+        "metric": plan.metric,
+        "holdout_rows": len(holdout),
+        "prepare_seconds": round(prepare_seconds, 2),
+        "ours": ours,
+        "flaml": flaml,
+        "forest": forest,
+        "ours_minus_flaml": round(ours["score"] - flaml["score"], 5),
+    }
+
+
+def _mean(splits: list[dict], who: str) -> float:
+    return round(statistics.fmean(s[who]["score"] for s in splits), 5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=30.0, help="seconds per dataset")
     parser.add_argument("--only", nargs="*", choices=sorted(DATASETS), help="some datasets")
+    parser.add_argument(
+        "--small-splits",
+        type=int,
+        default=3,
+        help=f"seeded holdout splits for tables under {SMALL_TABLE:,} rows (their mean counts)",
+    )
     args = parser.parse_args()
     rows = []
     workdir = Path(tempfile.mkdtemp(prefix="promise-bench-"))
@@ -390,50 +435,40 @@ def main() -> None:
             frame = DATASETS[name]()
             source = workdir / f"{name}.parquet"
             frame.to_parquet(source, index=False)
-            started = time.monotonic()
-            plan = prepare_run(
-                source,
-                workdir / name,
-                profile=profile_table(source),
-                target="target",
-                max_rows=None,
-                seed=SEED,
-            )
-            prepare_seconds = time.monotonic() - started
-            train = pd.read_parquet(workdir / name / "train.parquet")
-            holdout = pd.read_parquet(workdir / name / "holdout.parquet")
-            ours = run_ours(workdir / name, plan, args.budget, pool)
-            flaml = run_flaml(train, holdout, plan, args.budget)
-            forest = run_forest(train, holdout, plan)
+            seeds = range(SEED, SEED + (args.small_splits if len(frame) < SMALL_TABLE else 1))
+            splits = [one_split(name, source, workdir, args.budget, s, pool) for s in seeds]
             row = {
                 "dataset": name,
-                "task": plan.task,
-                "metric": plan.metric,
+                "task": splits[0]["task"],
+                "metric": splits[0]["metric"],
                 "rows": len(frame),
                 "columns": frame.shape[1] - 1,
                 "budget": args.budget,
-                "prepare_seconds": round(prepare_seconds, 2),
-                "ours": ours,
-                "flaml": flaml,
-                "forest": forest,
-                "ours_minus_flaml": round(ours["score"] - flaml["score"], 5),
+                "ours": _mean(splits, "ours"),
+                "flaml": _mean(splits, "flaml"),
+                "forest": _mean(splits, "forest"),
+                "ours_minus_flaml": round(_mean(splits, "ours") - _mean(splits, "flaml"), 5),
+                "splits": splits,
             }
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
     gaps = [row["ours_minus_flaml"] for row in rows]
+    runs = [split["ours"] for row in rows for split in row["splits"]]
     summary = {
         "datasets": len(rows),
         "median_ours_minus_flaml": statistics.median(gaps),
         "worst_ours_minus_flaml": min(gaps),
         "ours_at_least_flaml": sum(g >= 0 for g in gaps),
-        "ours_beats_default_forest": sum(r["ours"]["score"] >= r["forest"]["score"] for r in rows),
-        "goal_met": statistics.median(gaps) >= 0 and min(gaps) >= -0.02,
-        "budget_used": {r["dataset"]: r["ours"]["budget_used"] for r in rows},
-        # Issue 11: at least 90% of the budget, unless every search converged.
+        "ours_beats_default_forest": sum(r["ours"] >= r["forest"] for r in rows),
+        # Issue 11: a median lead of at least 0.005, and nowhere more than 0.02 behind.
+        "goal_met": statistics.median(gaps) >= 0.005 and min(gaps) >= -0.02,
+        "budget_used": {
+            r["dataset"]: [s["ours"]["budget_used"] for s in r["splits"]] for r in rows
+        },
+        # At least 90% of the budget, unless every search converged.
         "budget_goal_met": all(
-            r["ours"]["budget_used"] >= 0.9
-            or len(r["ours"]["converged"]) == len(r["ours"]["candidates"])
-            for r in rows
+            run["budget_used"] >= 0.9 or len(run["converged"]) == len(run["candidates"])
+            for run in runs
         ),
     }
     print(json.dumps({"budget": args.budget, "summary": summary, "results": rows}, indent=2))
