@@ -102,10 +102,7 @@ def plan_second_round(
     sentence = ""
     if not seconds and first and seconds_left > UNUSED_WORTH_SAYING * budget:
         if not too_slow:
-            sentence = (
-                f"The run ended about {seconds_left:.0f} s before its budget because every "
-                f"model's search had converged ({CONVERGENCE_RULE})."
-            )
+            sentence = converged_sentence(seconds_left)
         else:
             names = ", ".join(labels[n] for n in too_slow)
             sentence = (
@@ -119,6 +116,23 @@ def plan_second_round(
         too_slow=too_slow,
         sentence=sentence,
     )
+
+
+def converged_sentence(seconds_left: float) -> str:
+    """What the run page says when the run ended early because no search could improve."""
+    return (
+        f"The run ended about {seconds_left:.0f} s before its budget because every "
+        f"model's search had converged ({CONVERGENCE_RULE})."
+    )
+
+
+def ended_early_sentence(converged: list[str], *, seconds_left: float, budget: float) -> str:
+    """After the second round: the sentence for a run that ends more than
+    UNUSED_WORTH_SAYING of its `budget` early because every search has now converged
+    (`converged` holds each candidate's search.converged), or ""."""
+    if converged and all(converged) and seconds_left > UNUSED_WORTH_SAYING * budget:
+        return converged_sentence(seconds_left)
+    return ""
 
 
 def _needed(candidate: FirstRound) -> float:

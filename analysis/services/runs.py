@@ -14,13 +14,14 @@ from django.utils import timezone
 
 from .. import workflow
 from ..automl.candidates import CANDIDATES
-from ..automl.discovery import prepare_run
+from ..automl.discovery import load_search, prepare_run
 from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions
 from ..automl.insights import RankedCandidate, run_insights
 from ..automl.profile import DatasetProfile
 from ..automl.ranking import Contender, rank_candidates
 from ..automl.sampling import STRATEGIES, TIME_BASED
+from ..automl.second_round import ended_early_sentence
 from ..models import CandidateResult, Dataset, Run
 from ..storage import dataset_path, run_dir
 from .confirmation import run_confirm_best
@@ -127,6 +128,21 @@ def run_prepare(*, run_id: int, task_id: str = "") -> None:
     )
 
 
+def _second_round_with_ending(run: Run, done: dict) -> dict | None:
+    """The run's second-round record, with the sentence for a run that ends early
+    because the continued searches converged too (automl/second_round.py)."""
+    record = run.second_round
+    if not record or record.get("sentence") or not record.get("seconds"):
+        return record
+    try:
+        converged = [load_search(run_dir(run) / "candidates" / n).converged for n in done]
+    except (OSError, ValueError, TypeError, KeyError):
+        return record  # trained before searches were kept
+    left = run.time_budget - (timezone.now() - run.started_at).total_seconds()
+    sentence = ended_early_sentence(converged, seconds_left=left, budget=run.time_budget)
+    return {**record, "sentence": sentence}
+
+
 def run_rank(*, run_id: int) -> None:
     """Rank the trained candidates by cross-validation and write the recommendation.
 
@@ -187,6 +203,7 @@ def run_rank(*, run_id: int) -> None:
             recommended=standings[0].name,
             insights=sentences,
             finished_at=timezone.now(),
+            second_round=_second_round_with_ending(run, done),
         )
         transaction.on_commit(lambda: run_confirm_best(run_id=run_id))
 

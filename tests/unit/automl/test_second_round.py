@@ -3,7 +3,7 @@
 import pytest
 
 from analysis.automl.search import CONVERGENCE_RULE
-from analysis.automl.second_round import FirstRound, plan_second_round
+from analysis.automl.second_round import FirstRound, ended_early_sentence, plan_second_round
 
 
 def first(name, *, converged="", trial=1.0, refit=1.0):
@@ -83,3 +83,13 @@ def test_it_drops_the_slowest_search_first_so_a_quicker_one_gets_its_time():
 
     assert plan.too_slow == ["random_forest", "lstm"]
     assert plan.seconds == {"xgboost": 26, "decision_tree": 26}
+
+
+def test_a_run_whose_continued_searches_converged_too_says_why_it_ended_early():
+    converged = ["all 20 trials ran", "all 25 trials ran", "the last 5 trials did not improve it"]
+
+    ended = ended_early_sentence(converged, seconds_left=8, budget=30)
+
+    assert ended.startswith("The run ended about 8 s before its budget")
+    assert ended_early_sentence([*converged, ""], seconds_left=8, budget=30) == ""
+    assert ended_early_sentence(converged, seconds_left=2, budget=30) == ""
