@@ -261,6 +261,7 @@ def train_candidate(
     progress: Callable[[int, float | None], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     should_finish: Callable[[], bool] | None = None,
+    interrupts: tuple[type[BaseException], ...] = (),
 ) -> CandidateOutcome:
     """Tune the family `name` by CV on the training part, refit the best, score the holdout.
 
@@ -270,11 +271,14 @@ def train_candidate(
     the whole call; `progress(trials_done, best_cv_score)` is called after each trial and
     `should_stop()` before each fold. Raises SearchCancelled when stopped.
     `should_finish()` ("finish now") ends the search early: the best trial so far is
-    refitted, or NothingToKeep is raised when no trial had finished.
+    refitted, or NothingToKeep is raised when no trial had finished. Exceptions of the
+    `interrupts` types pass through the search untouched (search.search_candidate).
     """
     data = _TrainingData.load(run_dir, plan)
     started = time.monotonic()
-    result = _search(data, plan, name, time_limit, progress, should_stop, should_finish)
+    result = _search(
+        data, plan, name, time_limit, progress, should_stop, should_finish, interrupts=interrupts
+    )
     model_dir = run_dir / "candidates" / name
     left = None if time_limit is None else time_limit - (time.monotonic() - started)
     return _refit_and_score(data, plan, name, result, save_to=model_dir, time_left=left)
@@ -300,6 +304,7 @@ def _search(
     should_stop: Callable[[], bool] | None,
     should_finish: Callable[[], bool] | None,
     warm_start: SearchResult | None = None,
+    interrupts: tuple[type[BaseException], ...] = (),
 ) -> SearchResult:
     """The family's CV search on the training part (search.py); SearchCancelled when stopped."""
     result = search_candidate(
@@ -317,6 +322,7 @@ def _search(
         should_stop=should_stop,
         should_finish=should_finish,
         warm_start=warm_start,
+        interrupts=interrupts,
     )
     if should_stop is not None and should_stop():
         raise SearchCancelled("The search was stopped.")
@@ -332,6 +338,7 @@ def extend_candidate(
     progress: Callable[[int, float | None], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     should_finish: Callable[[], bool] | None = None,
+    interrupts: tuple[type[BaseException], ...] = (),
 ) -> Extension:
     """Continue the family's search from its search.json, within `time_limit` seconds.
 
@@ -346,7 +353,15 @@ def extend_candidate(
     data = _TrainingData.load(run_dir, plan)
     started = time.monotonic()
     result = _search(
-        data, plan, name, time_limit, progress, should_stop, should_finish, warm_start=previous
+        data,
+        plan,
+        name,
+        time_limit,
+        progress,
+        should_stop,
+        should_finish,
+        warm_start=previous,
+        interrupts=interrupts,
     )
     before, after = previous.cv_mean, result.cv_mean
     improved = before is None or (

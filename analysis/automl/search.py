@@ -287,6 +287,7 @@ def search_candidate(
     should_stop: Callable[[], bool] | None = None,
     should_finish: Callable[[], bool] | None = None,
     warm_start: SearchResult | None = None,
+    interrupts: tuple[type[BaseException], ...] = (),
 ) -> SearchResult:
     """Search `candidate`'s space by k-fold CV on `frame` (prepared features) and `y`.
 
@@ -294,7 +295,9 @@ def search_candidate(
     parameters and fold scores; raises RuntimeError when every trial failed, and
     SearchCancelled when `should_stop()` said so. `warm_start`, the result of an earlier
     search of the same candidate on the same data, continues it (a second round): its
-    trials are kept and new ones are added until `max_trials` or the clock.
+    trials are kept and new ones are added until `max_trials` or the clock. Exceptions
+    of the `interrupts` types (a worker's soft time limit) end the search as they are:
+    any other exception in a trial fails that trial only.
     """
     import optuna
 
@@ -420,6 +423,8 @@ def search_candidate(
         except _Finish:
             stopped_by = "finish"
             break
+        except interrupts:
+            raise  # the caller's own stop (a worker's time limit) is no failed trial
         except Exception as exc:  # a bad corner of the space fails the trial, not the search
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             record = TrialRecord(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 
@@ -134,6 +135,7 @@ def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
                 progress=lambda trials, best: running.update(trials_done=trials, best_score=best),
                 should_stop=lambda: not run_training(run_id),
                 should_finish=lambda: finish_requested(run_id),
+                interrupts=(SoftTimeLimitExceeded,),
             )
     except SearchCancelled:
         return

@@ -86,6 +86,7 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
                 ).update(trials_done=trials, best_score=best),
                 should_stop=lambda: not run_training(run_id),
                 should_finish=lambda: finish_requested(run_id),
+                interrupts=(SoftTimeLimitExceeded,),
             )
     except SearchCancelled:
         return  # run_cancel already marked this candidate

@@ -247,3 +247,26 @@ def test_it_calls_a_search_converged_by_the_stated_rule():
     # An error that keeps falling is still improving.
     assert rule(scored(9, 5, 5, 5, 5, 5, 4), maximize=False) == ""
     assert "5 trials" in CONVERGENCE_RULE and "0.1%" in CONVERGENCE_RULE
+
+
+class WorkerTimeLimit(Exception):
+    """Stands in for Celery's SoftTimeLimitExceeded, raised in the middle of a trial."""
+
+
+def test_the_callers_interrupt_ends_the_search_instead_of_failing_a_trial():
+    def interrupted_after(calls: int):
+        asked = []
+
+        def should_finish():
+            asked.append(1)
+            if len(asked) == calls + 1:  # once, in the middle of the first trial
+                raise WorkerTimeLimit()
+            return False
+
+        return should_finish
+
+    with pytest.raises(WorkerTimeLimit):
+        search("linear", should_finish=interrupted_after(3), interrupts=(WorkerTimeLimit,))
+    # Without it, the same exception only fails the trials it happens in.
+    result = search("linear", should_finish=interrupted_after(3))
+    assert result.history[0].error is not None and result.trials > 1
