@@ -30,7 +30,7 @@ from exporters.spec import (
 
 from .candidates import get_candidate
 from .candidates.base import SklearnCandidate
-from .candidates.lstm import TIMESTEPS, LSTMCandidate
+from .candidates.lstm import TIMESTEPS, VALIDATION_SPLIT, LSTMCandidate
 from .discovery import HOLDOUT_SHARE, RunPlan, load_search
 from .fingerprint import file_sha256
 from .ingest import CSV, IngestOptions, describe_source
@@ -59,8 +59,6 @@ DISCOVERY_PACKAGES = (
 )
 # The reading settings detection settles (ingest.SourceInfo), in the order a README lists them.
 READ_SETTINGS = ("format", "compression", "encoding", "delimiter", "decimal", "sheet")
-# LSTMEstimator.fit holds back this share of the training rows to stop early.
-LSTM_VALIDATION_SPLIT = 0.1
 
 
 def export_spec(
@@ -259,7 +257,7 @@ def _lstm_params(candidate, params: dict, plan: RunPlan) -> LSTMParams | None:
         learning_rate=float(settings["learning_rate"]),
         patience=int(settings["patience"]),
         timesteps=TIMESTEPS,
-        validation_split=LSTM_VALIDATION_SPLIT,
+        validation_split=VALIDATION_SPLIT,
     )
 
 
