@@ -50,7 +50,8 @@ class CandidateSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "label", "status", "error", "rank", "cv_mean", "cv_std",
                   "cv_scores", "holdout_ci", "tied_with_first", "params", "metrics",
                   "trials_done", "fit_seconds", "predict_ms_per_1000", "model_bytes",
-                  "confirm_status", "confirm_error", "full_metrics", "full_rows"]  # fmt: skip
+                  "confirm_status", "confirm_error", "full_metrics", "full_rows",
+                  "second_round"]  # fmt: skip
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -60,8 +61,8 @@ class RunSerializer(serializers.ModelSerializer):
         model = Run
         fields = ["id", "dataset", "target", "task", "status", "error", "metric", "time_budget",
                   "sample_size", "sample_strategy", "time_column", "excluded_columns", "seed",
-                  "sample_rows", "total_rows", "recommended", "insights", "candidates",
-                  "created_at", "started_at", "finished_at"]  # fmt: skip
+                  "sample_rows", "total_rows", "recommended", "insights", "second_round",
+                  "candidates", "created_at", "started_at", "finished_at"]  # fmt: skip
 
     def get_candidates(self, run: Run) -> list[dict]:
         return CandidateSerializer(selectors.leaderboard(run), many=True).data

@@ -65,7 +65,7 @@ def _second_round_running(run: Run) -> CandidateResult | None:
     return CandidateResult.objects.filter(run=run, second_round="running").first()
 
 
-def test_it_continues_a_search_that_can_improve_and_ranks_after_it(first_round_done):
+def test_it_continues_a_search_that_can_improve_and_ranks_after_it(first_round_done, owner_client):
     run = first_round_done
     first = CandidateResult.objects.get(run=run, name=FOREST)
 
@@ -83,6 +83,11 @@ def test_it_continues_a_search_that_can_improve_and_ranks_after_it(first_round_d
     assert search.trials == forest.trials_done
     assert search.cv_mean == pytest.approx(forest.cv_mean)
     assert sorted(p.name for p in (run_dir(run) / "candidates").iterdir()) == [FOREST]
+    # The API tells the same: the plan on the run, the outcome on the candidate.
+    answer = owner_client.get(reverse("api_run_detail", args=[run.pk])).json()
+    assert list(answer["second_round"]["seconds"]) == [FOREST]
+    by_name = {c["name"]: c for c in answer["candidates"]}
+    assert by_name[FOREST]["second_round"] == forest.second_round
 
 
 def test_it_says_on_the_live_page_that_a_second_round_is_on(first_round_done, owner_client):
