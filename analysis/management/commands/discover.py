@@ -1,26 +1,37 @@
 """`manage.py discover PATH --target COL`: the whole discovery pipeline on a file, headless.
 
 It runs the same core as the workers, in this process, and needs neither Redis nor a
-worker. It prints the leaderboard; `--json OUT` writes it as JSON and `--export ZIP`
-writes the code export of the best model, or of `--candidate NAME`. A bad file or a
-wrong target exits with status 2 and one sentence on stderr.
+worker: the candidates one after the other, then the second round (the time the first
+round left goes to the searches that can still improve, automl/second_round.py). It
+prints the leaderboard; `--json OUT` writes it as JSON and `--export ZIP` writes the
+code export of the best model, or of `--candidate NAME`. A bad file or a wrong target
+exits with status 2 and one sentence on stderr.
 """
 
 import json
 import shutil
 import sys
 import tempfile
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from analysis.automl.candidates import CANDIDATES
-from analysis.automl.discovery import prepare_run, train_candidate
+from analysis.automl.discovery import (
+    adopt_extension,
+    extend_candidate,
+    load_search,
+    prepare_run,
+    train_candidate,
+)
 from analysis.automl.errors import UserFacingError
 from analysis.automl.profile import profile_table
 from analysis.automl.ranking import Contender, rank_candidates
 from analysis.automl.sampling import STRATEGIES, TIME_BASED
 from analysis.automl.search import candidate_time_limit
+from analysis.automl.second_round import ROUND_END, FirstRound, plan_second_round
 
 
 def _sample_size(value: str) -> int | None:
@@ -85,6 +96,7 @@ class Command(BaseCommand):
             time_column=opts["time_column"],
             metric=opts["metric"],
         )
+        started = time.monotonic()
         # One process trains the candidates one after the other.
         outcomes = {
             c.name: train_candidate(
@@ -95,6 +107,7 @@ class Command(BaseCommand):
             )
             for c in CANDIDATES
         }
+        second_round = _second_round(run_dir, plan, outcomes, opts["budget"], started)
         standings = rank_candidates(
             [
                 Contender(name=n, cv_scores=o.cv_scores, search_rows=o.charts.get("search_rows"))
@@ -111,6 +124,7 @@ class Command(BaseCommand):
             "ranked_by": "cv_mean",
             "rows_total": plan.sample.total_rows,
             "rows_used": plan.sample.sample_rows,
+            "second_round": second_round.to_dict(),
             "leaderboard": [
                 {
                     "model": s.name,
@@ -138,6 +152,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {rank}. {row['model']}: CV {cv}, holdout {row['score']:.4f}{tied}"
             )
+        if second_round.sentence:
+            self.stdout.write(second_round.sentence)
         if opts["json"]:
             opts["json"].write_text(json.dumps(result, indent=2))
         if opts["export"]:
@@ -159,6 +175,35 @@ class Command(BaseCommand):
         )
         build_bundle(spec, destination)
         self.stdout.write(f"Wrote the export of {outcome.name} to {destination}")
+
+
+def _second_round(run_dir: Path, plan, outcomes: dict, budget: float, started: float):
+    """The platform's second round in this one process: plan what the first round left
+    until ROUND_END of `budget`, continue those searches one after the other, and put a
+    continued candidate's new model in `outcomes` when its CV score improved."""
+    first = [
+        FirstRound.of(
+            name,
+            name,
+            load_search(run_dir / "candidates" / name),
+            refit_seconds=outcome.fit_seconds,
+        )
+        for name, outcome in outcomes.items()
+    ]
+    ends_at = started + budget * ROUND_END
+    planned = plan_second_round(
+        first, seconds_left=max(0.0, ends_at - time.monotonic()), budget=budget, workers=1
+    )
+    for name, seconds in planned.seconds.items():
+        time_limit = min(seconds, ends_at - time.monotonic())
+        if time_limit < 1:
+            break
+        extension = extend_candidate(run_dir, plan, name, time_limit=time_limit)
+        if extension.outcome is not None:
+            adopt_extension(run_dir, name)
+            model_dir = str(run_dir / "candidates" / name)
+            outcomes[name] = replace(extension.outcome, model_dir=model_dir)
+    return planned
 
 
 def _refuse(message: str) -> None:
