@@ -45,9 +45,11 @@ def test_it_ranks_by_the_metric_chosen_in_the_form(owner_client, churn_dataset):
     page = owner_client.get(reverse("run_detail", args=[run.pk])).content.decode()
     assert "ranked by cross-validated Balanced accuracy" in page
     ranked = list(run.candidates.filter(rank__isnull=False).order_by("rank"))
-    # Ordered by the CV mean of the chosen metric (a simpler model may pass a near-tie).
+    # Ordered by the CV mean of the chosen metric (a simpler model may pass a near-tie,
+    # and a one-fold score one whose lead over it is not significant, ranking.py).
     for better, worse in zip(ranked, ranked[1:], strict=False):
-        assert better.cv_mean >= worse.cv_mean - NEAR_TIE
+        if len(worse.cv_scores) > 1:
+            assert better.cv_mean >= worse.cv_mean - NEAR_TIE
     best = ranked[0]
     assert f"{best.metrics['balanced_accuracy']:.4f}" in page
 
