@@ -43,7 +43,8 @@ import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from live_platform import ROOT, setup_django
+
 CHUNK_ROWS = 1_000_000
 ROW_GROUP_ROWS = 131_072
 
@@ -91,16 +92,15 @@ def write_table(path: Path, rows: int, seed: int = 0) -> None:
 def run_discovery(data: Path, sample: int, budget: int) -> dict:
     """Store, profile, sample, train and rank in this process; returns the run's facts."""
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
 
-    from analysis import services
+    from analysis import services, workflow
     from analysis.automl.candidates import CANDIDATES
     from analysis.models import Dataset, Run
 
     # No broker: this script calls what the queued tasks would call, in order.
-    for name in ("_enqueue_profile", "_enqueue_run", "_enqueue_confirm"):
-        setattr(services, name, lambda *args, **kwargs: None)
-    call_command("migrate", verbosity=0)
+    for name in ("send_profile", "send_run", "send_confirmation"):
+        assert hasattr(workflow, name), name
+        setattr(workflow, name, lambda *args, **kwargs: None)
     owner = get_user_model().objects.create_user("bench")
     started = time.monotonic()
     dataset = services.dataset_create_from_path(owner=owner, path=data, name=data.name)
@@ -219,22 +219,6 @@ def confirm_in_this_process(run_id: int, candidate_ids: list[int]) -> None:
             }
         )
     )
-
-
-def setup_django(var: Path) -> dict:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "promise.settings",
-        "PROMISE_VAR_DIR": str(var),
-        "MEDIA_ROOT": str(var / "media"),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    return env
 
 
 def main() -> None:

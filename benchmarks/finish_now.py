@@ -3,11 +3,12 @@
     .venv/bin/python benchmarks/finish_now.py [--rows 100000] [--task classification]
                                               [--budget 120] [--after 20]
 
-The table and the set-up are run_speed.py's: a var folder of its own, one Celery worker
-with two processes on the real Redis (database 13 unless REDIS_URL names another), the
-file stored as a user's dataset and profiled, then a run with the default settings. When
-the run has trained for `--after` seconds, it is finished the way the button does
-(services.run_finish), and the clock runs until the run has its leaderboard.
+The table is run_speed.py's and the set-up live_platform.py's: a var folder of its own,
+one Celery worker with two processes on the real Redis (database 13 unless REDIS_URL
+names another), the file stored as a user's dataset and profiled, then a run with the
+default settings. When the run has trained for `--after` seconds, it is finished the way
+the button does (services.run_finish), and the clock runs until the run has its
+leaderboard.
 Goal: `seconds_to_leaderboard` ≤ 15. One JSON object goes to stdout.
 """
 
@@ -17,12 +18,12 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from run_speed import REDIS_URL, ROOT, mixed_table, start_worker, wait
+from live_platform import ROOT, celery_worker, profiled_dataset, setup_django, wait
+from run_speed import mixed_table
 
 GOAL_SECONDS = 15
 
@@ -42,42 +43,15 @@ def main() -> None:
         data.parent.mkdir(parents=True, exist_ok=True)
         mixed_table(args.rows, args.task).to_csv(data, index=False)
     var = Path(tempfile.mkdtemp(prefix="promise-finish-now-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "promise.settings",
-        "PROMISE_VAR_DIR": str(var),
-        "MEDIA_ROOT": str(var / "media"),
-        "REDIS_URL": REDIS_URL,
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    import redis
+    env = setup_django(var)
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
 
     from analysis import services
-    from analysis.models import Dataset, Run
-    from promise.celery import app
+    from analysis.models import Run
 
-    call_command("migrate", verbosity=0)
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    worker = start_worker(env, 2, var / "worker.log")
-    try:
-        wait(lambda: app.control.ping(timeout=0.5), 60, "the worker to start")
+    with celery_worker(env, 2, var / "worker.log"):
         owner = get_user_model().objects.create_user("bench")
-        copy = var / data.name
-        shutil.copy(data, copy)
-        dataset = services.dataset_create_from_path(owner=owner, path=copy, name=data.name)
-        pending = (Dataset.Status.UPLOADED, Dataset.Status.PROFILING)
-        dataset = wait(
-            lambda: Dataset.objects.filter(pk=dataset.pk).exclude(status__in=pending).first(),
-            600,
-            "the profile",
-        )
+        dataset = profiled_dataset(owner, data, var)
         run = services.run_start(
             owner=owner, dataset=dataset, target="target", time_budget=args.budget
         )
@@ -89,9 +63,6 @@ def main() -> None:
             lambda: (r := Run.objects.get(pk=run.pk)).finished_at and r, 300, "the leaderboard"
         )
         took = round(time.monotonic() - clicked, 2)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
 
     result = {
         "rows": args.rows,

@@ -35,18 +35,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from live_platform import ROOT, celery_worker, profiled_dataset, setup_django, wait
 
-ROOT = Path(__file__).resolve().parent.parent
-# Its own Redis database (flushed at the start), unless REDIS_URL names another one.
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
 # The run page's limit on top of the budget (issue: a run finishes within budget + 15%).
 ALLOWED_OVERRUN = 0.15
 
@@ -86,27 +82,6 @@ def mixed_table(rows: int, task: str, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def start_worker(env: dict, concurrency: int, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "promise", "worker",
-            "-Q", "ingest,train,default", "--concurrency", str(concurrency),
-            "--loglevel", "WARNING", "--hostname", f"bench-{os.getpid()}@%h",
-            "--without-gossip", "--without-mingle",
-        ],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def wait(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.25)
-    raise SystemExit(f"Timed out after {timeout:.0f} s waiting for {what}.")
-
-
 def seconds(later, earlier) -> float | None:
     return None if later is None or earlier is None else round((later - earlier).total_seconds(), 2)
 
@@ -125,46 +100,17 @@ def main() -> None:
         mixed_table(args.rows, args.task).to_csv(data, index=False)
 
     var = Path(tempfile.mkdtemp(prefix="promise-run-speed-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "promise.settings",
-        "PROMISE_VAR_DIR": str(var),
-        "MEDIA_ROOT": str(var / "media"),
-        "REDIS_URL": REDIS_URL,
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    import redis
+    env = setup_django(var)
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
 
     from analysis import services
-    from analysis.models import Dataset, Run
-    from promise.celery import app
+    from analysis.models import Run
 
-    call_command("migrate", verbosity=0)
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    worker = start_worker(env, args.concurrency, var / "worker.log")
-    try:
-        wait(lambda: app.control.ping(timeout=0.5), 60, "the worker to start")
+    with celery_worker(env, args.concurrency, var / "worker.log"):
         owner = get_user_model().objects.create_user("bench")
-        copy = var / data.name
-        shutil.copy(data, copy)
         stored = time.monotonic()
-        dataset = services.dataset_create_from_path(owner=owner, path=copy, name=data.name)
-        pending = (Dataset.Status.UPLOADED, Dataset.Status.PROFILING)
-        dataset = wait(
-            lambda: Dataset.objects.filter(pk=dataset.pk).exclude(status__in=pending).first(),
-            600,
-            "the profile",
-        )
+        dataset = profiled_dataset(owner, data, var)
         profile_seconds = round(time.monotonic() - stored, 2)
-        if dataset.status != Dataset.Status.READY:
-            raise SystemExit(f"Profiling failed: {dataset.error}")
         run = services.run_start(
             owner=owner, dataset=dataset, target="target", time_budget=args.budget
         )
@@ -173,9 +119,6 @@ def main() -> None:
             args.budget * 5,
             "the run to finish",
         )
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
 
     candidates = list(run.candidates.order_by("position"))
     started = min((c.started_at for c in candidates if c.started_at), default=None)
