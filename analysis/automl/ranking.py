@@ -110,7 +110,7 @@ def rank_candidates(
     leader = order[0]
     standings = []
     for rank, c in enumerate(order, start=1):
-        p_value = paired = None
+        p_value, paired = None, False
         if rank > 1 and c.cv_scores:
             p_value, paired = _test(leader, c, time_ordered)
         standings.append(
@@ -122,7 +122,7 @@ def rank_candidates(
                 folds=len(c.cv_scores),
                 tied_with_first=p_value is not None and p_value > ALPHA,
                 p_value=p_value,
-                paired=bool(paired),
+                paired=paired,
             )
         )
     return standings
