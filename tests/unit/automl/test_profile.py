@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.automl import ingest, profile
+from analysis.automl import profile
 from analysis.automl.errors import DataFileError
-from analysis.automl.ingest import remove_normalized
+from analysis.automl.ingest import remove_normalized, streaming
 from analysis.automl.kinds import DatasetProfile, preview_rows
 from analysis.automl.profile import profile_table
 from tests.conftest import churn_frame
@@ -86,7 +86,7 @@ def test_it_profiles_the_same_whatever_the_batch_size(tmp_path, monkeypatch):
     frame = churn_frame(rows=3000)
     pd.concat([frame, frame.head(40)]).to_csv(path, index=False)
     whole = _summary(profile_table(path))
-    monkeypatch.setattr(ingest, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(streaming, "BLOCK_SIZE", 4096)
     monkeypatch.setattr(profile, "MERGE_BYTES", 16_384)
     remove_normalized(path)
     pieces = _summary(profile_table(path))
@@ -98,7 +98,7 @@ def test_it_counts_duplicate_rows_across_batches(tmp_path, monkeypatch):
     path = tmp_path / "t.csv"
     frame = churn_frame(rows=2000)
     pd.concat([frame, frame.sample(300, random_state=0)]).to_csv(path, index=False)
-    monkeypatch.setattr(ingest, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(streaming, "BLOCK_SIZE", 4096)
     assert profile_table(path).duplicate_rows == 300
 
 
