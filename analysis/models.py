@@ -180,6 +180,9 @@ class Export(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     candidate = models.ForeignKey(CandidateResult, on_delete=models.CASCADE, related_name="exports")
     file = models.FileField(upload_to="exports/", max_length=500)
+    # SHA-256 of what the zip is made of (services.exports): asked for again with the
+    # same contents, the stored zip is served instead of a new one.
+    contents_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

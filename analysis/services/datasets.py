@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import File
+from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -15,9 +16,10 @@ from .. import workflow
 from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions, remove_normalized
 from ..automl.profile import profile_table
-from ..models import Dataset
+from ..models import Dataset, Export
 from ..storage import dataset_path, run_dir
 from .errors import UNEXPECTED_ERROR, ServiceError
+from .runs import run_cancel
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +135,32 @@ def dataset_reprofile(*, dataset: Dataset, options: dict) -> Dataset:
     return dataset
 
 
+@transaction.atomic
 def dataset_delete(*, dataset: Dataset) -> None:
-    for run in dataset.runs.all():
-        shutil.rmtree(run_dir(run), ignore_errors=True)
-    remove_normalized(dataset_path(dataset))
-    dataset.file.delete(save=False)
+    """Delete a dataset with its runs, their models and their exports.
+
+    A run still going is cancelled first (its worker processes stopped, as `run_cancel`
+    does) rather than left running on files about to go; the files go only once the rows
+    are gone (on commit), so a failure on the way leaves the dataset whole.
+    """
+    runs = list(dataset.runs.all())
+    for run in runs:
+        if run.is_active:
+            run_cancel(run=run)
+    folders = [run_dir(run) for run in runs]
+    source = dataset_path(dataset)
+    stored = [(dataset.file.storage, dataset.file.name)] + [
+        (export.file.storage, export.file.name)
+        for export in Export.objects.filter(candidate__run__dataset=dataset)
+    ]
     dataset.delete()
+    transaction.on_commit(lambda: _remove_files(folders, source, stored))
+
+
+def _remove_files(folders: list[Path], source: Path, stored: list[tuple[Storage, str]]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    remove_normalized(source)
+    for storage, name in stored:
+        if name:
+            storage.delete(name)

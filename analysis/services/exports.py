@@ -1,6 +1,11 @@
-"""Code exports: a trained candidate's files rendered for the page, and its zip."""
+"""Code exports: a trained candidate's files rendered for the page, and its zip, built once."""
 
 from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
 
 from django.core.files.base import File
 
@@ -49,16 +54,35 @@ def _export_spec(candidate: CandidateResult):
 
 
 def export_build(*, candidate: CandidateResult) -> Export:
-    """Render the candidate's code export into a zip and store it."""
+    """The candidate's code export as a stored zip: built the first time it is asked for,
+    then the same zip again for as long as what it is made of stays the same (a second
+    round that improves the model, or other reading options, make a new one)."""
     from exporters import build_bundle
 
     spec = _export_spec(candidate)
+    digest = _contents_sha256(asdict(spec))
+    stored = candidate.exports.filter(contents_sha256=digest).first()
+    if stored is not None and stored.file.storage.exists(stored.file.name):
+        return stored
     run = candidate.run
     zip_path = run_dir(run) / "exports" / f"promise-run{run.pk}-{candidate.name}.zip"
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     build_bundle(spec, zip_path)
-    export = Export(owner=run.owner, candidate=candidate)
+    export = Export(owner=run.owner, candidate=candidate, contents_sha256=digest)
     with zip_path.open("rb") as handle:
         export.file.save(zip_path.name, File(handle), save=True)
     zip_path.unlink()
     return export
+
+
+def _contents_sha256(spec: dict) -> str:
+    """SHA-256 of what an export zip is made of: the spec, except the moment it was made,
+    and the bytes of the model files it ships."""
+    digest = hashlib.sha256()
+    spec = {key: value for key, value in spec.items() if key != "generated_at"}
+    digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
+    for path in map(Path, spec.get("model_files", [])):
+        with path.open("rb") as handle:
+            digest.update(f"\n{path.name}:".encode())
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()

@@ -9,15 +9,12 @@ import io
 import json
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from analysis import services
-from analysis.automl.discovery import prepare_run, train_candidate
-from analysis.automl.profile import DatasetProfile
-from analysis.models import CandidateResult, Dataset, Run
-from analysis.storage import dataset_path, run_dir
+from analysis.models import CandidateResult, Dataset
 from tests.conftest import churn_frame
+from tests.integration.trained import trained_linear_candidate
 from tests.worker import wait_for
 
 # A semicolon-separated file: the record must say how it was read.
@@ -46,34 +43,9 @@ def test_it_stores_the_sha256_of_the_uploaded_file_when_profiling(celery_worker,
 @pytest.fixture
 def trained_candidate(owner):
     """A linear model trained on a dataset profiled before hashes were stored (blank)."""
-    dataset = Dataset(owner=owner, name="churn.csv", size_bytes=len(CONTENT))
-    dataset.file.save("churn.csv", ContentFile(CONTENT), save=True)
-    services.dataset_profile(dataset_id=dataset.pk)
-    Dataset.objects.filter(pk=dataset.pk).update(sha256="")
-    dataset.refresh_from_db()
-    run = Run.objects.create(
-        owner=owner, dataset=dataset, target="churned", seed=3, status=Run.Status.SUCCEEDED
-    )
-    plan = prepare_run(
-        dataset_path(dataset),
-        run_dir(run),
-        profile=DatasetProfile.from_dict(dataset.profile),
-        target="churned",
-        max_rows=None,
-        seed=run.seed,
-    )
-    outcome = train_candidate(run_dir(run), plan, "linear")
-    return CandidateResult.objects.create(
-        run=run,
-        name="linear",
-        label="Linear model",
-        status=CandidateResult.Status.SUCCEEDED,
-        params=outcome.params,
-        metrics=outcome.metrics,
-        cv_scores=outcome.cv_scores,
-        charts=outcome.charts,
-        fit_seconds=outcome.fit_seconds,
-    )
+    candidate = trained_linear_candidate(owner, CONTENT)
+    Dataset.objects.filter(pk=candidate.run.dataset_id).update(sha256="")
+    return CandidateResult.objects.select_related("run__dataset").get(pk=candidate.pk)
 
 
 @pytest.mark.django_db
