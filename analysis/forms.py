@@ -2,7 +2,7 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import BaseUserCreationForm
 
 from .automl.metrics import METRIC_LABELS
 from .automl.problem import TASKS
@@ -10,9 +10,15 @@ from .automl.problem import TASKS
 SAMPLE_CHOICES = [("default", "100K rows"), ("full", "Full data"), ("custom", "Custom")]
 
 
-class SignupForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+class SignupForm(BaseUserCreationForm):
+    """A user name and a password twice. Whether the name is taken is not checked here: an
+    error for that would tell anyone which names exist (see `accounts.signup`)."""
+
+    class Meta(BaseUserCreationForm.Meta):
         fields = ("username",)
+
+    def validate_unique(self):
+        pass
 
 
 class UploadForm(forms.Form):
