@@ -22,7 +22,7 @@ class SignupForm(BaseUserCreationForm):
 
 
 class UploadForm(forms.Form):
-    # Every format analysis/automl/ingest.py reads; the content decides, not the name.
+    # Every format the ingest package (analysis/automl/ingest/) reads; the content decides.
     file = forms.FileField(
         label=(
             "Table file: CSV or other delimited text (TSV, ; or | separated) or JSON Lines, "

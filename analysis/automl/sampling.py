@@ -13,7 +13,7 @@ Three strategies, each exact in size and the same for the same seed:
   holdout can be the latest part of the sample.
 
 Memory is bounded by the sample size, never by the file size: the normalised Parquet
-copy (see ingest.py) is read batch by batch, or partition by partition with Dask.
+copy (see the ingest package) is read batch by batch, or partition by partition with Dask.
 
 Every sampled row keeps its place in the file, counted from 0 over the Parquet copy, in
 the column ROW_NUMBER. It is no feature (features come from the profile, which never

@@ -6,7 +6,7 @@ from django.utils.html import escape
 
 pytestmark = pytest.mark.django_db
 
-# What analysis/automl/ingest.py detects from the content (see its module docstring).
+# What the ingest package (analysis/automl/ingest/) detects from the content (see its docstring).
 FORMATS = ("CSV", "delimited text", "JSON Lines", "gzip", "bz2", "zip", "Excel .xlsx", "Parquet")
 
 
