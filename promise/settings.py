@@ -1,12 +1,14 @@
 """PROMISE settings. Every value comes from the environment, with defaults for one machine."""
 
+import base64
+import hashlib
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONE, SELF
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PROMISE_VAR_DIR", BASE_DIR / "var"))
@@ -203,6 +205,31 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
+
+def _style_attribute_hash(style: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+
+
+# The only style attributes plotly.js sets itself (through setAttribute, which the policy
+# treats as inline): an empty one on colour bars, and the pixelated rendering of a heatmap's
+# image (without it the confusion matrix would be drawn blurred). Its other styles are in
+# static/css/plotly.css (see bin/plotly_css.js).
+PLOTLY_STYLE_ATTRIBUTES = (
+    "",
+    "".join(
+        f"image-rendering: {value}; "
+        for value in (
+            "optimizeSpeed",
+            "-moz-crisp-edges",
+            "-o-crisp-edges",
+            "-webkit-optimize-contrast",
+            "optimize-contrast",
+            "crisp-edges",
+            "pixelated",
+        )
+    ),
+)
+
 # Only the site's own scripts, styles, images and connections; no inline code, no other host.
 # Charts are drawn by static/js/charts.js with the vendored plotly.js.
 CONTENT_SECURITY_POLICY = {
@@ -210,6 +237,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
+        "style-src-attr": [UNSAFE_HASHES, *map(_style_attribute_hash, PLOTLY_STYLE_ATTRIBUTES)],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],

@@ -13,6 +13,16 @@
     if (window.Plotly) return Promise.resolve(window.Plotly);
     if (loading) return loading;
     var holder = document.querySelector("[data-plotly-src]");
+    // plotly.js adds its styles as an inline <style> unless it finds an element of this id
+    // and class: the same rules as a stylesheet, which the Content-Security-Policy allows.
+    if (!document.getElementById("plotly.js-style-global")) {
+      var styles = document.createElement("link");
+      styles.id = "plotly.js-style-global";
+      styles.className = "no-inline-styles";
+      styles.rel = "stylesheet";
+      styles.href = holder.getAttribute("data-plotly-css");
+      document.head.appendChild(styles);
+    }
     loading = new Promise(function (resolve, reject) {
       var script = document.createElement("script");
       script.src = holder.getAttribute("data-plotly-src");

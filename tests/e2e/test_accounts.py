@@ -26,6 +26,12 @@ def test_a_new_user_signs_up_logs_out_and_logs_in_again(app_page, traffic, shoot
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
 
+    # The same answer whether or not the name was free: log in with the password chosen.
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.get_by_role("status")).to_contain_text("Now log in as “ada”")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("navigation", name="Account")).to_contain_text("ada")
     expect(page.get_by_role("heading", name="Find the best model for a table")).to_be_visible()
