@@ -1,0 +1,25 @@
+"""gunicorn keeps an idle connection open longer than a page waits between two polls, or a
+poll may be sent on a connection that gunicorn is closing and fail."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _polling_seconds() -> list[float]:
+    found = []
+    for template in (ROOT / "templates").rglob("*.html"):
+        for value, unit in re.findall(r"every (\d+(?:\.\d+)?)(ms|s)\b", template.read_text()):
+            found.append(float(value) / (1000 if unit == "ms" else 1))
+    return found
+
+
+def test_it_keeps_connections_open_longer_than_the_pages_poll():
+    web = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    keep_alive = int(re.search(r"--keep-alive (\d+)", web).group(1))
+    polling = _polling_seconds()
+    assert polling, "no polling found in the templates: the test looks in the wrong place"
+    assert keep_alive > max(polling), (keep_alive, polling)
