@@ -247,6 +247,11 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+if DEBUG:
+    # Django's debug pages (tracebacks, 404s) are styled and scripted inline: in development
+    # the browser reports in its console what the policy would refuse, and refuses nothing.
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
+    CONTENT_SECURITY_POLICY = None
 
 # Production behind HTTPS: each of these is off by default so that `make run` and the tests
 # work over plain HTTP on one machine; README.md ("Deploying") lists the values that make
