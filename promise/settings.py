@@ -128,6 +128,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("PROMISE_LOGIN_LOCKOUT_
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "analysis.accounts.lockout_response"
+# Not verbose: otherwise every manage.py command starts by logging axes' banner to stderr.
+AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
