@@ -1,10 +1,10 @@
 """A trained candidate: the fitted preprocessing and model, saved and loaded as plain files.
 
-On disk (the same files the code export ships):
+On disk (the files the code export ships; the LSTM's lstm.json stays here):
     model.json          family, task, target, classes and feature columns
     preprocessor.joblib the fitted scikit-learn ColumnTransformer
     model.joblib        the fitted estimator (every family but the LSTM), or
-    model.keras         the Keras network of the LSTM
+    model.keras         the Keras network of the LSTM, and lstm.json its settings
 
 Only files PROMISE wrote itself are ever loaded here; user uploads are never unpickled.
 """
@@ -73,8 +73,9 @@ class FittedModel:
         files[0].write_text(json.dumps(meta, indent=2))
         joblib.dump(self.preprocessor, files[1])
         if self.family == LSTM_FAMILY:
-            files.append(directory / "model.keras")
-            self.estimator.model_.save(files[-1])
+            from .candidates.lstm import LSTM
+
+            files += LSTM.save(self.estimator, directory)
         else:
             files.append(directory / "model.joblib")
             joblib.dump(self.estimator, files[-1])
@@ -84,12 +85,9 @@ class FittedModel:
     def load(cls, directory: Path) -> FittedModel:
         meta = json.loads((directory / "model.json").read_text())
         if meta["family"] == LSTM_FAMILY:
-            import keras
+            from .candidates.lstm import LSTM
 
-            from .candidates.lstm import LSTMEstimator
-
-            estimator = LSTMEstimator(task=meta["task"], seed=0)
-            estimator.model_ = keras.models.load_model(directory / "model.keras")
+            estimator = LSTM.load(directory, task=meta["task"])
         else:
             estimator = joblib.load(directory / "model.joblib")
         return cls(

@@ -10,14 +10,19 @@ standard deviation, which keeps the loss well conditioned whatever the target's 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_regressor
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..problem import REGRESSION
 from .base import SearchSpace, choice, float_range, int_range
 
 TIMESTEPS = 8
@@ -25,6 +30,8 @@ TIMESTEPS = 8
 # validation_split). On a limit too short for cross-validation, its score there is the
 # candidate's estimate (search.py, 4.).
 VALIDATION_SPLIT = 0.1
+NETWORK_FILE = "model.keras"
+SETTINGS_FILE = "lstm.json"  # the estimator's settings, which model.keras does not keep
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,45 @@ class LSTMCandidate:
         )
 
     def build(self, params: dict[str, Any], *, task: str, seed: int) -> LSTMEstimator:
-        return LSTMEstimator(task=task, seed=seed, **params)
+        estimator = LSTMRegressor if task == REGRESSION else LSTMClassifier
+        return estimator(seed=seed, **params)
+
+    def save(self, estimator: LSTMEstimator, directory: Path) -> list[Path]:
+        """Write the fitted `estimator` into `directory`: the network as model.keras (the
+        file the export ships) and, beside it, its settings; returns their paths."""
+        network, settings = directory / NETWORK_FILE, directory / SETTINGS_FILE
+        estimator.model_.save(network)
+        fitted = {
+            "n_features_in_": estimator.n_features_in_,
+            "epochs_": estimator.epochs_,
+            "validation_start_": estimator.validation_start_,
+        }
+        if hasattr(estimator, "classes_"):
+            fitted["classes_"] = estimator.classes_.tolist()
+        record = {"params": estimator.trained_settings(), "fitted": fitted}
+        settings.write_text(json.dumps(record, indent=2))
+        return [network, settings]
+
+    def load(self, directory: Path, *, task: str) -> LSTMEstimator:
+        """The estimator `save` wrote into `directory`, its `get_params()` the settings it
+        trained with. A model saved before the settings were kept has the defaults."""
+        import keras
+
+        network = keras.models.load_model(directory / NETWORK_FILE)
+        settings = directory / SETTINGS_FILE
+        if settings.exists():
+            record = json.loads(settings.read_text())
+        else:  # saved before the settings were kept: the defaults
+            record = {"params": {}, "fitted": {}}
+            if task != REGRESSION:
+                record["fitted"]["classes_"] = list(range(network.output_shape[-1]))
+        params = dict(record["params"])
+        seed = params.pop("seed", 0)
+        estimator = self.build(params, task=task, seed=seed)
+        for name, value in record["fitted"].items():
+            setattr(estimator, name, np.asarray(value) if name == "classes_" else value)
+        estimator.model_ = network
+        return estimator
 
 
 LSTM = LSTMCandidate()
@@ -76,19 +121,19 @@ def to_sequences(features: np.ndarray, timesteps: int = TIMESTEPS) -> np.ndarray
 
 
 class LSTMEstimator(BaseEstimator):
-    """Keras LSTM with the fit/predict interface of scikit-learn.
+    """Keras LSTM with the fit/predict interface of scikit-learn (LSTMRegressor and
+    LSTMClassifier below say what the network predicts).
 
-    `y` holds numbers for regression and class indices 0..k-1 for classification.
     Training stops early when the loss on the last VALIDATION_SPLIT of the rows stops
     improving, or when `time_limit` seconds have passed; `epochs_` records how many epochs
-    ran, and `validation_start_` where those held-out rows begin.
+    ran, and `validation_start_` where those held-out rows begin. `seed` sets Keras's
+    seeds at the start of each fit, so the same data and seed train the same network.
     """
 
     def __init__(
         self,
         *,
-        task: str,
-        seed: int,
+        seed: int = 0,
         units: int = 32,
         epochs: int = 40,
         batch_size: int = 256,
@@ -96,7 +141,6 @@ class LSTMEstimator(BaseEstimator):
         patience: int = 4,
         time_limit: float | None = None,
     ):
-        self.task = task
         self.seed = seed
         self.units = units
         self.epochs = epochs
@@ -108,17 +152,11 @@ class LSTMEstimator(BaseEstimator):
     def fit(self, X, y):
         import keras
 
+        # Keras's own split needs one training row besides the held-out share.
+        X, y = validate_data(self, X, y, ensure_min_samples=2, y_numeric=is_regressor(self))
         keras.utils.set_random_seed(self.seed)
         sequences = to_sequences(X)
-        y = np.asarray(y)
-        if self.task == "regression":
-            y = y.astype("float32")
-            outputs, loss = 1, "mse"
-            scale, offset = float(y.std()) or 1.0, float(y.mean())
-        else:
-            y = y.astype("int64")
-            outputs, loss = int(y.max()) + 1, "sparse_categorical_crossentropy"
-            scale = offset = None
+        y, outputs, loss, scale, offset = self._targets(y)
         self.model_ = build_network(
             sequences.shape[1:], outputs=outputs, units=self.units, scale=scale, offset=offset
         )
@@ -141,22 +179,88 @@ class LSTMEstimator(BaseEstimator):
         self.validation_start_ = int(math.floor(len(y) * (1.0 - VALIDATION_SPLIT)))
         return self
 
+    def _targets(self, y):
+        """`y` as the network learns it, its output count and loss, and the rescaling."""
+        raise NotImplementedError
+
+    def _network_output(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        return self.model_.predict(to_sequences(X), verbose=0, batch_size=4096)
+
+    def trained_settings(self) -> dict[str, Any]:
+        """The settings that train this network again: the epochs it ran, and no clock."""
+        check_is_fitted(self)
+        return {**self.get_params(), "epochs": self.epochs_, "time_limit": None}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # The dense rows of a preprocessed table; the preprocessing imputes missing values.
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class LSTMRegressor(RegressorMixin, LSTMEstimator):
+    """One value per row, rescaled by the training target's mean and standard deviation."""
+
+    def _targets(self, y):
+        y = y.astype("float32")
+        return y, 1, "mse", float(y.std()) or 1.0, float(y.mean())
+
     def predict(self, X):
-        output = self.model_.predict(to_sequences(X), verbose=0, batch_size=4096)
-        if self.task == "regression":
-            return output[:, 0].astype("float64")
-        return output.argmax(axis=1)
+        return self._network_output(X)[:, 0].astype("float64")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # A network stopped early on scikit-learn's toy tables of 100-200 rows does not
+        # reach the R² of 0.5 its estimator checks ask of a regressor.
+        tags.regressor_tags.poor_score = True
+        return tags
+
+
+class LSTMClassifier(ClassifierMixin, LSTMEstimator):
+    """Class probabilities from a softmax layer, one output per class of `classes_`.
+
+    Whole-number labels 0..k-1 are the platform's class indices (discovery.encode_target),
+    and every index up to the largest is a class: a training set that lacks a class in
+    the middle still gives a probability column for it, where the run's classes expect it.
+    Any other labels (text, negative numbers) are the sorted distinct values of `y`.
+    """
+
+    def _targets(self, y):
+        check_classification_targets(y)
+        if y.dtype.kind in "iu" and y.min() >= 0:
+            self.classes_ = np.arange(int(y.max()) + 1)
+        else:
+            self.classes_ = np.unique(y)
+        encoded = np.searchsorted(self.classes_, y).astype("int64")
+        return encoded, len(self.classes_), "sparse_categorical_crossentropy", None, None
+
+    def predict(self, X):
+        indices = self._network_output(X).argmax(axis=1)
+        return self.classes_[indices]
 
     def predict_proba(self, X):
-        return self.model_.predict(to_sequences(X), verbose=0, batch_size=4096).astype("float64")
+        return self._network_output(X).astype("float64")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Same as the regressor: the checks' accuracy bar on toy tables is not met.
+        tags.classifier_tags.poor_score = True
+        return tags
 
 
 def build_network(input_shape, *, outputs: int, units: int, scale=None, offset=None):
-    """The network; the code export writes the same layers into train.py."""
+    """The network; the code export writes the same layers into train.py.
+
+    With a `scale` (regression) it gives one value, rescaled by `scale` and `offset`;
+    without, a probability for each of `outputs` classes.
+    """
     import keras
 
     layers = [keras.Input(shape=input_shape), keras.layers.LSTM(units)]
-    if outputs == 1:
+    if scale is not None:
         layers += [keras.layers.Dense(1), keras.layers.Rescaling(scale=scale, offset=offset)]
     else:
         layers += [keras.layers.Dense(outputs, activation="softmax")]
