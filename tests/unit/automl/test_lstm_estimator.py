@@ -38,6 +38,9 @@ def eager_keras():
     tf.config.run_functions_eagerly(before)
 
 
+# Eager mode leaves tf.data to graphs, which is fine; a one-class fit has a softmax of one.
+@pytest.mark.filterwarnings("ignore:Even though the `tf.config:UserWarning")
+@pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1:UserWarning")
 @parametrize_with_checks(
     [LSTMRegressor(**TINY), LSTMClassifier(**TINY)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILURES,
