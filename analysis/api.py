@@ -13,7 +13,94 @@ from rest_framework.response import Response
 from . import selectors, services, serving, uploads
 from .automl.metrics import RANKING_METRICS
 from .automl.sampling import STRATEGIES
+from .forms import MAX_SAMPLE_ROWS, SAMPLE_ROWS_MESSAGE, prediction_value_error
 from .models import CandidateResult, Dataset, Run
+
+# No endpoint takes more than three levels ({"rows": [{column: value}]}); a little room.
+MAX_BODY_DEPTH = 20
+
+
+class JSONBodyParser(JSONParser):
+    """DRF's JSON parser, refusing with a 400 the bodies it would fail on or pass on broken.
+
+    Python's json module raises RecursionError past about a thousand levels of nesting
+    (a 500), and it reads a lone "\\ud800" escape into a string that cannot be written
+    back as UTF-8 (a 500 when an answer quotes it, or when the database stores it).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(_too_deep()) from None
+        except ParseError as exc:
+            raise NotJSON(exc.detail) from exc
+        _check_body(data)
+        return data
+
+
+class NotJSON(ParseError):
+    """The body is not JSON at all (as opposed to JSON the API refuses)."""
+
+
+def _too_deep() -> str:
+    return f"The JSON body nests arrays or objects too deep: at most {MAX_BODY_DEPTH} levels."
+
+
+def _check_body(data) -> None:
+    """Raise ParseError for nesting deeper than MAX_BODY_DEPTH or a lone surrogate.
+
+    Walked with a stack, not recursion, so any depth json gave back is measured safely.
+    """
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    raise ParseError(
+                        "The JSON body holds a \\u escape of half a character (a lone "
+                        "surrogate): send text as UTF-8."
+                    ) from None
+            continue
+        if isinstance(value, dict):
+            children = [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_BODY_DEPTH:
+            raise ParseError(_too_deep())
+        pending.extend((child, depth + 1) for child in children)
+
+
+def json_object(request: Request, known, *, not_json: str = "") -> dict | Response:
+    """The request's JSON object, or a 400 with a sentence: the body is not JSON (then
+    `not_json` when given), nests too deep, is not an object, or has fields the endpoint
+    does not take."""
+    try:
+        data = request.data
+    except NotJSON as exc:
+        return Response({"error": not_json or str(exc.detail)}, status=400)
+    except ParseError as exc:
+        return Response({"error": str(exc.detail)}, status=400)
+    return unknown_fields(data, known) or data
+
+
+def _first_error(errors) -> str:
+    """The first message of a serializer's nested errors, with the field it is about."""
+    path = []
+    while isinstance(errors, dict | list) and errors:
+        if isinstance(errors, dict):
+            key = next(iter(errors))
+            if key != "non_field_errors":
+                path.append(str(key))
+            errors = errors[key]
+        else:
+            errors = errors[0]
+    return f"{' › '.join(path)}: {errors}" if path else str(errors)
 
 
 def unknown_fields(data, known) -> Response | None:
@@ -68,18 +155,32 @@ class RunSerializer(serializers.ModelSerializer):
         return CandidateSerializer(selectors.leaderboard(run), many=True).data
 
 
+METRICS = list(dict.fromkeys(m for metrics in RANKING_METRICS.values() for m in metrics))
+
+
 class RunStartSerializer(serializers.Serializer):
     target = serializers.CharField()
     task = serializers.ChoiceField(["", "regression", "binary", "multiclass"], default="")
-    sample_size = serializers.IntegerField(required=False, allow_null=True, min_value=20)
+    sample_size = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=20,
+        max_value=MAX_SAMPLE_ROWS,
+        error_messages={"max_value": SAMPLE_ROWS_MESSAGE},
+    )
     time_budget = serializers.IntegerField(required=False, min_value=10, max_value=86_400)
     excluded_columns = serializers.ListField(child=serializers.CharField(), required=False)
     sample_strategy = serializers.ChoiceField(STRATEGIES, default="random")
     time_column = serializers.CharField(required=False, default="", allow_blank=True)
     metric = serializers.ChoiceField(
-        ["", *dict.fromkeys(m for metrics in RANKING_METRICS.values() for m in metrics)],
+        ["", *METRICS],
         default="",
         help_text="Rank by this metric; blank: R² for regression, accuracy for classification.",
+        error_messages={
+            "invalid_choice": '"{input}" is not a metric PROMISE ranks by: choose one of '
+            + ", ".join(METRICS)
+            + ", or leave it blank."
+        },
     )
 
 
@@ -115,18 +216,18 @@ def _upload_error(exc: uploads.UploadError) -> Response:
 
 
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def upload_begin(request: Request) -> Response:
     """Open an upload from {"name", "size"}; answers its id, URL and piece size."""
+    data = json_object(
+        request, ("name", "size"), not_json='Send JSON with the file\'s "name" and "size".'
+    )
+    if isinstance(data, Response):
+        return data
     try:
-        data = request.data
-        if refused := unknown_fields(data, ("name", "size")):
-            return refused
         upload = uploads.upload_begin(
             owner_id=request.user.pk, name=data.get("name", ""), size=data.get("size")
         )
-    except (ParseError, AttributeError):
-        return Response({"error": 'Send JSON with the file\'s "name" and "size".'}, status=400)
     except uploads.UploadError as exc:
         return _upload_error(exc)
     body = {
@@ -199,14 +300,18 @@ def dataset_detail(request: Request, pk: int) -> Response:
 
 
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def run_start(request: Request, pk: int) -> Response:
     dataset = get_object_or_404(selectors.datasets_of(request.user), pk=pk)
-    if refused := unknown_fields(request.data, RunStartSerializer().fields):
-        return refused
-    form = RunStartSerializer(data=request.data)
+    data = json_object(request, RunStartSerializer().fields)
+    if isinstance(data, Response):
+        return data
+    form = RunStartSerializer(data=data)
     if not form.is_valid():
-        return Response({"error": "Invalid run settings.", "fields": form.errors}, status=400)
+        return Response(
+            {"error": f"Invalid run settings: {_first_error(form.errors)}", "fields": form.errors},
+            status=400,
+        )
     try:
         run = services.run_start(owner=request.user, dataset=dataset, **form.validated_data)
     except services.ServiceError as exc:
@@ -233,15 +338,31 @@ def run_finish(request: Request, pk: int) -> Response:
 
 
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def predict(request: Request, pk: int) -> Response:
     candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)
-    if refused := unknown_fields(request.data, ("rows",)):
+    data = json_object(request, ("rows",))
+    if isinstance(data, Response):
+        return data
+    rows = data.get("rows")
+    if refused := _prediction_values_refused(rows):
         return refused
     try:
-        return Response(serving.predict_rows(candidate, request.data.get("rows")))
+        return Response(serving.predict_rows(candidate, rows))
     except serving.PredictionError as exc:
         return Response({"error": str(exc)}, status=400)
+
+
+def _prediction_values_refused(rows) -> Response | None:
+    """A 400 for the first value of `rows` no model can take, or None (the shape of
+    `rows` is serving's to check)."""
+    if not isinstance(rows, list):
+        return None
+    for number, row in enumerate(rows, start=1):
+        for column, value in row.items() if isinstance(row, dict) else ():
+            if problem := prediction_value_error(column, value):
+                return Response({"error": f"Row {number}: {problem}"}, status=400)
+    return None
 
 
 @api_view(["GET"])

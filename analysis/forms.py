@@ -8,6 +8,42 @@ from .automl.metrics import METRIC_LABELS
 from .automl.problem import TASKS
 
 SAMPLE_CHOICES = [("default", "100K rows"), ("full", "Full data"), ("custom", "Custom")]
+# More rows than any file holds; a bound, so that a number too large for the database
+# column is refused with a sentence instead of failing on save.
+MAX_SAMPLE_ROWS = 10**12
+SAMPLE_ROWS_MESSAGE = (
+    f"A sample has at most {MAX_SAMPLE_ROWS:,} rows: give a smaller number, or use the full data."
+)
+# The largest number a 32-bit float holds (numpy.finfo(numpy.float32).max): the trees,
+# XGBoost and ONNX Runtime compute in float32, so a larger value cannot reach them.
+FLOAT32_MAX = 3.4028234663852886e38
+# The header must be in the first megabyte of the file, which detection reads: that holds
+# about a million lines at most. A larger number would only make a worker skip lines.
+MAX_HEADER_ROW = 1_000_000
+
+
+def prediction_value_error(column: str, value: object) -> str | None:
+    """Why a model cannot be given `value` in `column` (a sentence), or None when it can.
+
+    A value is a number, a string, true, false or null; a number, or a string that reads
+    as one, must fit a 32-bit float.
+    """
+    if value is not None and not isinstance(value, bool | int | float | str):
+        return f"The value of {column!r} must be a number, a string, true, false or null."
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        size = abs(float(value))
+    except ValueError:  # a string that is not a number: the model reads it as a category
+        return None
+    except OverflowError:  # an integer beyond any float
+        size = float("inf")
+    if size > FLOAT32_MAX:
+        return (
+            f"The value of {column!r} is too large: the models take numbers between "
+            f"-{FLOAT32_MAX:.1e} and {FLOAT32_MAX:.1e}."
+        )
+    return None
 
 
 class SignupForm(BaseUserCreationForm):
@@ -78,7 +114,13 @@ class RunForm(forms.Form):
         ],
     )
     sample = forms.ChoiceField(label="Sample size", choices=SAMPLE_CHOICES, initial="default")
-    custom_rows = forms.IntegerField(label="Custom sample rows", required=False, min_value=20)
+    custom_rows = forms.IntegerField(
+        label="Custom sample rows",
+        required=False,
+        min_value=20,
+        max_value=MAX_SAMPLE_ROWS,
+        error_messages={"max_value": SAMPLE_ROWS_MESSAGE},
+    )
     sample_strategy = forms.ChoiceField(
         label="Sampling strategy",
         required=False,
@@ -174,7 +216,14 @@ class ReadOptionsForm(forms.Form):
         ],  # fmt: skip
     )
     header_row = forms.IntegerField(
-        label="Header row (line number; 0 when there is no header)", min_value=0, initial=1
+        label="Header row (line number; 0 when there is no header)",
+        min_value=0,
+        max_value=MAX_HEADER_ROW,
+        initial=1,
+        error_messages={
+            "max_value": f"The header row must be one of the file's first "
+            f"{MAX_HEADER_ROW:,} lines: choose an earlier line."
+        },
     )
     sheet = forms.CharField(label="Sheet (Excel: name or number)", required=False, max_length=200)
     decimal = forms.ChoiceField(

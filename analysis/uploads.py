@@ -25,6 +25,8 @@ from typing import BinaryIO
 
 from django.conf import settings
 
+from .storage import upload_name
+
 CHUNK_BYTES = 8 * 1024**2
 UPLOAD_EXPIRY = 7 * 24 * 3600  # seconds since the last piece arrived
 READ_BLOCK = 1024**2
@@ -93,7 +95,9 @@ def upload_begin(*, owner_id: int, name: str, size: int) -> Upload:
         raise UploadError("The file is empty: choose a table with a header row and data rows.")
     if size > settings.PROMISE_MAX_UPLOAD_BYTES:
         raise UploadError(limit_message(), status=413)
-    clean_name = Path(str(name or "")).name.strip()[:255] or "upload.csv"
+    if name is not None and not isinstance(name, str):
+        raise UploadError("Send the file's name as a string.")
+    clean_name = upload_name(name)
     _discard_abandoned(owner_id)
     upload_id = secrets.token_hex(16)
     folder = uploads_root(owner_id) / upload_id

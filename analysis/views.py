@@ -6,13 +6,21 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from . import figures, selectors, services, serving
 from .automl.metrics import METRIC_LABELS
 from .examples import BY_SLUG, EXAMPLES, example_csv
-from .forms import CompareForm, ReadOptionsForm, RunForm, SignupForm, UploadForm
+from .forms import (
+    CompareForm,
+    ReadOptionsForm,
+    RunForm,
+    SignupForm,
+    UploadForm,
+    prediction_value_error,
+)
 from .highlight import highlight_file
 from .models import CandidateResult, Dataset, Run
 
@@ -127,7 +135,13 @@ def dataset_reprofile(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.info(request, "Reading the file again with your settings.")
     else:
-        messages.error(request, "Check the reading options: " + form.errors.as_text())
+        # As plain text: the page escapes messages, and as_text() would escape twice.
+        problems = [
+            f"{form.fields[name].label}: {message}" if name in form.fields else message
+            for name, errors in form.errors.items()
+            for message in errors
+        ]
+        messages.error(request, "Check the reading options. " + " ".join(problems))
     return redirect("dataset_detail", dataset.pk)
 
 
@@ -202,12 +216,23 @@ def run_compare(request: HttpRequest, pk: int) -> HttpResponse:
 def run_compare_runs(request: HttpRequest, pk: int) -> HttpResponse:
     """Two runs on the same dataset: their settings and their best models."""
     run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
+    other_pk = request.GET.get("other", "")
+    if not (other_pk.isascii() and other_pk.isdecimal()):
+        return _refused(
+            request,
+            "Choose the run to compare with by its number: ?other=<run number>.",
+            back=reverse("run_detail", args=[run.pk]),
+        )
     other = get_object_or_404(
-        selectors.runs_of(request.user).filter(dataset_id=run.dataset_id),
-        pk=request.GET.get("other") or 0,
+        selectors.runs_of(request.user).filter(dataset_id=run.dataset_id), pk=int(other_pk)
     )
     context = {"run": run, "other": other, "rows": selectors.run_comparison_rows(run, other)}
     return render(request, "analysis/compare_runs.html", context)
+
+
+def _refused(request: HttpRequest, message: str, *, back: str) -> HttpResponse:
+    """A 400 page with the sentence and a link back to the page the request came from."""
+    return render(request, "analysis/refused.html", {"message": message, "back": back}, status=400)
 
 
 @login_required
@@ -289,8 +314,11 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
     result = error = None
     if request.method == "POST":
         row = {c: (v if v != "" else None) for c, v in values.items()}
+        problems = (prediction_value_error(c, v) for c, v in row.items())
+        error = next((p for p in problems if p), None)
         try:
-            result = serving.predict_rows(candidate, [row])
+            if error is None:
+                result = serving.predict_rows(candidate, [row])
         except serving.PredictionError as exc:
             error = str(exc)
     profile = {c["name"]: c for c in (candidate.run.dataset.profile or {}).get("columns", [])}
@@ -306,7 +334,7 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
         for i, c in enumerate(columns)
     ]
     context = {"candidate": candidate, "fields": fields, "result": result, "error": error}
-    return render(request, "analysis/predict.html", context)
+    return render(request, "analysis/predict.html", context, status=400 if error else 200)
 
 
 @login_required

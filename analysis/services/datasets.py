@@ -17,7 +17,7 @@ from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions, remove_normalized
 from ..automl.profile import profile_table
 from ..models import Dataset, Export
-from ..storage import dataset_path, run_dir
+from ..storage import dataset_path, run_dir, stored_file_name, upload_name
 from .errors import UNEXPECTED_ERROR, ServiceError
 from .runs import run_cancel
 
@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 def dataset_upload(*, owner, uploaded_file: UploadedFile) -> Dataset:
     """Store an upload (copied in chunks, never read whole) and queue its profiling."""
     _check_upload_size(uploaded_file.size)
-    name = Path(uploaded_file.name).name[:255] or "upload.csv"
+    name = upload_name(uploaded_file.name)
     with transaction.atomic():
         dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=uploaded_file.size)
-        dataset.file.save(name, File(uploaded_file), save=True)
+        dataset.file.save(stored_file_name(name), File(uploaded_file), save=True)
         transaction.on_commit(lambda: workflow.send_profile(dataset.pk))
     return dataset
 
@@ -59,18 +59,19 @@ def dataset_create_from_upload(*, owner, path: Path, name: str) -> Dataset:
     """
     size = path.stat().st_size
     _check_upload_size(size)
-    name = Path(name).name[:255] or "upload.csv"
+    name = upload_name(name)
     with transaction.atomic():
         dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=size)
         storage = dataset.file.storage
         stored_name = storage.get_available_name(
-            dataset.file.field.generate_filename(dataset, name)
+            dataset.file.field.generate_filename(dataset, stored_file_name(name)),
+            max_length=dataset.file.field.max_length,
         )
         try:
             destination = Path(storage.path(stored_name))
         except NotImplementedError:
             with path.open("rb") as handle:
-                dataset.file.save(name, File(handle), save=True)
+                dataset.file.save(stored_file_name(name), File(handle), save=True)
             path.unlink()
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)

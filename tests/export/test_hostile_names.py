@@ -182,3 +182,26 @@ def test_ruff_format_leaves_the_literals_as_they_are(hostile_export):
     )
 
     assert result.returncode == 0, result.stdout
+
+
+def test_the_predictions_csv_shows_formula_like_values_as_text(hostile_export):
+    folder = hostile_export.folder
+    rows = pd.read_csv(folder / "holdout.csv").head(4)
+    category = CATEGORICAL[0]
+    rows[category] = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://x.example","go")', "@SUM(1)", "ok"]
+    rows["amount"] = ["-1.5", "+2", "-3e4", "7"]
+    rows.to_csv(folder / "formulas.csv", index=False)
+
+    run_script(
+        folder, "predict.py", "--data", "formulas.csv", "--out", "formulas_out.csv",
+        "--keep", category, "--keep", "amount",
+    )  # fmt: skip
+
+    written = pd.read_csv(folder / "formulas_out.csv", dtype=str, keep_default_na=False)
+    assert written[category].tolist() == [
+        "'=cmd|' /C calc'!A0",
+        '\'=HYPERLINK("http://x.example","go")',
+        "'@SUM(1)",
+        "ok",
+    ]
+    assert written["amount"].tolist() == ["-1.5", "+2", "-3e4", "7"]
