@@ -314,13 +314,12 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
     result = error = None
     if request.method == "POST":
         row = {c: (v if v != "" else None) for c, v in values.items()}
-        problems = (prediction_value_error(c, v) for c, v in row.items())
-        error = next((p for p in problems if p), None)
-        try:
-            if error is None:
+        error = next(filter(None, (prediction_value_error(c, v) for c, v in row.items())), None)
+        if error is None:
+            try:
                 result = serving.predict_rows(candidate, [row])
-        except serving.PredictionError as exc:
-            error = str(exc)
+            except serving.PredictionError as exc:
+                error = str(exc)
     profile = {c["name"]: c for c in (candidate.run.dataset.profile or {}).get("columns", [])}
     fields = [
         {

@@ -12,6 +12,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis import services
 from analysis.automl.discovery import prepare_run, train_candidate
 from analysis.automl.profile import profile_table
 from analysis.models import CandidateResult, Dataset, Run
@@ -400,3 +401,17 @@ def test_it_finishes_a_chunked_upload_of_a_1000_character_name_twice(owner_clien
         True,
         True,
     ]
+
+
+def test_a_header_row_past_the_end_of_the_file_fails_the_read_with_a_sentence(
+    profiled_dataset,
+):
+    services.dataset_reprofile(dataset=profiled_dataset, options={"header_row": 500})
+
+    services.dataset_profile(dataset_id=profiled_dataset.pk)
+
+    profiled_dataset.refresh_from_db()
+    assert profiled_dataset.status == "failed"
+    assert profiled_dataset.error.startswith(
+        "Line 500 was chosen as the header, but the file has only 2 lines"
+    )
