@@ -20,9 +20,11 @@ from tests.conftest import churn_frame
 
 pytestmark = pytest.mark.django_db
 
+# No example database: nothing is written into the working tree.
 hostile = settings(
     max_examples=50,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
