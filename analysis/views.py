@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,20 +16,11 @@ from .forms import (
     CompareForm,
     ReadOptionsForm,
     RunForm,
-    SignupForm,
     UploadForm,
     prediction_value_error,
 )
 from .highlight import highlight_file
 from .models import CandidateResult, Dataset, Run
-
-
-def signup(request: HttpRequest) -> HttpResponse:
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        login(request, form.save())
-        return redirect("home")
-    return render(request, "registration/signup.html", {"form": form})
 
 
 def _home_context(request: HttpRequest, upload_form: UploadForm) -> dict:

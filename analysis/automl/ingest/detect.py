@@ -258,7 +258,8 @@ def _head_records(text: str, delimiter: str, *, skip_lines: int) -> tuple[int, l
     """
     lines = io.StringIO(text)
     for _ in range(skip_lines):
-        lines.readline()
+        if not lines.readline():
+            break  # the end of the text: no record is left after so many lines
     reader = csv.reader(lines, delimiter=delimiter)
     records, first_line = [], skip_lines + 1
     try:
