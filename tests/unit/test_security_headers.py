@@ -55,6 +55,9 @@ PRODUCTION = {
 
 def _check_deploy(environment: dict[str, str]) -> subprocess.CompletedProcess:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "promise.settings", **environment}
+    # The browser tests' conftest allows Django's ORM in Playwright's event loop for the
+    # whole test session; a deployment never sets that, and its check refuses it.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
