@@ -42,13 +42,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from analysis.automl.budget import candidate_time_limit  # noqa: E402
 from analysis.automl.candidates import CANDIDATES  # noqa: E402
 from analysis.automl.discovery import RunPlan, encode_target, prepare_run  # noqa: E402
 from analysis.automl.metrics import metric_score  # noqa: E402
 from analysis.automl.preprocess import build_preprocessor, prepare_frame  # noqa: E402
 from analysis.automl.profile import profile_table  # noqa: E402
 from analysis.automl.ranking import Contender, rank_candidates  # noqa: E402
-from analysis.automl.search import candidate_time_limit  # noqa: E402
 from analysis.automl.second_round import ROUND_END, FirstRound, plan_second_round  # noqa: E402
 
 SEED = 0

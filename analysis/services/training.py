@@ -10,9 +10,10 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from ..automl.budget import candidate_time_limit
 from ..automl.discovery import RunPlan, train_candidate
 from ..automl.errors import UserFacingError
-from ..automl.search import SearchCancelled, candidate_time_limit
+from ..automl.search import SearchCancelled
 from ..leases import LeaseHeld, claimable, lease_expiry, lease_renewed, seconds_held
 from ..memory_guard import default_limit_bytes, memory_limit
 from ..models import CandidateResult, Run

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from analysis.automl.budget import candidate_time_limit
 from analysis.automl.candidates import CANDIDATES
 from analysis.automl.discovery import (
     adopt_extension,
@@ -30,7 +31,6 @@ from analysis.automl.errors import UserFacingError
 from analysis.automl.profile import profile_table
 from analysis.automl.ranking import Contender, rank_candidates
 from analysis.automl.sampling import STRATEGIES, TIME_BASED
-from analysis.automl.search import candidate_time_limit
 from analysis.automl.second_round import ROUND_END, FirstRound, plan_second_round
 
 

@@ -4,23 +4,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.automl.budget import (
+    MIN_SEARCH_ROWS,
+    SEARCH_SHARE,
+    candidate_time_limit,
+    search_rows,
+    search_seconds,
+    trial_count,
+)
 from analysis.automl.candidates import CANDIDATES, get_candidate
 from analysis.automl.preprocess import FeatureSpec
 from analysis.automl.search import (
     CONVERGENCE_RULE,
-    MIN_SEARCH_ROWS,
     QUICK_CV_ROWS,
-    SEARCH_SHARE,
     SearchCancelled,
     SearchResult,
     TrialRecord,
-    candidate_time_limit,
     converged_by,
     cv_splits,
     search_candidate,
-    search_rows,
-    search_seconds,
-    trial_count,
 )
 
 FEATURES = FeatureSpec(numeric=["a", "b"], categorical=["c"], datetime=[])
