@@ -3,11 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from analysis.models import CandidateResult, Dataset, Run
-from analysis.services import dataset_create_from_path, run_start
+from analysis.models import CandidateResult, Run
 from analysis.storage import dataset_path, run_dir
 from promise.celery import app
-from tests.conftest import churn_frame
+from tests.integration.trained import ten_minute_run
 from tests.worker import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,15 +25,8 @@ def _revoked() -> set[str]:
 def test_it_stops_the_active_run_and_then_removes_the_rows_and_files(
     celery_worker, owner, owner_client, tmp_path
 ):
-    path = tmp_path / "big.csv"
-    churn_frame(rows=20_000).to_csv(path, index=False)
-    dataset = dataset_create_from_path(owner=owner, path=path)
-    wait_for(
-        lambda: Dataset.objects.get(pk=dataset.pk).status == "ready", timeout=60, what="profile"
-    )
-    run = run_start(
-        owner=owner, dataset=Dataset.objects.get(pk=dataset.pk), target="churned", time_budget=600
-    )
+    run = ten_minute_run(owner, tmp_path)
+    dataset = run.dataset
     wait_for(
         lambda: CandidateResult.objects.filter(run=run, status="running").exists(),
         timeout=60,

@@ -4,9 +4,8 @@ and the run is ranked; the API does the same, and refuses a run that is not sear
 import pytest
 from django.urls import reverse
 
-from analysis.models import CandidateResult, Dataset, Run
-from analysis.services import dataset_create_from_path, run_start
-from tests.conftest import churn_frame
+from analysis.models import CandidateResult, Run
+from tests.integration.trained import ten_minute_run
 from tests.worker import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -15,15 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def long_run(celery_worker, owner, tmp_path) -> Run:
     """A run whose searches would take ten minutes, with a trial already scored."""
-    path = tmp_path / "churn.csv"
-    churn_frame(rows=20_000).to_csv(path, index=False)
-    dataset = dataset_create_from_path(owner=owner, path=path)
-    wait_for(
-        lambda: Dataset.objects.get(pk=dataset.pk).status == "ready", timeout=60, what="profile"
-    )
-    run = run_start(
-        owner=owner, dataset=Dataset.objects.get(pk=dataset.pk), target="churned", time_budget=600
-    )
+    run = ten_minute_run(owner, tmp_path)
     wait_for(
         lambda: CandidateResult.objects.filter(run=run, trials_done__gte=1).exists(),
         timeout=120,

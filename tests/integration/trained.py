@@ -1,4 +1,5 @@
-"""A candidate trained by the AutoML core into its run's own folder, without a worker."""
+"""Runs the integration tests start from: a candidate trained by the AutoML core into its
+run's own folder without a worker, and a long run on the real worker."""
 
 from django.core.files.base import ContentFile
 
@@ -7,6 +8,8 @@ from analysis.automl.discovery import prepare_run, train_candidate
 from analysis.automl.profile import DatasetProfile
 from analysis.models import CandidateResult, Dataset, Run
 from analysis.storage import dataset_path, run_dir
+from tests.conftest import churn_frame
+from tests.worker import wait_for
 
 
 def trained_linear_candidate(owner, content: bytes) -> CandidateResult:
@@ -38,4 +41,18 @@ def trained_linear_candidate(owner, content: bytes) -> CandidateResult:
         cv_scores=outcome.cv_scores,
         charts=outcome.charts,
         fit_seconds=outcome.fit_seconds,
+    )
+
+
+def ten_minute_run(owner, tmp_path) -> Run:
+    """A 20,000-row churn table stored and profiled by the worker, and a run on it whose
+    searches would take ten minutes; returned as soon as it is queued."""
+    path = tmp_path / "churn.csv"
+    churn_frame(rows=20_000).to_csv(path, index=False)
+    dataset = services.dataset_create_from_path(owner=owner, path=path)
+    wait_for(
+        lambda: Dataset.objects.get(pk=dataset.pk).status == "ready", timeout=60, what="profile"
+    )
+    return services.run_start(
+        owner=owner, dataset=Dataset.objects.get(pk=dataset.pk), target="churned", time_budget=600
     )
