@@ -69,7 +69,7 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     """What django-axes answers a locked-out log-in (AXES_LOCKOUT_CALLABLE): the sentence,
     as a page for the log-in forms and as JSON for the API, with status 429."""
     if request.path_info.startswith("/api/"):
-        response = JsonResponse({"detail": lockout_sentence()}, status=429)
+        response = JsonResponse({"error": lockout_sentence()}, status=429)
     else:
         context = {"sentence": lockout_sentence()}
         response = render(request, "registration/locked_out.html", context, status=429)

@@ -1,18 +1,36 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api
+from .api import candidates, chunks, datasets, runs
 
 urlpatterns = [
-    path("datasets/", api.datasets, name="api_datasets"),
-    path("uploads/", api.upload_begin, name="api_upload_begin"),
-    path("uploads/<str:upload_id>/", api.upload_detail, name="api_upload_detail"),
-    path("uploads/<str:upload_id>/finish/", api.upload_finish, name="api_upload_finish"),
-    path("datasets/<int:pk>/", api.dataset_detail, name="api_dataset_detail"),
-    path("datasets/<int:pk>/runs/", api.run_start, name="api_run_start"),
-    path("runs/<int:pk>/", api.run_detail, name="api_run_detail"),
-    path("runs/<int:pk>/finish/", api.run_finish, name="api_run_finish"),
-    path("candidates/<int:pk>/predict/", api.predict, name="api_predict"),
-    path("candidates/<int:pk>/export/", api.export_zip, name="api_export_zip"),
-    path("candidates/<int:pk>/export/files/", api.export_files, name="api_export_files"),
-    path("candidates/<int:pk>/confirm/", api.candidate_confirm, name="api_candidate_confirm"),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    path("datasets/", datasets.DatasetList.as_view(), name="api_datasets"),
+    path("uploads/", chunks.upload_begin, name="api_upload_begin"),
+    path("uploads/<str:upload_id>/", chunks.upload_detail, name="api_upload_detail"),
+    path("uploads/<str:upload_id>/finish/", chunks.upload_finish, name="api_upload_finish"),
+    path("datasets/<int:pk>/", datasets.dataset_detail, name="api_dataset_detail"),
+    path("datasets/<int:pk>/reread/", datasets.dataset_reread, name="api_dataset_reread"),
+    path("datasets/<int:pk>/runs/", runs.run_start, name="api_run_start"),
+    path("examples/", datasets.examples, name="api_examples"),
+    path("examples/<slug:slug>/", datasets.example_create, name="api_example_create"),
+    path("runs/", runs.RunList.as_view(), name="api_runs"),
+    path("runs/<int:pk>/", runs.run_detail, name="api_run_detail"),
+    path("runs/<int:pk>/finish/", runs.run_finish, name="api_run_finish"),
+    path("runs/<int:pk>/cancel/", runs.run_cancel, name="api_run_cancel"),
+    path("runs/<int:pk>/retry/", runs.run_retry, name="api_run_retry"),
+    path("runs/<int:pk>/leaderboard/", runs.run_leaderboard, name="api_run_leaderboard"),
+    path("runs/<int:pk>/insights/", runs.run_insights, name="api_run_insights"),
+    path("runs/<int:pk>/charts/", runs.run_charts, name="api_run_charts"),
+    path("runs/<int:pk>/compare/", runs.run_compare, name="api_run_compare"),
+    path("runs/<int:pk>/compare-runs/", runs.run_compare_runs, name="api_run_compare_runs"),
+    path("candidates/<int:pk>/", candidates.candidate_detail, name="api_candidate_detail"),
+    path("candidates/<int:pk>/charts/", candidates.candidate_charts, name="api_candidate_charts"),
+    path("candidates/<int:pk>/predict/", candidates.predict, name="api_predict"),
+    path("candidates/<int:pk>/export/", candidates.export_zip, name="api_export_zip"),
+    path("candidates/<int:pk>/export/files/", candidates.export_files, name="api_export_files"),
+    path(
+        "candidates/<int:pk>/confirm/", candidates.candidate_confirm, name="api_candidate_confirm"
+    ),
 ]

@@ -187,3 +187,7 @@ class Export(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+# Personal API tokens are a concept of their own; the model lives with them.
+from .tokens import ApiToken  # noqa: E402, F401

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "csp",
     "analysis",
@@ -107,12 +109,54 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The API (analysis/api/): session, HTTP basic or personal token log-in; lists a page at a
+# time; requests counted per user in Redis (rates per second, minute, hour or day; unset or
+# "none" turns one off); every refusal as {"error": sentence, "fields": {name: [messages]}}.
 REST_FRAMEWORK = {
+    # The token's class first: a client that is not logged in gets 401 with
+    # "WWW-Authenticate: Token", which no browser answers with a password prompt.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "analysis.api.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "analysis.accounts.LockoutAwareBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "analysis.api.paging.Pages",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "analysis.api.throttling.UserRateThrottle",
+        "analysis.api.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        scope: None if rate.lower() in ("", "none") else rate
+        for scope, rate in (
+            ("user", os.environ.get("PROMISE_API_USER_RATE", "1200/minute")),
+            ("anon", os.environ.get("PROMISE_API_ANON_RATE", "120/minute")),
+        )
+    },
+    "EXCEPTION_HANDLER": "analysis.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI schema (/api/schema/) and its browser (/api/docs/), open to anyone: they
+# describe the API, not anyone's data. Swagger UI is served from this site (the sidecar).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PROMISE API",
+    "DESCRIPTION": "Model discovery on tabular data: datasets, discovery runs, their "
+    "candidate models, predictions and code exports. Log in with a session, HTTP basic "
+    "credentials, or a personal token sent as `Authorization: Token <token>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DatasetStatusEnum": "analysis.models.Dataset.Status",
+        "RunStatusEnum": "analysis.models.Run.Status",
+        "CandidateStatusEnum": "analysis.models.CandidateResult.Status",
+        "ConfirmStatusEnum": "analysis.models.CandidateResult.Confirmation",
+        "SecondRoundEnum": "analysis.models.CandidateResult.SecondRound",
+    },
 }
 
 # Password guessing: django-axes counts failed log-ins (the form, the admin and HTTP basic

@@ -72,7 +72,7 @@ def test_it_counts_and_locks_out_basic_auth(client, owner):
     assert _api(client, "wrong-guess").status_code == 429
     response = _api(client, "owner-pass-123")
     assert response.status_code == 429
-    assert "Too many failed log-ins" in response.json()["detail"]
+    assert "Too many failed log-ins" in response.json()["error"]
     assert int(response["Retry-After"]) > 0
 
 
