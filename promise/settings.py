@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "analysis.middleware.HtmxMiddleware",
     "analysis.middleware.PrivatePagesMiddleware",
+    # A task that could not be sent (the broker is down): 503 with a sentence, not 500.
+    "analysis.middleware.BrokerUnavailableMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -243,6 +245,31 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 26 * 3600}
 # A worker training a candidate renews its claim every third of this; a claim not renewed
 # for this long belongs to a dead worker, and a redelivered task may train it again.
 PROMISE_CANDIDATE_LEASE_SECONDS = float(os.environ.get("PROMISE_CANDIDATE_LEASE_SECONDS", 30))
+
+# Nothing lost between the database and the broker (analysis/reconcile.py). A row is the
+# record of its work: when its task could not be sent (the broker was down) or vanished
+# (the broker restarted without its data, the worker's machine went away), the reconciler,
+# run by Celery beat every PROMISE_RECONCILE_SECONDS, finds it with no live task on two
+# passes in a row and sends it again, so within twice that time of the broker's return.
+# After PROMISE_RECONCILE_ATTEMPTS sends it fails the row with a sentence instead.
+PROMISE_RECONCILE_SECONDS = float(os.environ.get("PROMISE_RECONCILE_SECONDS", 30))
+PROMISE_RECONCILE_ATTEMPTS = int(os.environ.get("PROMISE_RECONCILE_ATTEMPTS", 3))
+# /healthz calls a run stalled once it is this long past its time budget and still active.
+PROMISE_STALLED_RUN_SECONDS = float(os.environ.get("PROMISE_STALLED_RUN_SECONDS", 300))
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {
+        "task": "analysis.tasks.reconcile",
+        "schedule": PROMISE_RECONCILE_SECONDS,
+        # A pass waiting behind busy workers is dropped: the next one comes soon.
+        "options": {"expires": PROMISE_RECONCILE_SECONDS},
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# While Redis is down, sending a task fails within about a second rather than after the
+# result store's default of 20 reconnections a second apart: the page answers 503 at once.
+_QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _QUICK_RETRY}
+CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
 
 LOGGING = {
     "version": 1,
