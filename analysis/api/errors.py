@@ -80,8 +80,7 @@ def invalid(errors, *, lead: str = "") -> Response:
 def _sentence(exc: exceptions.APIException) -> str:
     if isinstance(exc, exceptions.NotAuthenticated):
         return NOT_LOGGED_IN
-    if isinstance(exc, exceptions.NotFound):
-        # DRF's "Not found." and Django's "No Dataset matches the given query." alike.
+    if isinstance(exc, exceptions.NotFound) and exc.detail == exceptions.NotFound.default_detail:
         return NOT_FOUND
     if isinstance(exc, exceptions.Throttled):
         seconds = max(1, round(exc.wait or 1))
@@ -99,7 +98,7 @@ def exception_handler(exc, context) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404):  # "No Dataset matches the given query.": no model names
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
