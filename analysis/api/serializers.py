@@ -49,23 +49,22 @@ class ProgressSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(RunSummarySerializer):
+    """A run with its insights, second round, live progress and ranked candidates."""
+
     candidates = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
 
-    class Meta:
-        model = Run
-        fields = ["id", "dataset", "target", "task", "status", "error", "metric", "time_budget",
-                  "sample_size", "sample_strategy", "time_column", "excluded_columns", "seed",
-                  "sample_rows", "total_rows", "recommended", "insights", "second_round",
-                  "progress", "candidates", "created_at", "started_at",
-                  "finished_at"]  # fmt: skip
+    class Meta(RunSummarySerializer.Meta):
+        fields = [*RunSummarySerializer.Meta.fields, "insights", "second_round", "progress",
+                  "candidates"]  # fmt: skip
 
     def _leaderboard(self, run: Run) -> list[CandidateResult]:
-        # Both fields read it; one query per answer.
-        if getattr(run, "_api_leaderboard", None) is None:
-            run._api_leaderboard = selectors.leaderboard(run)
-        return run._api_leaderboard
+        # Both fields read it: one query per run and answer.
+        boards = self.__dict__.setdefault("_boards", {})
+        if run.pk not in boards:
+            boards[run.pk] = selectors.leaderboard(run)
+        return boards[run.pk]
 
     @extend_schema_field(CandidateSerializer(many=True))
     def get_candidates(self, run: Run) -> list[dict]:
