@@ -1,19 +1,23 @@
-"""Compressed uploads: gzip, bz2 and zip holding one table, and the guards against zip bombs."""
+"""Compressed uploads: gzip, bz2 and zip holding one table, and the guards against zip bombs.
+
+A zip member is judged twice: before it is read, from the sizes the archive declares
+(zipfile never hands out more than a member declares, so they bound it), and while it is
+read, like gzip and bz2, whose sizes nobody declares: the bytes out of the decompressor
+are counted against the read's limits (`limits`, `metered`).
+"""
 
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
 
 import pyarrow as pa
 
 from ..errors import DataFileError
+from .limits import Guard, current_guard
+from .metered import CountingFile, MeteredStream
 from .source import read_head
-
-# An archive member that expands more than this many times, beyond the size below, is
-# treated as a zip bomb. Real CSV and .xlsx files expand 3-30 times.
-ZIP_MAX_RATIO = 200
-ZIP_RATIO_MIN_BYTES = 64 << 20
 
 
 def compression(path: Path) -> str | None:
@@ -28,12 +32,27 @@ def compression(path: Path) -> str | None:
     return None
 
 
-def open_decompressed(path: Path, compression: str | None):
-    """A pyarrow input stream of the file's bytes, decompressed (the one member of a zip)."""
-    if compression == "zip":
-        archive = zipfile.ZipFile(path)
-        return pa.PythonFile(archive.open(zip_member(archive)), mode="r")
-    return pa.input_stream(str(path), compression=compression)
+def open_decompressed(path: Path, compression: str | None, guard: Guard | None = None):
+    """A pyarrow input stream of the file's bytes, decompressed (the one member of a zip),
+    counted against `guard`'s limits (the current read's) as it is read."""
+    guard = guard or current_guard()
+    source = CountingFile(open(path, "rb"))  # noqa: SIM115 - closed with the stream
+    try:
+        if compression is None:
+            stream = source
+            what, limit, source = "file", sys.maxsize, None
+        elif compression == "zip":
+            archive = zipfile.ZipFile(source)
+            stream = archive.open(zip_member(archive, guard))
+            what, limit = "zip archive", guard.limits.decompressed_bytes
+        else:
+            stream = pa.CompressedInputStream(pa.PythonFile(source, mode="r"), compression)
+            what, limit = f"{compression} file", guard.limits.decompressed_bytes
+    except BaseException:
+        source.close()
+        raise
+    metered = MeteredStream(stream, guard, what=what, limit=limit, source=source)
+    return pa.PythonFile(metered, mode="r")
 
 
 def decompressed_head(path: Path, compression: str | None, size: int) -> bytes:
@@ -58,7 +77,7 @@ def decompressed_head(path: Path, compression: str | None, size: int) -> bytes:
         ) from exc
 
 
-def zip_member(archive: zipfile.ZipFile) -> str:
+def zip_member(archive: zipfile.ZipFile, guard: Guard | None = None) -> str:
     """The name of the one table in a zip upload, after checking it is not a bomb."""
     members = [
         m
@@ -71,25 +90,22 @@ def zip_member(archive: zipfile.ZipFile) -> str:
         raise DataFileError(
             f"The zip archive holds {len(members)} files: put only the one table in it."
         )
-    refuse_bomb(members)
+    guard = guard or current_guard()
+    refuse_bomb(members, guard, what="zip archive", limit=guard.limits.decompressed_bytes)
     return members[0].filename
 
 
-def refuse_bomb(members: list[zipfile.ZipInfo], limit: int | None = None) -> None:
-    """Refuse members that expand like a zip bomb, or more than `limit` bytes in all.
+def refuse_bomb(
+    members: list[zipfile.ZipInfo], guard: Guard, *, what: str, limit: int, after: int | None = None
+) -> None:
+    """Refuse members that expand past the ratio limit, or past `limit` bytes in all.
 
     Judged from the sizes the archive declares, before anything is decompressed.
     """
     total = sum(m.file_size for m in members)
     for member in members:
-        ratio = member.file_size / max(member.compress_size, 1)
-        if member.file_size > ZIP_RATIO_MIN_BYTES and ratio > ZIP_MAX_RATIO:
-            raise DataFileError(
-                f"The archive expands {ratio:,.0f} times ({member.file_size / 1e9:,.1f} GB), "
-                "which is how zip bombs look, not tables: upload the table itself."
-            )
-    if limit is not None and total > limit:
-        raise DataFileError(
-            f"The workbook expands to {total / 1e9:,.1f} GB, more than PROMISE reads from "
-            "an .xlsx: save the sheet as CSV and upload that."
+        guard.check_bytes(
+            member.file_size, member.compress_size, what=what, limit=limit, ratio_after=after
         )
+    if total > limit:
+        guard.check_bytes(total, None, what=what, limit=limit)

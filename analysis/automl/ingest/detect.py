@@ -27,6 +27,7 @@ from ..errors import DataFileError
 from ..nesting import refuse_deep_lines
 from .archives import compression as detect_compression
 from .archives import decompressed_head
+from .limits import current_guard
 from .source import CSV, JSONL, PARQUET, XLSX, IngestOptions, SourceInfo, check_width, read_head
 
 SNIFF_BYTES = 1 << 20
@@ -113,6 +114,8 @@ def detect_text(path: Path, options: IngestOptions) -> SourceInfo:
         raw_names = [f"column_{i}" for i in range(1, width + 1)]
     else:
         raw_names = records[0]
+    if len(raw) >= SNIFF_BYTES and len(records) < 2:
+        _refuse_endless_header(len(raw_names))
     check_width(len(raw_names))
     names = unique_names(raw_names)
     renamed = {
@@ -140,6 +143,16 @@ def detect_text(path: Path, options: IngestOptions) -> SourceInfo:
             + "."
         )
     return info
+
+
+def _refuse_endless_header(seen: int) -> None:
+    """The first row does not end within the sniffed megabyte: its width is unknown."""
+    current_guard().check_columns(seen, at_least=True)  # too wide already: say so
+    raise DataFileError(
+        f"The first row is longer than {SNIFF_BYTES >> 20} MB ({seen:,} columns or more): "
+        "PROMISE reads headers up to that length: shorten the header names, or choose "
+        "the right delimiter."
+    )
 
 
 def unique_names(names: list) -> list[str]:

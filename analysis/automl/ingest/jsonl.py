@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +19,8 @@ import pyarrow.json as pajson
 from ..errors import DataFileError
 from . import streaming
 from .csv_reader import scan_written_csv
-from .source import IngestOptions, SourceInfo, check_width, scratch_dir
+from .scratch import scratch_text
+from .source import IngestOptions, SourceInfo, check_width
 from .streaming import normal_batch, normal_schema, open_text_stream, read_ahead, text_lines
 from .streaming import text_error as _text_error
 
@@ -70,9 +70,7 @@ def _scan_jsonl_as_csv(path: Path, info: SourceInfo, visitor_factory):
                 record = _json_record(line, number)
                 names.update(dict.fromkeys(record))
     check_width(len(names))
-    with tempfile.NamedTemporaryFile(
-        "w", suffix=".csv", delete=False, encoding="utf-8", newline="", dir=scratch_dir(path)
-    ) as handle:
+    with scratch_text(path) as handle:
         scratch = Path(handle.name)
         writer = csv.writer(handle)
         writer.writerow(list(names))

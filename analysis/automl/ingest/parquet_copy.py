@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from ..errors import DataFileError
 from .detect import is_parquet
 from .scan import scan_table
+from .scratch import partial_path
 from .source import IngestOptions, SourceInfo, Visitor, first_line
 
 # Row groups of the Parquet copy, and so Dask's partitions when sampling (about 15 MB).
@@ -89,7 +90,7 @@ def normalize_table(
         info, visitor = scan_table(path, options=options, visitor_factory=visitor_factory)
         return path, info, visitor
     copy = normalized_path(path, options)
-    partial = copy.with_name(copy.name + f".{os.getpid()}.partial")
+    partial = partial_path(copy)
 
     writers: list[_ParquetWriter] = []
 

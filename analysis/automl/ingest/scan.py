@@ -14,6 +14,7 @@ from .csv_reader import scan_csv
 from .detect import detect_text, is_parquet, is_xlsx
 from .excel import scan_xlsx
 from .jsonl import scan_jsonl
+from .limits import Guard, reading
 from .parquet_input import scan_parquet
 from .source import JSONL, IngestOptions, SourceInfo, Visitor, read_head
 from .streaming import exhausted_error
@@ -34,18 +35,49 @@ def scan_table(
     if path.stat().st_size == 0:
         raise DataFileError("The file is empty: upload a table with a header row and data rows.")
     try:
-        with scan_memory_pool():
+        with scan_memory_pool(), reading() as guard:
+            factory = _guarded_factory(visitor_factory, guard)
             if is_parquet(path):
-                return scan_parquet(path, visitor_factory)
-            head = read_head(path, 16)
-            if head.startswith(b"PK\x03\x04") and is_xlsx(path):
-                return scan_xlsx(path, options, visitor_factory)
-            info = detect_text(path, options)
-            if info.format == JSONL:
-                return scan_jsonl(path, info, visitor_factory)
-            return scan_csv(path, info, visitor_factory)
+                info, visitor = scan_parquet(path, factory)
+            elif read_head(path, 16).startswith(b"PK\x03\x04") and is_xlsx(path):
+                info, visitor = scan_xlsx(path, options, factory)
+            else:
+                info = detect_text(path, options)
+                scan = scan_jsonl if info.format == JSONL else scan_csv
+                info, visitor = scan(path, info, factory)
+            return info, visitor.inner if visitor is not None else None
     except (RecursionError, MemoryError) as exc:
         raise exhausted_error(exc) from exc
+
+
+def _guarded_factory(visitor_factory, guard: Guard):
+    """A visitor factory whose visitors count rows and columns and watch the clock for
+    `guard`, then hand each batch to `visitor_factory`'s visitor, if any."""
+
+    def factory(info: SourceInfo, schema: pa.Schema) -> _Guarded:
+        guard.check_columns(len(schema))
+        inner = visitor_factory(info, schema) if visitor_factory else None
+        return _Guarded(inner, guard)
+
+    return factory
+
+
+class _Guarded(Visitor):
+    """Stops the read at the row limit, the time limit, or when it is no longer wanted."""
+
+    def __init__(self, inner: Visitor | None, guard: Guard):
+        self.inner, self.guard, self.rows = inner, guard, 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+        self.guard.check_rows(self.rows)
+        self.guard.check()
+        if self.inner is not None:
+            self.inner.add(batch)
+
+    def abandon(self) -> None:
+        if self.inner is not None:
+            self.inner.abandon()
 
 
 @contextlib.contextmanager

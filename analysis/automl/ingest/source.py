@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..errors import DataFileError
+from .limits import ReadLimits, current_guard
 
-# A documented limit: wider tables are refused with a message (profiles and one-hot
-# encodings of more columns do not fit the pages or the models anyway).
-MAX_COLUMNS = 2000
+# The default limit on columns (PROMISE_MAX_COLUMNS sets the one in force): wider tables
+# are refused with a message (profiles and one-hot encodings of more columns do not fit
+# the pages or the models anyway).
+MAX_COLUMNS = ReadLimits.columns
 
 CSV = "csv"
 JSONL = "jsonl"
@@ -72,12 +73,8 @@ class Visitor:
 
 
 def check_width(width: int) -> None:
-    """Refuse a table wider than MAX_COLUMNS with a sentence."""
-    if width > MAX_COLUMNS:
-        raise DataFileError(
-            f"The table has {width:,} columns; PROMISE reads at most {MAX_COLUMNS:,}: keep "
-            "the columns you need and upload it again."
-        )
+    """Refuse a table wider than the current read's column limit with a sentence."""
+    current_guard().check_columns(width)
 
 
 def read_head(path: Path, size: int) -> bytes:
