@@ -4,18 +4,27 @@ Which task follows which is analysis/workflow.py's business; it sends these by n
 """
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 from .leases import LeaseHeld
+from .profiling_slots import SlotsTaken, profiling_slot
 from .reconcile import reconcile as reconcile_pass
 
 # A killed worker's task goes back to the queue (acks_late, reject_on_worker_lost in
 # settings); every service claims its work with a conditional update, so a re-run is safe.
 
 
-@shared_task
-def profile_dataset(dataset_id: int) -> None:
-    services.dataset_profile(dataset_id=dataset_id)
+# A profile stops itself at PROMISE_MAX_PROFILE_SECONDS; Celery's soft limit is the backstop.
+@shared_task(
+    bind=True, max_retries=None, soft_time_limit=settings.PROMISE_MAX_PROFILE_SECONDS + 120
+)
+def profile_dataset(self, dataset_id: int) -> None:
+    try:
+        with profiling_slot(dataset_id):
+            services.dataset_profile(dataset_id=dataset_id)
+    except SlotsTaken as busy:  # the owner's other files hold every slot: back to the queue
+        raise self.retry(countdown=busy.seconds) from busy
 
 
 @shared_task(bind=True)

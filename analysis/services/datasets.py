@@ -6,6 +6,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import Storage
@@ -15,13 +16,21 @@ from django.db import transaction
 from .. import workflow
 from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions, remove_normalized
+from ..automl.ingest.limits import ReadAbandoned, guarded
 from ..automl.profile import profile_table
 from ..models import Dataset, Export
+from ..read_limits import limits_from_settings
 from ..storage import dataset_path, run_dir, stored_file_name, upload_name
 from .errors import UNEXPECTED_ERROR, ServiceError
 from .runs import run_cancel
 
 log = logging.getLogger(__name__)
+
+# Celery's limit, a backstop for time spent outside the read's own clock checks.
+TOO_LONG = (
+    "Reading the file took longer than {minutes:,.0f} minutes, the limit for reading one "
+    "file: upload a smaller part of it, or save it as Parquet, which reads faster."
+)
 
 
 def dataset_upload(*, owner, uploaded_file: UploadedFile) -> Dataset:
@@ -93,12 +102,24 @@ def dataset_profile(*, dataset_id: int) -> None:
     if not claimed:
         return
     dataset = Dataset.objects.get(pk=dataset_id)
+    source = dataset_path(dataset)
+    # The read stops within a second once the dataset is deleted (`dataset_delete`).
+    wanted = Dataset.objects.filter(pk=dataset_id).exists
     try:
-        profile = profile_table(
-            dataset_path(dataset), options=IngestOptions(**dataset.read_options)
-        )
+        with guarded(limits_from_settings(), still_wanted=wanted) as guard:
+            profile = profile_table(source, options=IngestOptions(**dataset.read_options))
+            guard.check()
         # The stored file never changes, so a re-read with other options keeps its hash.
-        sha256 = dataset.sha256 or file_sha256(dataset_path(dataset))
+        sha256 = dataset.sha256 or file_sha256(source)
+    except ReadAbandoned:
+        log.info("Dataset %s was deleted while it was read: reading stopped", dataset_id)
+        remove_normalized(source)
+        return
+    except SoftTimeLimitExceeded:
+        _dataset_failed(
+            dataset_id, TOO_LONG.format(minutes=settings.PROMISE_MAX_PROFILE_SECONDS / 60)
+        )
+        return
     except UserFacingError as exc:
         _dataset_failed(dataset_id, str(exc))
         return
@@ -106,13 +127,15 @@ def dataset_profile(*, dataset_id: int) -> None:
         log.exception("Profiling dataset %s failed", dataset_id)
         _dataset_failed(dataset_id, UNEXPECTED_ERROR.format(doing="reading the file"))
         return
-    Dataset.objects.filter(pk=dataset_id).update(
+    stored = Dataset.objects.filter(pk=dataset_id).update(
         status=Dataset.Status.READY,
         profile=profile.to_dict(),
         row_count=profile.rows,
         column_count=len(profile.columns),
         sha256=sha256,
     )
+    if not stored:  # deleted as the read ended: its copy would be nobody's
+        remove_normalized(source)
 
 
 def _dataset_failed(dataset_id: int, message: str) -> None:

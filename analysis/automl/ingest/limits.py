@@ -38,7 +38,7 @@ class ReadLimits:
 
     # Bytes out of a gzip, bz2 or zip member, all passes of one read counted separately.
     decompressed_bytes: int = 50 << 30
-    # Bytes out of a workbook's members: openpyxl reads about 20 MB of XML a second.
+    # Bytes out of a workbook's members: openpyxl reads 2 to 5 MB of XML a second.
     xlsx_bytes: int = 1 << 30
     # Decompressed bytes per compressed byte, judged once `ratio_after_bytes` came out:
     # CSV files compress 3 to 30 times, bombs a thousand times.
