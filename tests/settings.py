@@ -17,6 +17,7 @@ os.environ.setdefault("PROMISE_CANDIDATE_LEASE_SECONDS", "12")
 # Concurrent test sessions share a Redis database, and the property-based tests send many
 # requests a minute: the API's throttle is tested on its own (tests/unit/test_api_throttle.py).
 os.environ.setdefault("PROMISE_API_USER_RATE", "1000000/minute")
+os.environ.setdefault("PROMISE_API_ANON_RATE", "1000000/minute")
 
 from promise.settings import *  # noqa: E402,F403
 
