@@ -135,6 +135,10 @@ REST_FRAMEWORK = {
             ("anon", os.environ.get("PROMISE_API_ANON_RATE", "120/minute")),
         )
     },
+    # Proxies in front that append to X-Forwarded-For: the address a client not logged in
+    # is counted by is the one the nearest of them saw. 0: the connection's own address
+    # (a client could otherwise claim any address in that header).
+    "NUM_PROXIES": int(os.environ.get("PROMISE_API_PROXIES", 0)),
     "EXCEPTION_HANDLER": "analysis.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -72,7 +72,7 @@ def test_it_does_not_throttle_when_the_rate_is_unset(user_client):
     assert codes == {200}
 
 
-def test_it_counts_clients_not_logged_in_by_address(client):
+def test_it_counts_clients_not_logged_in_by_their_connections_address(client):
     address, other = "10.98.76.54", "10.98.76.55"
     server = redis.Redis.from_url(settings.REDIS_URL)
     for key in server.scan_iter("promise:throttle_anon_10.98.76.5[45]:*"):
@@ -82,8 +82,12 @@ def test_it_counts_clients_not_logged_in_by_address(client):
         "DEFAULT_THROTTLE_RATES": {"user": None, "anon": "2/hour"},
     }
     with override_settings(REST_FRAMEWORK=overrides):
+        # A made-up X-Forwarded-For on each request does not make a new client.
         codes = [
-            client.get(reverse("api_schema"), REMOTE_ADDR=address).status_code for _ in range(3)
+            client.get(
+                reverse("api_schema"), REMOTE_ADDR=address, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}"
+            ).status_code
+            for n in range(3)
         ]
         elsewhere = client.get(reverse("api_schema"), REMOTE_ADDR=other).status_code
     assert (codes, elsewhere) == ([200, 200, 429], 200)
