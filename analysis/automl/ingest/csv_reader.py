@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 from ..errors import DataFileError
 from . import streaming
 from .detect import detect_text
+from .limits import current_guard
 from .source import IngestOptions, SourceInfo
 from .streaming import PyArrowRaw, normal_batch, normal_schema, open_text_stream, read_ahead
 from .streaming import text_error as _text_error
@@ -121,7 +122,9 @@ def widened_types(path: Path, info: SourceInfo, schema: pa.Schema) -> dict[str, 
     stream = open_text_stream(path, info)
     try:
         reader = pacsv.open_csv(stream, **_csv_options(info, as_text, on_invalid_row=_skip))
+        guard = current_guard()
         for batch in reader:
+            guard.check()
             checking = {name: t for name, t in types.items() if t not in _TEXT_TYPES}
             if not checking:
                 break

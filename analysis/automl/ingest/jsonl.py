@@ -19,10 +19,15 @@ import pyarrow.json as pajson
 from ..errors import DataFileError
 from . import streaming
 from .csv_reader import scan_written_csv
+from .limits import current_guard
 from .scratch import scratch_text
 from .source import IngestOptions, SourceInfo, check_width
 from .streaming import normal_batch, normal_schema, open_text_stream, read_ahead, text_lines
 from .streaming import text_error as _text_error
+
+# Lines between two looks at the clock and at whether the read is still wanted, on the
+# slow path that checks each line with Python's json.
+CHECK_LINES = 4096
 
 
 def scan_jsonl(path: Path, info: SourceInfo, visitor_factory):
@@ -64,8 +69,11 @@ def _scan_jsonl_as_csv(path: Path, info: SourceInfo, visitor_factory):
     names the first line that is not one.
     """
     names: dict[str, None] = {}
+    guard = current_guard()
     with text_lines(path, info) as lines:
         for number, line in enumerate(lines, start=1):
+            if number % CHECK_LINES == 0:
+                guard.check()
             if line.strip():
                 record = _json_record(line, number)
                 names.update(dict.fromkeys(record))
@@ -76,6 +84,8 @@ def _scan_jsonl_as_csv(path: Path, info: SourceInfo, visitor_factory):
         writer.writerow(list(names))
         with text_lines(path, info) as lines:
             for number, line in enumerate(lines, start=1):
+                if number % CHECK_LINES == 0:
+                    guard.check()
                 if line.strip():
                     record = _json_record(line, number)
                     writer.writerow([_json_text(record.get(name)) for name in names])
