@@ -85,7 +85,7 @@ def _sentence(exc: exceptions.APIException) -> str:
     if isinstance(exc, exceptions.Throttled):
         seconds = max(1, round(exc.wait or 1))
         return (
-            "Too many requests: this account has used its share of the API for now. "
+            "Too many requests: you have used your share of the API for now. "
             f"Try again in {seconds} second{'s' if seconds != 1 else ''}."
         )
     return first_error(exc.detail)
