@@ -79,15 +79,23 @@ def _message_task(raw: bytes) -> tuple[str, list]:
 
 
 def _held_by_workers() -> Iterator[tuple[str, list]]:
-    inspector = app.control.inspect(timeout=INSPECT_SECONDS)
     try:
-        active = inspector.active()
-        reserved = inspector.reserved() or {}
-        scheduled = inspector.scheduled() or {}
+        # Every worker's running tasks; the wait is the whole timeout, since nobody knows
+        # how many workers will answer. The two questions after stop at the last answer.
+        active = app.control.inspect(timeout=INSPECT_SECONDS).active()
+        if not active:
+            raise CannotTell("no worker answered")
+        known = app.control.inspect(
+            destination=list(active), limit=len(active), timeout=INSPECT_SECONDS
+        )
+        reserved = known.reserved() or {}
+        scheduled = known.scheduled() or {}
+        if not set(active) <= set(reserved) & set(scheduled):
+            raise CannotTell("a worker did not answer every question")
+    except CannotTell:
+        raise
     except Exception as exc:  # the broker is down: every kind of error means that here
         raise CannotTell(f"the workers could not be asked ({type(exc).__name__})") from exc
-    if not active:
-        raise CannotTell("no worker answered")
     for requests in (*active.values(), *reserved.values()):
         for request in requests:
             yield request["name"], _args(request["args"])

@@ -41,8 +41,8 @@ class BrokerUnavailableMiddleware:
 
     The row the task was for is saved by then, and analysis/reconcile.py sends its task
     once the broker is back: the sentence says so, so the user neither waits for an
-    error to clear nor sends the same work twice. The API gets `{"detail": ...}` as its
-    other refusals; pages get the sentence on a page of their own.
+    error to clear nor sends the same work twice. The API gets `{"error": sentence}` as
+    its other refusals; pages get the sentence on a page of their own.
     """
 
     def __init__(self, get_response):
@@ -56,7 +56,7 @@ class BrokerUnavailableMiddleware:
             return None
         message = str(exception)
         if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": message}, status=503)
+            response = JsonResponse({"error": message}, status=503)
         else:
             context = {"message": message, "back": reverse("home")}
             response = render(request, "analysis/unavailable.html", context, status=503)

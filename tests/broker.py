@@ -1,0 +1,113 @@
+"""A Redis of the tests' own, to kill and start again, with a worker and beat on it.
+
+The shared Redis of the test session is never restarted: these tests start a redis-server
+on a free port, without persistence (the worst case: a restart loses every queue, chord
+and unacknowledged message), a Celery worker with beat (the reconciler every few
+seconds) on it, and point this process's Celery app at it while they run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import redis
+
+from promise.celery import app
+
+ROOT = Path(__file__).resolve().parents[1]
+RECONCILE_SECONDS = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server that the test kills (SIGKILL, nothing saved) and starts again."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or str(ROOT / ".venv" / "bin" / "redis-server")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis.from_url(self.url, socket_timeout=1).ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        pytest.fail(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.kill()
+
+
+def start_worker(redis_url: str, database_name: str, log_path: Path) -> subprocess.Popen:
+    """A worker with beat embedded (-B), on `redis_url`, against the test database."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PROMISE_TEST_DATABASE_NAME": database_name,
+        "REDIS_URL": redis_url,
+        "PROMISE_RECONCILE_SECONDS": str(RECONCILE_SECONDS),
+    }
+    log = log_path.open("wb")
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "promise", "worker", "-B",
+            "--schedule", str(log_path.parent / "celerybeat-schedule"),
+            "-Q", "ingest,train,default", "--concurrency", "2", "--loglevel", "INFO",
+            "--hostname", f"outage-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log.close()
+    return worker
+
+
+def _forget_connections() -> None:
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
+
+
+@contextmanager
+def celery_app_on(url: str):
+    """This process's Celery app sends to `url` (and reads results there) inside the block."""
+    saved = app.conf.broker_url, app.conf.result_backend
+    app.conf.broker_url = app.conf.result_backend = url
+    _forget_connections()
+    try:
+        yield
+    finally:
+        app.conf.broker_url, app.conf.result_backend = saved
+        _forget_connections()

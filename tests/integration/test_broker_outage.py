@@ -1,0 +1,183 @@
+"""A real Redis restarted without its data during a run and while uploading: nothing stays
+stuck. The pages and the API answer 503 with a sentence while it is down, and the
+reconciler on beat (every 3 s here) sends the lost work again once it is back."""
+
+import time
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from analysis.models import CandidateResult, Dataset, Run
+from tests.broker import RECONCILE_SECONDS, PrivateRedis, celery_app_on, start_worker
+from tests.conftest import churn_frame
+from tests.worker import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FINAL_RUN = (Run.Status.SUCCEEDED, Run.Status.FAILED, Run.Status.CANCELLED)
+OUTAGE_SECONDS = 8
+
+
+@pytest.fixture(scope="module")
+def broker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A private Redis with a worker and beat on it, and this process sending to it."""
+    folder = tmp_path_factory.mktemp("outage")
+    server = PrivateRedis(folder)
+    server.start()
+    log_path = folder / "worker.log"
+    worker = start_worker(server.url, str(connection.settings_dict["NAME"]), log_path)
+    try:
+        with celery_app_on(server.url):
+            from promise.celery import app
+
+            deadline = time.monotonic() + 60
+            while not app.control.ping(timeout=0.5):
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"The worker did not start:\n{log_path.read_text()[-3000:]}")
+            yield server
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except Exception:
+            worker.kill()
+        server.stop()
+        print(f"worker log: {log_path}")
+
+
+@pytest.fixture
+def on_broker(broker, settings):
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = broker.url
+    return broker
+
+
+@pytest.fixture
+def churn_upload(tmp_path):
+    path = tmp_path / "churn.csv"
+    churn_frame(rows=2000).to_csv(path, index=False)
+    return path
+
+
+def upload(client, path, *, api: bool = True):
+    with path.open("rb") as handle:
+        if api:
+            return client.post(reverse("api_datasets"), {"file": handle})
+        return client.post(reverse("dataset_upload"), {"file": handle})
+
+
+def ready(client, path) -> Dataset:
+    response = upload(client, path)
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    wait_for(lambda: Dataset.objects.get(pk=pk).status == "ready", timeout=30, what="profile")
+    return Dataset.objects.get(pk=pk)
+
+
+def test_a_run_ends_ranked_after_redis_restarts_without_its_data_mid_run(
+    on_broker, owner_client, churn_upload
+):
+    dataset = ready(owner_client, churn_upload)
+    response = owner_client.post(
+        reverse("api_run_start", args=[dataset.pk]),
+        {"target": "churned", "time_budget": 20},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    run = Run.objects.get(pk=response.json()["id"])
+    wait_for(
+        lambda: CandidateResult.objects.filter(run=run, status="succeeded").exists(),
+        timeout=60,
+        what="a first trained candidate",
+    )
+    assert CandidateResult.objects.filter(run=run, status__in=["pending", "running"]).exists()
+
+    on_broker.kill()  # the queued candidates, the chord's count and the acks are gone
+    killed = time.monotonic()
+    time.sleep(OUTAGE_SECONDS)
+    on_broker.start()
+    back = time.monotonic()
+
+    wait_for(
+        lambda: Run.objects.get(pk=run.pk).status in FINAL_RUN,
+        timeout=90,
+        what="the run to end after the restart",
+    )
+    ended = time.monotonic()
+    run.refresh_from_db()
+    print(
+        f"run: Redis down {back - killed:.1f} s; the run ended {ended - back:.1f} s after "
+        f"Redis was back ({ended - killed:.1f} s after it was killed)"
+    )
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    assert run.recommended
+    candidates = CandidateResult.objects.filter(run=run)
+    assert not candidates.filter(status__in=["pending", "running"]).exists()
+    assert candidates.filter(rank=1).count() == 1
+
+
+def test_work_saved_while_redis_is_down_answers_503_and_starts_once_it_is_back(
+    on_broker, owner_client, churn_upload
+):
+    dataset = ready(owner_client, churn_upload)
+    on_broker.kill()
+    killed = time.monotonic()
+
+    started = time.monotonic()
+    by_api = upload(owner_client, churn_upload)
+    upload_seconds = time.monotonic() - started
+    by_form = upload(owner_client, churn_upload, api=False)
+    run_response = owner_client.post(
+        reverse("api_run_start", args=[dataset.pk]),
+        {"target": "churned", "time_budget": 10},
+        content_type="application/json",
+    )
+
+    assert by_api.status_code == 503, by_api.content
+    assert "there is no need to upload it again" in by_api.json()["error"]
+    assert by_form.status_code == 503
+    assert "there is no need to upload it again" in by_form.content.decode()
+    assert run_response.status_code == 503, run_response.content
+    assert "there is no need to start it again" in run_response.json()["error"]
+    assert upload_seconds < 5
+    saved = Dataset.objects.exclude(pk=dataset.pk)
+    assert list(saved.values_list("status", flat=True)) == ["uploaded", "uploaded"]
+    run = Run.objects.get(dataset=dataset)
+    assert run.status == Run.Status.QUEUED
+
+    time.sleep(OUTAGE_SECONDS - (time.monotonic() - killed))
+    on_broker.start()
+    back = time.monotonic()
+    wait_for(
+        lambda: set(saved.values_list("status", flat=True)) == {"ready"},
+        timeout=60,
+        what="the uploads made during the outage to be read",
+    )
+    read = time.monotonic()
+    wait_for(
+        lambda: Run.objects.get(pk=run.pk).status in FINAL_RUN,
+        timeout=60,
+        what="the run started during the outage to end",
+    )
+    ended = time.monotonic()
+    print(
+        f"outage: upload answered 503 in {upload_seconds:.2f} s; after Redis came back the "
+        f"uploads were read in {read - back:.1f} s and the run ended in {ended - back:.1f} s "
+        f"(reconciler every {RECONCILE_SECONDS} s)"
+    )
+    assert Run.objects.get(pk=run.pk).status == Run.Status.SUCCEEDED
+
+
+def test_healthz_reports_a_run_with_no_live_task(on_broker, client, owner, profiled_dataset):
+    run = Run.objects.create(owner=owner, dataset=profiled_dataset, target="b")
+    # A training run whose candidate nobody trains: what a lost chord leaves.
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.TRAINING)
+    CandidateResult.objects.create(run=run, name="linear", label="Linear", status="succeeded")
+
+    def reported():
+        body = client.get(reverse("healthz")).json()
+        return body if run.pk in body["runs"]["stalled"] else None
+
+    body = wait_for(reported, timeout=5 * RECONCILE_SECONDS, what="/healthz to report the run")
+    assert body["status"] == "degraded" and body["ok"] is False
+    assert body["reconciler"]["ok"] is True
