@@ -14,3 +14,7 @@ urlpatterns = [
     path("api/", include("analysis.api_urls")),
     path("", include("analysis.urls")),
 ]
+
+# Under /api/, a missing endpoint or a server error answers JSON in the API's format.
+handler404 = "analysis.api.errors.page_not_found"
+handler500 = "analysis.api.errors.server_error"

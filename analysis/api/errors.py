@@ -9,7 +9,8 @@ it by `exception_handler` (REST_FRAMEWORK["EXCEPTION_HANDLER"]).
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -107,3 +108,25 @@ def exception_handler(exc, context) -> Response | None:
         body["fields"] = fields
     response.data = body
     return response
+
+
+def _is_api(request) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def page_not_found(request, exception):
+    """handler404: an address under /api/ that names no endpoint answers in the API's format
+    (the pages keep Django's 404 page)."""
+    if _is_api(request):
+        return JsonResponse({"error": "There is no such API endpoint: see /api/docs/."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: an API client gets a sentence in the API's format, not an HTML page."""
+    if _is_api(request):
+        return JsonResponse(
+            {"error": "Something went wrong on the server; it was logged. Try again later."},
+            status=500,
+        )
+    return defaults.server_error(request)

@@ -3,8 +3,10 @@ its leaderboard, insights, charts and comparisons, one candidate; all in one err
 and none of it open to another user."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from analysis import selectors
 from analysis.models import CandidateResult, Dataset, Run
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +186,24 @@ def test_it_names_every_invalid_run_setting(owner_client, profiled_dataset):
     assert response.status_code == 400 and body["error"].startswith("Invalid run settings: ")
     assert set(body["fields"]) == {"time_budget", "metric", "excluded_columns"}
     assert all(isinstance(m, str) for messages in body["fields"].values() for m in messages)
+
+
+def test_an_unknown_api_address_answers_in_the_same_format(owner_client):
+    response = owner_client.get("/api/no-such-thing/")
+    assert response.status_code == 404 and "/api/docs/" in response.json()["error"]
+
+
+def test_an_unknown_page_still_gets_the_page(owner_client):
+    response = owner_client.get("/no-such-page/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+def test_a_server_error_in_the_api_answers_a_sentence(owner, monkeypatch):
+    def broken(user):
+        raise RuntimeError("forced")
+
+    monkeypatch.setattr(selectors, "datasets_of", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(owner)
+    response = client.get(reverse("api_datasets"))
+    assert response.status_code == 500 and "went wrong" in response.json()["error"]
