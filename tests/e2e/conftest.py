@@ -106,6 +106,26 @@ def app_page(page, traffic):
     assert not traffic.errors, f"Script errors on the pages: {traffic.errors}"
 
 
+@pytest.fixture
+def violations(app_page):
+    """What Chromium said about the policy: its console errors and the violation events."""
+    found: list[str] = []
+    app_page.on(
+        "console",
+        lambda message: (
+            found.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    # Registered by the browser itself, before any page script, whatever the policy says.
+    app_page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => "
+        "console.error('Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI"
+        " + ' on ' + location.pathname + ' from ' + e.sourceFile + ':' + e.lineNumber"
+        " + ' ' + e.sample))"
+    )
+    return found
+
+
 @pytest.fixture(scope="session")
 def shoot():
     """`shoot(page, name)`: full-page screenshots of the page at each width."""

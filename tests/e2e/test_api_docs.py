@@ -9,22 +9,6 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def violations(app_page):
-    found: list[str] = []
-    app_page.on(
-        "console",
-        lambda message: (
-            found.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    app_page.add_init_script(
-        "document.addEventListener('securitypolicyviolation', e => console.error("
-        "'Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI))"
-    )
-    return found
-
-
 def test_the_docs_draw_every_endpoint_from_local_files(app_page, traffic, violations):
     app_page.goto("/api/docs/")
     expect(app_page.get_by_role("heading", name=re.compile("PROMISE API"))).to_be_visible()

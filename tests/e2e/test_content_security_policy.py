@@ -12,26 +12,6 @@ PROFILE_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 150_000
 
 
-@pytest.fixture
-def violations(app_page):
-    """What Chromium said about the policy: its console errors and the violation events."""
-    found: list[str] = []
-    app_page.on(
-        "console",
-        lambda message: (
-            found.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    # Registered by the browser itself, before any page script, whatever the policy says.
-    app_page.add_init_script(
-        "document.addEventListener('securitypolicyviolation', e => "
-        "console.error('Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI"
-        " + ' on ' + location.pathname + ' from ' + e.sourceFile + ':' + e.lineNumber"
-        " + ' ' + e.sample))"
-    )
-    return found
-
-
 def test_every_page_runs_under_the_policy(
     violations, celery_worker, signed_in, live_server, django_user_model
 ):
