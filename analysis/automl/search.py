@@ -4,9 +4,10 @@ How one search spends its limit (`search_candidate`)
     1. The training part is split into k folds (stratified for classes, time-ordered
        for time-based samples); the preprocessing is fitted on each fold's training rows
        only, once per fold, and reused by every trial.
-    2. Optuna's TPE sampler, seeded with the run's seed, proposes parameters; the
-       first trial is the family's cheap, sensible `init`. Each trial is scored by the
-       mean of the run's metric over the folds.
+    2. The first trial is the family's cheap, sensible `init`, the next ones its
+       `portfolio` of diverse good settings (candidates/base.py); then Optuna's TPE
+       sampler, seeded with the run's seed, proposes parameters. Each trial is scored
+       by the mean of the run's metric over the folds.
     3. The number of trials is fixed before the search starts, from the table's size,
        the family's cost per cell and the time limit (`trial_count`), never from how fast
        trials happened to run: the same seed, data and budget give the same trials, so
@@ -291,8 +292,10 @@ def search_candidate(
     distributions = {name: _distribution(dim) for name, dim in space.dimensions.items()}
     if warm_start is not None:
         study.add_trials(_earlier_trials(history, distributions))
-    elif space.dimensions:
-        study.enqueue_trial(space.init)
+    tried = [{name: t.params.get(name) for name in distributions} for t in history]
+    for start in (space.init, *space.portfolio) if space.dimensions else ():
+        if start not in tried:  # a second round still tries what the first could not
+            study.enqueue_trial(start)
 
     best: TrialRecord | None = _best_trial(history, maximize)
     best_extras: dict[str, Any] = {}

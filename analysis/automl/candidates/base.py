@@ -49,7 +49,11 @@ class SearchSpace:
 
     `init` is the first trial: cheap to fit and good on most tables (FLAML's
     `low_cost_init_value`), so even a search cut short by its time limit has a
-    sensible model. `fixed` settings are passed on every trial and never tuned.
+    sensible model. `portfolio` holds the next trials, in order, before the sampler
+    proposes its own: a few diverse settings that are each the best on some kinds of
+    tables (as auto-sklearn 2.0 and AutoGluon start their searches), so a search of
+    only a few trials has tried the likely winners rather than random points.
+    `fixed` settings are passed on every trial and never tuned.
     `trial_cost` is the family's rough cost of one fit, in seconds per million
     cells (rows × columns) of training data, on top of `fit_overhead` seconds per fit;
     the search turns them into a fixed
@@ -58,6 +62,7 @@ class SearchSpace:
 
     dimensions: dict[str, Dimension]
     init: dict[str, Any]
+    portfolio: tuple[dict[str, Any], ...] = ()
     fixed: dict[str, Any] = field(default_factory=dict)
     trial_cost: float = 1.0
     fit_overhead: float = 0.02  # seconds of one fit however small the table

@@ -75,6 +75,26 @@ def test_xgboost_keeps_the_tree_count_early_stopping_found():
     get_candidate("xgboost").build(result.params, task="binary", seed=3)
 
 
+def test_the_portfolio_follows_the_first_trial_in_order_and_a_second_round_finishes_it():
+    xgboost = get_candidate("xgboost")
+    # Six trials whatever the machine's speed: no time limit, at most six.
+    six = replace(xgboost, space=lambda *shape: replace(xgboost.space(*shape), max_trials=6))
+    space = six.search_space(120, 5, "binary")
+    frame, y = table()
+    options = {"task": "binary", "metric": "accuracy", "seed": 3, "n_classes": 2}
+
+    def starts(result):
+        return [{k: t.params[k] for k in space.dimensions} for t in result.history]
+
+    full = search_candidate(six, frame, y, features=FEATURES, **options)
+    assert starts(full)[: 1 + len(space.portfolio)] == [space.init, *space.portfolio]
+
+    first = first_round_of(full, 2)
+    second = search_candidate(six, frame, y, features=FEATURES, warm_start=first, **options)
+    assert starts(second)[2 : 1 + len(space.portfolio)] == list(space.portfolio[1:])
+    assert starts(second).count(space.portfolio[0]) == 1
+
+
 def test_progress_is_reported_after_each_trial():
     calls = []
     result = search("linear", progress=lambda done, best: calls.append((done, best)))
