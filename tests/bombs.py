@@ -15,6 +15,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import random
 import struct
 import sys
 import time
@@ -149,11 +150,9 @@ _SHEET_ROW = b"<row><c><v>1</v></c><c><v>2</v></c></row>"
 _SHEET_TAIL = b"</sheetData></worksheet>"
 
 
-def _workbook(path: Path, sheet_rows: int) -> None:
-    block_rows = 1 << 16
-    sheet = _Deflated(
-        _SHEET_HEAD, _SHEET_ROW * block_rows, max(sheet_rows // block_rows, 1), _SHEET_TAIL
-    )
+def _workbook(path: Path, sheet_rows: int, rows: bytes = _SHEET_ROW * (1 << 16)) -> None:
+    block_rows = rows.count(b"<row>")
+    sheet = _Deflated(_SHEET_HEAD, rows, max(sheet_rows // block_rows, 1), _SHEET_TAIL)
     _write_zip(
         path,
         [
@@ -177,6 +176,19 @@ def xlsx_rows(path: Path) -> None:
     _workbook(path, sheet_rows=1_500_000)
 
 
+def xlsx_under_ratio(path: Path) -> None:
+    """A 20 MB workbook whose sheet expands 59 times, under the ratio limit, to 1.2 GB:
+    what a sheet of short random words looks like, and more XML than openpyxl reads in
+    minutes."""
+    words = random.Random(0)
+    rows = b"".join(
+        b'<row><c><v>1</v></c><c t="inlineStr"><is><t>%s</t></is></c></row>'
+        % bytes(words.choice(b"ab") for _ in range(4))
+        for _ in range(1 << 14)
+    )
+    _workbook(path, sheet_rows=1100 << 14, rows=rows)
+
+
 def wide_header(path: Path) -> None:
     """A gzip CSV whose header row has 1,000,000 columns (a 2 MB line)."""
     header = b",".join(b"c%d" % i for i in range(1_000_000)) + b"\n"
@@ -191,6 +203,7 @@ CORPUS: dict[str, tuple[Callable[[Path], None], str]] = {
     "nested.zip": (nested_zip, "holds binary data"),
     "sheet.xlsx": (xlsx_sheet, "workbook expands"),
     "rows.xlsx": (xlsx_rows, "workbook expands more than 100 times"),
+    "big_sheet.xlsx": (xlsx_under_ratio, "workbook expands past 1 GB"),
     "wide.csv.gz": (wide_header, "at least"),
 }
 

@@ -8,6 +8,8 @@ counted as openpyxl reads it, like the rows and columns it yields and the clock.
 from __future__ import annotations
 
 import csv
+import io
+import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -32,17 +34,14 @@ def scan_xlsx(path: Path, options: IngestOptions, visitor_factory):
 
     Returns what detection found (format ``xlsx`` and the sheet's title) and the visitor.
     """
-    from openpyxl import load_workbook
-
     guard = current_guard()
     after = guard.limits.ratio_after_bytes // XLSX_RATIO_SHARE
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
             refuse_bomb(members, guard, what="workbook", limit=guard.limits.xlsx_bytes, after=after)
-        book = load_workbook(path, read_only=True, data_only=True)
-        _meter_members(book, {m.filename: m.compress_size for m in members}, guard)
-    except (DataFileError, RecursionError, MemoryError):
+        book = _open_workbook(path, {m.filename: m.compress_size for m in members}, guard)
+    except (DataFileError, ReadAbandoned, RecursionError, MemoryError):
         raise
     except Exception as exc:  # openpyxl raises many types on damaged workbooks
         raise DataFileError(
@@ -78,26 +77,85 @@ def scan_xlsx(path: Path, options: IngestOptions, visitor_factory):
     return info, visitor
 
 
-def _meter_members(book, compressed: dict[str, int], guard: Guard) -> None:
-    """Count the XML openpyxl reads from the workbook's members (the sheet's rows) against
-    the read's limits. openpyxl opens them through its ZipFile's `open` when it streams a
-    read-only sheet; this instance's `open` is wrapped, nothing else is changed."""
-    archive = book._archive
-    opened = archive.open
+def _open_workbook(path: Path, compressed: dict[str, int], guard: Guard):
+    """The workbook at `path`, opened read-only by openpyxl, every member it reads metered.
+
+    openpyxl reads members through its ZipFile's `open`; that one instance's `open` is
+    wrapped before anything is read (nothing else of openpyxl is changed), so the XML of
+    every member counts against the limits as it is read, and the clock is looked at.
+
+    Opening a sheet, openpyxl looks for its size (``<dimension>``) before the rows; a
+    sheet without one is parsed to its end for it, keeping an empty element per row,
+    which holds gigabytes for a large sheet before its first row is read. That first
+    look gets the sheet's beginning only, up to where its rows start: the answer is the
+    same (the size, or none), and the rows are read once, as they are streamed.
+    """
+    from openpyxl.reader.excel import ExcelReader
+
+    reader = ExcelReader(str(path), read_only=True, data_only=True)
+    opened = reader.archive.open
+    probing = True
 
     def metered_open(name, *args, **kwargs):
-        stream = opened(name, *args, **kwargs)
         member = getattr(name, "filename", name)
-        return MeteredStream(
-            stream,
+        stream = MeteredStream(
+            opened(name, *args, **kwargs),
             guard,
             what="workbook",
             limit=guard.limits.xlsx_bytes,
             compressed_size=compressed.get(member),
             ratio_after=guard.limits.ratio_after_bytes // XLSX_RATIO_SHARE,
         )
+        if probing and member.startswith("xl/worksheets/"):
+            return _sheet_head(stream)
+        return stream
 
-    archive.open = metered_open
+    reader.archive.open = metered_open
+    reader.read()
+    probing = False
+    return reader.wb
+
+
+_ROWS_START = re.compile(rb"<(?:[\w.-]+:)?sheetData\b")
+_HEAD_BYTES = 1 << 20
+
+
+def _sheet_head(stream):
+    """The sheet's XML up to where its rows start, closed as a document with no rows (the
+    whole sheet, as it streams, if they do not start within its first megabyte)."""
+    head = b""
+    while len(head) < _HEAD_BYTES:
+        chunk = stream.read(65536)
+        if not chunk:
+            break
+        head += chunk
+        if match := _ROWS_START.search(head):
+            stream.close()
+            prefix = match.group(0)[1 : -len(b"sheetData")]
+            closing = b"</" + prefix + b"worksheet>"
+            return io.BytesIO(head[: match.start()] + b"<" + prefix + b"sheetData/>" + closing)
+    return _Prefixed(head, stream)
+
+
+class _Prefixed(io.RawIOBase):
+    """`head`, then the rest of `stream`."""
+
+    def __init__(self, head: bytes, stream):
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data, self.head = self.head[: len(buffer)], self.head[len(buffer) :]
+        if not data:
+            data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
 
 
 def _write_rows(sheet, writer, guard: Guard) -> None:
