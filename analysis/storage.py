@@ -11,8 +11,9 @@ from django.utils.text import get_valid_filename
 from .models import Dataset, Run
 
 # A file system takes at most 255 bytes per name. The stored name gets a suffix from the
-# storage when it is taken ("_AbC1234") and the Parquet copy beside it is named
-# ".<name>.<digest>.parquet.<pid>.partial" while it is written: 100 bytes leave room.
+# storage when it is taken ("_AbC1234") and the files written beside it are named
+# ".<name>.<digest>.parquet.<host>-<pid>.partial" or ".<name>.<random>.csv.<host>-<pid>.partial"
+# while they are written (host: at most 40 bytes, ingest/scratch.py): 100 bytes leave room.
 STORED_NAME_BYTES = 100
 SHOWN_NAME_CHARS = 255  # Dataset.name's max_length
 
