@@ -18,6 +18,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import pytest
 import redis
 
@@ -67,27 +68,56 @@ class PrivateRedis:
             self.kill()
 
 
-def start_worker(redis_url: str, database_name: str, log_path: Path) -> subprocess.Popen:
-    """A worker with beat embedded (-B), on `redis_url`, against the test database."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "PROMISE_TEST_DATABASE_NAME": database_name,
-        "REDIS_URL": redis_url,
-        "PROMISE_RECONCILE_SECONDS": str(RECONCILE_SECONDS),
-    }
-    log = log_path.open("wb")
-    worker = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "promise", "worker", "-B",
-            "--schedule", str(log_path.parent / "celerybeat-schedule"),
-            "-Q", "ingest,train,default", "--concurrency", "2", "--loglevel", "INFO",
-            "--hostname", f"outage-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    log.close()
-    return worker
+class Worker:
+    """A worker with beat embedded (-B), on `redis_url`, against the test database; killed
+    with SIGKILL, pool processes and all, it is a worker whose machine vanished."""
+
+    def __init__(self, redis_url: str, database_name: str, log_path: Path):
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PROMISE_TEST_DATABASE_NAME": database_name,
+            "REDIS_URL": redis_url,
+            "PROMISE_RECONCILE_SECONDS": str(RECONCILE_SECONDS),
+        }
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "promise", "worker", "-B",
+                    "--schedule", str(self.log_path.parent / "celerybeat-schedule"),
+                    "-Q", "ingest,train,default", "--concurrency", "2", "--loglevel", "INFO",
+                    "--hostname", f"outage-{os.getpid()}-{time.monotonic_ns()}@%h",
+                    "--without-gossip", "--without-mingle",
+                ],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"The worker did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        parent = psutil.Process(self.process.pid)
+        for process in [*parent.children(recursive=True), parent]:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 def _forget_connections() -> None:

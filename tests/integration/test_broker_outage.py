@@ -5,11 +5,12 @@ reconciler on beat (every 3 s here) sends the lost work again once it is back.""
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
 from analysis.models import CandidateResult, Dataset, Run
-from tests.broker import RECONCILE_SECONDS, PrivateRedis, celery_app_on, start_worker
+from tests.broker import RECONCILE_SECONDS, PrivateRedis, Worker, celery_app_on
 from tests.conftest import churn_frame
 from tests.worker import wait_for
 
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 FINAL_RUN = (Run.Status.SUCCEEDED, Run.Status.FAILED, Run.Status.CANCELLED)
 OUTAGE_SECONDS = 8
+LEASE_SECONDS = settings.PROMISE_CANDIDATE_LEASE_SECONDS
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +27,14 @@ def broker(django_db_setup, django_db_blocker, tmp_path_factory):
     folder = tmp_path_factory.mktemp("outage")
     server = PrivateRedis(folder)
     server.start()
-    log_path = folder / "worker.log"
-    worker = start_worker(server.url, str(connection.settings_dict["NAME"]), log_path)
+    server.worker = Worker(server.url, str(connection.settings_dict["NAME"]), folder / "worker.log")
     try:
         with celery_app_on(server.url):
-            from promise.celery import app
-
-            deadline = time.monotonic() + 60
-            while not app.control.ping(timeout=0.5):
-                if worker.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"The worker did not start:\n{log_path.read_text()[-3000:]}")
+            server.worker.start()
             yield server
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except Exception:
-            worker.kill()
+        server.worker.stop()
         server.stop()
-        print(f"worker log: {log_path}")
 
 
 @pytest.fixture
@@ -166,6 +157,43 @@ def test_work_saved_while_redis_is_down_answers_503_and_starts_once_it_is_back(
         f"(reconciler every {RECONCILE_SECONDS} s)"
     )
     assert Run.objects.get(pk=run.pk).status == Run.Status.SUCCEEDED
+
+
+def test_a_run_whose_worker_host_vanished_is_continued_by_another_worker(
+    on_broker, owner_client, churn_upload
+):
+    dataset = ready(owner_client, churn_upload)
+    response = owner_client.post(
+        reverse("api_run_start", args=[dataset.pk]),
+        {"target": "churned", "time_budget": 20},
+        content_type="application/json",
+    )
+    run = Run.objects.get(pk=response.json()["id"])
+    wait_for(
+        lambda: CandidateResult.objects.filter(run=run, status="running").exists(),
+        timeout=60,
+        what="a candidate in training",
+    )
+
+    on_broker.worker.kill()  # no goodbye: its messages stay unacknowledged for 26 hours
+    killed = time.monotonic()
+    on_broker.worker.start()  # another host's worker
+    replaced = time.monotonic()
+
+    wait_for(
+        lambda: Run.objects.get(pk=run.pk).status in FINAL_RUN,
+        timeout=90,
+        what="the run to end on the other worker",
+    )
+    ended = time.monotonic()
+    print(
+        f"worker gone: a new worker answered {replaced - killed:.1f} s after the kill; the "
+        f"run ended {ended - killed:.1f} s after the kill (lease {LEASE_SECONDS:.0f} s, "
+        f"reconciler every {RECONCILE_SECONDS} s)"
+    )
+    run.refresh_from_db()
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    assert not CandidateResult.objects.filter(run=run, status__in=["pending", "running"]).exists()
 
 
 def test_healthz_reports_a_run_with_no_live_task(on_broker, client, owner, profiled_dataset):
