@@ -39,7 +39,7 @@ How one search spends its limit (`search_candidate`)
 
 A second round (`warm_start`, second_round.py)
     Time the first round leaves (candidates that finish early) goes to the searches that
-    can still improve. A search has converged (`converged_by`) when it has nothing to
+    can still improve. A search has converged (convergence.py) when it has nothing to
     tune, ran its family's `max_trials`, or its last PLATEAU_TRIALS trials improved its
     best CV score by no more than PLATEAU_GAIN of it. Any other search may be continued:
     the same rows and folds, an Optuna study given the first round's scored trials
@@ -61,7 +61,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
 from .budget import (
     AFTER_SEARCH,
@@ -72,29 +71,26 @@ from .budget import (
     trial_count,
 )
 from .candidates.base import Dimension
+from .convergence import best_trial, converged_by
 from .errors import UserFacingError
-from .metrics import higher_is_better, metric_score
+from .folds import (
+    FinishNow,
+    Fold,
+    SearchCancelled,
+    check_cancel,
+    cross_validate,
+    cv_splits,
+    search_subset,
+)
+from .metrics import higher_is_better
 from .preprocess import FeatureSpec, build_preprocessor
-from .problem import REGRESSION
 
 # Most rows of the quick CV a too-short limit gets (see the module docstring, 4.).
 QUICK_CV_ROWS = 2000
-# A search whose last PLATEAU_TRIALS trials raised its best CV score by no more than
-# PLATEAU_GAIN of that score has converged: more trials are not worth the time.
-PLATEAU_TRIALS = 5
-PLATEAU_GAIN = 0.001
-
-
-class SearchCancelled(Exception):  # noqa: N818 - the name says what happened
-    """The search was asked to stop (the run was cancelled)."""
 
 
 class NothingToKeep(UserFacingError):
     """The search was asked to finish before any trial gave a score."""
-
-
-class _Finish(Exception):  # noqa: N818
-    """Raised between folds to leave the trial in progress when asked to finish now."""
 
 
 @dataclass
@@ -119,7 +115,7 @@ class SearchResult:
     seconds: float
     history: list[TrialRecord] = field(default_factory=list)
     rows: int | None = None  # the training rows the CV search used
-    # The subset's size as drawn (`_search_subset`; `rows` adds the rows kept for rare
+    # The subset's size as drawn (`search_subset`, folds.py; `rows` adds the rows kept for rare
     # classes), so a second round draws the same rows again. None: every row.
     drawn_rows: int | None = None
     quick_cv: bool = False  # the limit only allowed a quick CV (module docstring, 4.)
@@ -156,32 +152,6 @@ class SearchResult:
         fields = dict(data)
         fields["history"] = [TrialRecord(**t) for t in data.get("history", [])]
         return cls(**fields)
-
-
-def cv_splits(
-    y: np.ndarray, *, task: str, folds: int, time_ordered: bool, seed: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Fold indices: time-ordered, stratified by class, or shuffled k-fold."""
-    rows = np.arange(len(y))
-    if time_ordered:
-        return list(TimeSeriesSplit(n_splits=folds).split(rows))
-    if task != REGRESSION:
-        counts = np.bincount(np.asarray(y, dtype="int64"))
-        if counts[counts > 0].max() >= folds:
-            with warnings.catch_warnings():
-                # Rare classes may miss some folds; the search handles that.
-                warnings.simplefilter("ignore", UserWarning)
-                splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-                return list(splitter.split(rows, y))
-    return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(rows))
-
-
-@dataclass
-class _Fold:
-    train_x: np.ndarray
-    train_y: np.ndarray
-    valid_x: np.ndarray
-    valid_y: np.ndarray
 
 
 def search_candidate(
@@ -254,15 +224,15 @@ def search_candidate(
         rows = search_rows(space, n_rows=len(frame), n_cols=n_cols, folds=folds, seconds=seconds)
     drawn = rows if rows < len(frame) else None
     if rows < len(frame):
-        keep = _search_subset(y, rows, task=task, folds=folds, time_ordered=time_ordered, seed=seed)
+        keep = search_subset(y, rows, task=task, folds=folds, time_ordered=time_ordered, seed=seed)
         frame, y = frame.iloc[keep], y[keep]
     splits = cv_splits(y, task=task, folds=folds, time_ordered=time_ordered, seed=seed)
     fold_data = []
     for train_rows, valid_rows in splits:
-        _check_cancel(should_stop)
+        check_cancel(should_stop)
         preprocessor = build_preprocessor(features, task, seed)
         fold_data.append(
-            _Fold(
+            Fold(
                 preprocessor.fit_transform(frame.iloc[train_rows], y[train_rows]),
                 y[train_rows],
                 preprocessor.transform(frame.iloc[valid_rows]),
@@ -297,14 +267,14 @@ def search_candidate(
         if start not in tried:  # a second round still tries what the first could not
             study.enqueue_trial(start)
 
-    best: TrialRecord | None = _best_trial(history, maximize)
+    best: TrialRecord | None = best_trial(history, maximize)
     best_extras: dict[str, Any] = {}
     stopped_by = "trials"
     # A second round plans its next trial by a typical earlier one: the slowest is often
     # the first trial of all, which also warmed up the process.
     slowest = float(np.median([t.seconds for t in history])) if history else 0.0
     for number in range(first, first + planned):
-        _check_cancel(should_stop)
+        check_cancel(should_stop)
         if should_finish is not None and should_finish():
             stopped_by = "finish"
             break
@@ -321,7 +291,7 @@ def search_candidate(
         tuned = dict(trial.params) if space.dimensions else {}
         params = space.params(tuned)
         try:
-            fold_scores, extras = _cross_validate(
+            fold_scores, extras = cross_validate(
                 candidate,
                 params,
                 fold_data,
@@ -335,7 +305,7 @@ def search_candidate(
             )
         except SearchCancelled:
             raise
-        except _Finish:
+        except FinishNow:
             stopped_by = "finish"
             break
         except interrupts:
@@ -389,47 +359,6 @@ def search_candidate(
     )
 
 
-def converged_by(
-    history: list[TrialRecord], *, max_trials: int, tunable: bool, maximize: bool
-) -> str:
-    """Why a search with this `history` cannot improve any more, or "" when it still can.
-
-    The rule (CONVERGENCE_RULE): nothing to tune, all of the family's `max_trials`
-    ran, or the last PLATEAU_TRIALS trials raised the best CV score by no more than
-    PLATEAU_GAIN of it.
-    """
-    if not tunable:
-        return "nothing to tune"
-    if len(history) >= max_trials:
-        return f"all {max_trials} trials ran"
-    if len(history) > PLATEAU_TRIALS:
-        before = _best_trial(history[:-PLATEAU_TRIALS], maximize)
-        after = _best_trial(history, maximize)
-        if before is not None and after is not None:
-            gain = after.score - before.score if maximize else before.score - after.score
-            if gain <= PLATEAU_GAIN * abs(before.score):
-                return f"the last {PLATEAU_TRIALS} trials did not improve it"
-    return ""
-
-
-CONVERGENCE_RULE = (
-    "a search has converged when it has nothing to tune, ran its family's most trials, "
-    f"or its last {PLATEAU_TRIALS} trials raised its best cross-validated score by no more "
-    f"than {PLATEAU_GAIN:.1%}"
-)
-
-
-def _best_trial(history: list[TrialRecord], maximize: bool) -> TrialRecord | None:
-    """The first of the best-scored trials, as the search loop keeps it."""
-    best = None
-    for record in history:
-        if record.score is not None and (
-            best is None or (record.score > best.score if maximize else record.score < best.score)
-        ):
-            best = record
-    return best
-
-
 def _earlier_trials(history: list[TrialRecord], distributions: dict) -> list:
     """A first round's scored trials as Optuna's, so the sampler learns from them."""
     import optuna
@@ -451,99 +380,6 @@ def _earlier_trials(history: list[TrialRecord], distributions: dict) -> list:
     return trials
 
 
-def _search_subset(
-    y: np.ndarray, rows: int, *, task: str, folds: int, time_ordered: bool, seed: int
-) -> np.ndarray:
-    """Positions of the `rows` training rows a cut-down search uses, in table order.
-
-    The latest rows of a time-ordered sample; otherwise a seeded random subset in which
-    every class keeps at least `folds` rows (or all it has), so each fold can learn it.
-    """
-    n = len(y)
-    if time_ordered:
-        return np.arange(n - rows, n)
-    keep = np.random.default_rng(seed).choice(n, rows, replace=False)
-    if task != REGRESSION:
-        for label in np.unique(y):
-            keep = np.union1d(keep, np.flatnonzero(y == label)[:folds])
-    return np.sort(keep)
-
-
-def _cross_validate(
-    candidate,
-    params: dict[str, Any],
-    fold_data: list[_Fold],
-    *,
-    task: str,
-    metric: str,
-    seed: int,
-    n_classes: int | None,
-    deadline: float | None,
-    should_stop: Callable[[], bool] | None,
-    should_finish: Callable[[], bool] | None = None,
-) -> tuple[list[float], dict[str, Any]]:
-    """Fold scores of one parameter set, and settings learned on the way (trees by XGBoost)."""
-    scores, best_rounds = [], []
-    early_stopping = getattr(candidate, "early_stopping", False)
-    for index, fold in enumerate(fold_data):
-        _check_cancel(should_stop)
-        if should_finish is not None and should_finish():
-            raise _Finish
-        fit_params = dict(params)
-        train_y, present = _contiguous(fold.train_y, task)
-        valid_y = fold.valid_y
-        if early_stopping:
-            from .candidates.xgboost import EARLY_STOPPING_ROUNDS, MAX_TREES
-
-            fit_params.update(n_estimators=MAX_TREES, early_stopping_rounds=EARLY_STOPPING_ROUNDS)
-        estimator = candidate.build(fit_params, task=task, seed=seed)
-        if "time_limit" in estimator.get_params():
-            left = None if deadline is None else deadline - time.monotonic()
-            estimator.set_params(
-                time_limit=None if left is None else max(0.5, left / (len(fold_data) - index))
-            )
-        if early_stopping:
-            eval_y = valid_y
-            if present is not None:
-                # Validation rows of a class the fold never trained on cannot steer it.
-                keep = np.isin(valid_y, present)
-                eval_x, eval_y = fold.valid_x[keep], np.searchsorted(present, valid_y[keep])
-            else:
-                eval_x = fold.valid_x
-            estimator.fit(fold.train_x, train_y, eval_set=[(eval_x, eval_y)], verbose=False)
-            best_rounds.append(int(estimator.best_iteration) + 1)
-        else:
-            estimator.fit(fold.train_x, train_y)
-        if task == REGRESSION:
-            predicted, proba = np.asarray(estimator.predict(fold.valid_x), dtype="float64"), None
-        else:
-            proba = _full_proba(estimator.predict_proba(fold.valid_x), present, n_classes)
-            predicted = proba.argmax(axis=1)
-        scores.append(metric_score(task, metric, valid_y, predicted, proba))
-    extras = {"n_estimators": int(round(np.mean(best_rounds)))} if best_rounds else {}
-    return scores, extras
-
-
-def _contiguous(y: np.ndarray, task: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Class indices renumbered 0..m-1 when a fold lacks some classes (XGBoost needs that)."""
-    if task == REGRESSION:
-        return y, None
-    present = np.unique(y)
-    if len(present) and present[-1] == len(present) - 1:
-        return y, None
-    return np.searchsorted(present, y), present
-
-
-def _full_proba(proba, present: np.ndarray | None, n_classes: int | None) -> np.ndarray:
-    proba = np.asarray(proba, dtype="float64")
-    width = n_classes or proba.shape[1]
-    full = np.zeros((proba.shape[0], width))
-    columns = np.arange(proba.shape[1]) if present is None else present
-    full[:, columns] = proba
-    total = full.sum(axis=1, keepdims=True)
-    return full / np.where(total > 0, total, 1.0)
-
-
 def _distribution(dim: Dimension):
     import optuna
 
@@ -552,8 +388,3 @@ def _distribution(dim: Dimension):
     if dim.kind == "float":
         return optuna.distributions.FloatDistribution(dim.low, dim.high, log=dim.log)
     return optuna.distributions.CategoricalDistribution(dim.choices)
-
-
-def _check_cancel(should_stop: Callable[[], bool] | None) -> None:
-    if should_stop is not None and should_stop():
-        raise SearchCancelled("The search was stopped.")

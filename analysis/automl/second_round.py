@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .budget import BUDGET_WEIGHTS
-from .search import CONVERGENCE_RULE, SearchResult
+from .convergence import CONVERGENCE_RULE
+from .search import SearchResult
 
 # The second round ends at this share of the run's budget after the run started; the
 # rest is for handing over between tasks, ranking and insights (together well under a

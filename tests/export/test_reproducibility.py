@@ -21,9 +21,9 @@ import pytest
 
 from analysis.automl.discovery import encode_target, load_search, prepare_run, train_candidate
 from analysis.automl.export import export_spec, source_file
+from analysis.automl.folds import cv_splits, search_subset
 from analysis.automl.profile import profile_table
 from analysis.automl.sampling import sample_table
-from analysis.automl.search import _search_subset, cv_splits
 from exporters import render_files
 
 from .conftest import DATASETS, FRAMES, TrainedExport
@@ -144,7 +144,7 @@ def assert_recipe_rebuilds_the_split(
     time_ordered = plan.sample.strategy == "time_based"
     y = encode_target(train[plan.target], plan)
     if search.drawn_rows is not None:
-        keep = _search_subset(
+        keep = search_subset(
             y, search.drawn_rows, task=plan.task, folds=search.folds,
             time_ordered=time_ordered, seed=plan.seed,
         )  # fmt: skip

@@ -13,15 +13,14 @@ from analysis.automl.budget import (
     trial_count,
 )
 from analysis.automl.candidates import CANDIDATES, get_candidate
+from analysis.automl.convergence import CONVERGENCE_RULE, converged_by
+from analysis.automl.folds import cv_splits
 from analysis.automl.preprocess import FeatureSpec
 from analysis.automl.search import (
-    CONVERGENCE_RULE,
     QUICK_CV_ROWS,
     SearchCancelled,
     SearchResult,
     TrialRecord,
-    converged_by,
-    cv_splits,
     search_candidate,
 )
 

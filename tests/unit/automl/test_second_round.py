@@ -2,7 +2,7 @@
 
 import pytest
 
-from analysis.automl.search import CONVERGENCE_RULE
+from analysis.automl.convergence import CONVERGENCE_RULE
 from analysis.automl.second_round import FirstRound, ended_early_sentence, plan_second_round
 
 
