@@ -2,6 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
+from .automl.kinds import ERROR, INFO, WARNING
 from .models import CandidateResult, Dataset, Run
 
 
@@ -70,7 +71,7 @@ def dataset_runs(dataset: Dataset) -> QuerySet[Run]:
     return dataset.runs.all()
 
 
-SEVERITY_ORDER = {"error": 0, "critical": 0, "high": 0, "warning": 1, "medium": 1, "info": 2}
+SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 
 
 def dataset_findings(dataset: Dataset) -> list[dict]:

@@ -22,7 +22,6 @@ class RankedCandidate:
 
     label: str
     metrics: dict[str, float]
-    fit_seconds: float
     cv_mean: float | None = None
     cv_std: float | None = None
     train_metrics: dict[str, float] = field(default_factory=dict)

@@ -178,7 +178,6 @@ def run_rank(*, run_id: int) -> None:
                 RankedCandidate(
                     label=done[s.name].label,
                     metrics=done[s.name].metrics,
-                    fit_seconds=done[s.name].fit_seconds,
                     cv_mean=s.cv_mean,
                     cv_std=s.cv_std,
                     train_metrics=done[s.name].train_metrics,

@@ -10,9 +10,9 @@ def insights(ranked, metric="r2"):
 
 
 def test_it_recommends_the_cv_leader_and_says_its_lead_is_real():
-    leader = RankedCandidate("XGBoost", {"r2": 0.91}, 2.0, 0.9, 0.01, folds=5)
+    leader = RankedCandidate("XGBoost", {"r2": 0.91}, 0.9, 0.01, folds=5)
     leader = replace(leader, holdout_ci=[0.88, 0.93])
-    beaten = RankedCandidate("Linear", {"r2": 0.8}, 0.1, 0.79, 0.02, tied_with_first=False)
+    beaten = RankedCandidate("Linear", {"r2": 0.8}, 0.79, 0.02, tied_with_first=False)
     ranked = [leader, replace(beaten, p_value=0.001)]
 
     first = insights(ranked)[0]
@@ -25,8 +25,8 @@ def test_it_recommends_the_cv_leader_and_says_its_lead_is_real():
 
 def test_it_says_when_the_runner_up_is_tied_with_the_leader():
     ranked = [
-        RankedCandidate("XGBoost", {"r2": 0.91}, 2.0, 0.90, 0.01, folds=5),
-        RankedCandidate("Forest", {"r2": 0.9}, 1.0, 0.89, 0.02, tied_with_first=True, p_value=0.4),
+        RankedCandidate("XGBoost", {"r2": 0.91}, 0.90, 0.01, folds=5),
+        RankedCandidate("Forest", {"r2": 0.9}, 0.89, 0.02, tied_with_first=True, p_value=0.4),
     ]  # fmt: skip
 
     assert "not significant" in insights(ranked)[0] and "tied" in insights(ranked)[0]
@@ -34,8 +34,8 @@ def test_it_says_when_the_runner_up_is_tied_with_the_leader():
 
 def test_a_near_tie_says_the_simpler_model_was_preferred():
     ranked = [
-        RankedCandidate("Linear", {"r2": 0.80}, 0.1, cv_mean=0.8000, cv_std=0.01),
-        RankedCandidate("XGBoost", {"r2": 0.81}, 2.0, cv_mean=0.8005, cv_std=0.02),
+        RankedCandidate("Linear", {"r2": 0.80}, cv_mean=0.8000, cv_std=0.01),
+        RankedCandidate("XGBoost", {"r2": 0.81}, cv_mean=0.8005, cv_std=0.02),
     ]
 
     first = insights(ranked)[0]
@@ -47,7 +47,7 @@ def test_a_near_tie_says_the_simpler_model_was_preferred():
 def test_it_warns_about_a_model_that_learned_its_training_rows_by_heart():
     ranked = [
         RankedCandidate(
-            "Decision Tree", {"accuracy": 0.7}, 0.1, 0.72, 0.02, train_metrics={"accuracy": 1.0}
+            "Decision Tree", {"accuracy": 0.7}, 0.72, 0.02, train_metrics={"accuracy": 1.0}
         )
     ]
 
@@ -57,19 +57,19 @@ def test_it_warns_about_a_model_that_learned_its_training_rows_by_heart():
 
 
 def test_it_warns_when_the_holdout_falls_far_below_cross_validation():
-    ranked = [RankedCandidate("Random Forest", {"r2": 0.5}, 1.0, cv_mean=0.8, cv_std=0.02)]
+    ranked = [RankedCandidate("Random Forest", {"r2": 0.5}, cv_mean=0.8, cv_std=0.02)]
 
     assert any("worse on the holdout" in s for s in insights(ranked))
 
 
 def test_no_warning_for_a_model_that_generalises():
-    ranked = [RankedCandidate("Linear", {"r2": 0.8}, 0.1, 0.81, 0.02, train_metrics={"r2": 0.82})]
+    ranked = [RankedCandidate("Linear", {"r2": 0.8}, 0.81, 0.02, train_metrics={"r2": 0.82})]
 
     assert len(insights(ranked)) == 1
 
 
 def test_it_says_which_columns_were_target_encoded():
-    ranked = [RankedCandidate("Linear", {"r2": 0.8}, 0.1, cv_mean=0.8, cv_std=0.01)]
+    ranked = [RankedCandidate("Linear", {"r2": 0.8}, cv_mean=0.8, cv_std=0.01)]
 
     sentences = run_insights(
         ranked, metric="r2", sample_rows=100, total_rows=100, failed=[], dropped={},
@@ -81,9 +81,9 @@ def test_it_says_which_columns_were_target_encoded():
 
 def test_a_one_fold_score_ahead_of_the_recommendation_is_explained():
     ranked = [
-        RankedCandidate("XGBoost", {"r2": 0.84}, 2.0, cv_mean=0.8376, cv_std=0.002, folds=3),
+        RankedCandidate("XGBoost", {"r2": 0.84}, cv_mean=0.8376, cv_std=0.002, folds=3),
         RankedCandidate(
-            "LSTM", {"r2": 0.82}, 9.0, 0.8451, 0.0, folds=1, tied_with_first=True, p_value=0.09
+            "LSTM", {"r2": 0.82}, 0.8451, 0.0, folds=1, tied_with_first=True, p_value=0.09
         ),
     ]
 
@@ -95,8 +95,8 @@ def test_a_one_fold_score_ahead_of_the_recommendation_is_explained():
 
 def test_equal_scores_are_called_a_tie():
     ranked = [
-        RankedCandidate("Linear", {"r2": 0.80}, 0.1, cv_mean=0.8, cv_std=0.01, folds=5),
-        RankedCandidate("XGBoost", {"r2": 0.81}, 2.0, 0.8, 0.01, folds=5, p_value=1.0),
+        RankedCandidate("Linear", {"r2": 0.80}, cv_mean=0.8, cv_std=0.01, folds=5),
+        RankedCandidate("XGBoost", {"r2": 0.81}, 0.8, 0.01, folds=5, p_value=1.0),
     ]
 
     first = insights(ranked)[0]
