@@ -189,6 +189,19 @@ def xlsx_under_ratio(path: Path) -> None:
     _workbook(path, sheet_rows=1100 << 14, rows=rows)
 
 
+def parquet_rows(path: Path) -> None:
+    """A 0.5 MB Parquet file of 52 million rows of constants (1 GB once decoded)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 1 << 20
+    table = pa.table({"a": np.zeros(rows, dtype=np.int64), "b": np.ones(rows)})
+    with pq.ParquetWriter(path, table.schema, compression="zstd") as writer:
+        for _ in range(50):
+            writer.write_table(table, row_group_size=rows)
+
+
 def wide_header(path: Path) -> None:
     """A gzip CSV whose header row has 1,000,000 columns (a 2 MB line)."""
     header = b",".join(b"c%d" % i for i in range(1_000_000)) + b"\n"
@@ -205,6 +218,7 @@ CORPUS: dict[str, tuple[Callable[[Path], None], str]] = {
     "rows.xlsx": (xlsx_rows, "workbook expands more than 100 times"),
     "big_sheet.xlsx": (xlsx_under_ratio, "workbook expands past 1 GB"),
     "wide.csv.gz": (wide_header, "at least"),
+    "rows.parquet": (parquet_rows, "Parquet file expands more than 100 times"),
 }
 
 

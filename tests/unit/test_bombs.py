@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
 from analysis.automl.errors import DataFileError
+from analysis.automl.ingest import Visitor, scan_table
 from analysis.automl.ingest import limits as limits_module
 from analysis.automl.ingest.limits import LimitExceeded, ReadAbandoned, ReadLimits, guarded
 from analysis.automl.profile import profile_table
@@ -128,6 +131,24 @@ def test_the_expansion_ratio_is_judged_on_the_bytes_read_so_far(tmp_path):
     # The same file is read when its ratio is within the limit.
     with guarded(ReadLimits(expansion_ratio=5000, ratio_after_bytes=1 << 20)):
         assert profile_table(path).rows == 2_000_000
+
+
+def test_a_parquet_file_past_the_row_limit_is_refused_before_a_row_is_read(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": list(range(5000))}), path)
+    seen = []
+
+    class Counting(Visitor):
+        def __init__(self, info, schema):
+            pass
+
+        def add(self, batch):
+            seen.append(batch.num_rows)
+
+    with pytest.raises(LimitExceeded, match="more than 1,000 rows"):
+        with guarded(ReadLimits(rows=1000)):
+            scan_table(path, visitor_factory=Counting)
+    assert seen == []
 
 
 def _workbook(path: Path, rows: int) -> Path:

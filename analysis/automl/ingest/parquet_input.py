@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import DataFileError
+from .limits import current_guard
 from .source import PARQUET, SourceInfo, check_width, first_line
 from .streaming import read_ahead
 
@@ -16,16 +17,35 @@ PARQUET_BATCH_BYTES = 8 << 20
 
 
 def scan_parquet(path: Path, visitor_factory):
-    """Feed every batch of the Parquet file at `path` to one visitor; return info, visitor."""
+    """Feed every batch of the Parquet file at `path` to one visitor; return info, visitor.
+
+    Parquet is compressed too: a constant column of a billion rows takes a few kilobytes.
+    Its row count is known before reading, and is checked then; the bytes its batches take
+    decoded are checked as they come against the file's bytes they came from (the file's
+    size times the share of its rows read so far).
+    """
+    guard = current_guard()
     try:
         parquet = pq.ParquetFile(path, pre_buffer=False)
         schema = parquet.schema_arrow
         info = SourceInfo(format=PARQUET, columns=list(schema.names))
         check_width(len(schema.names))
+        total_rows = parquet.metadata.num_rows
+        guard.check_rows(total_rows)
+        file_bytes = path.stat().st_size
         visitor = visitor_factory(info, schema) if visitor_factory else None
         batches = parquet_batches(parquet, max_rows=65_536, max_bytes=PARQUET_BATCH_BYTES)
+        rows = decoded = 0
         with read_ahead(batches, depth=2) as ahead:
             for batch in ahead:
+                rows += batch.num_rows
+                decoded += batch.nbytes
+                guard.check_bytes(
+                    decoded,
+                    max(file_bytes * rows // max(total_rows, 1), 1),
+                    what="Parquet file",
+                    limit=guard.limits.decompressed_bytes,
+                )
                 if visitor:
                     visitor.add(batch)
     except MemoryError:  # pyarrow's ArrowMemoryError too: scan_table words it
