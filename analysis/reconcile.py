@@ -192,6 +192,9 @@ def _pass(client: redis.Redis, now: float, interval: float) -> dict:
             suspects[orphan.key] = first_seen
             report["skipped"] = "the broker stopped answering during the pass"
             break
+        except Exception:  # e.g. the row was deleted meanwhile: the others still go on
+            log.exception("The reconciler could not continue %s", orphan.key)
+            continue
         report[outcome].append(orphan.key)
     pipe = client.pipeline()
     pipe.delete(SUSPECTS)
