@@ -37,6 +37,14 @@ def gzip_rows(path: Path, *, megabytes: float = 10) -> None:
             out.write(member)
 
 
+def gzip_json_lines(path: Path, *, megabytes: float = 2) -> None:
+    """A gzip of JSON Lines, one small object repeated a few hundred million times."""
+    member = gzip.compress(b'{"a": 1, "b": 2}\n' * (1 << 22), 9)
+    with path.open("wb") as out:
+        for _ in range(int(megabytes * 1e6 / len(member)) + 1):
+            out.write(member)
+
+
 def bz2_rows(path: Path, *, megabytes: float = 1) -> None:
     """A bz2 file: bzip2 packs repeated rows ten thousand times and more."""
     stream = bz2.compress(BLOCK, 9)
@@ -212,6 +220,7 @@ def wide_header(path: Path) -> None:
 CORPUS: dict[str, tuple[Callable[[Path], None], str]] = {
     "rows.csv.gz": (gzip_rows, "expands more than 100 times"),
     "rows.csv.bz2": (bz2_rows, "expands more than 100 times"),
+    "rows.jsonl.gz": (gzip_json_lines, "gzip file expands more than 100 times"),
     "member.zip": (zip_member, "expands more than 100 times"),
     "nested.zip": (nested_zip, "holds binary data"),
     "sheet.xlsx": (xlsx_sheet, "workbook expands"),
