@@ -1,0 +1,216 @@
+"""A trained candidate compiled for serving: its estimator as ONNX, its preprocessing as numpy.
+
+Predicting one row through the scikit-learn pipeline costs milliseconds of per-call
+overhead (pandas, validation); the compiled model costs tens of microseconds. Beside the
+model files of fitted.py, compiling writes:
+
+    model.onnx      the estimator as an ONNX graph (skl2onnx; onnxmltools for XGBoost)
+    compiled.json   its SHA-256, the checksums of the model files it was compiled from,
+                    the converter versions, or the reason the estimator was not converted
+
+The preprocessing runs as numpy tables (compiled_prep.py; skl2onnx cannot convert it).
+The LSTM is not converted (tf2onnx is not a dependency): it keeps Keras, called directly
+as a compiled function rather than through `Model.predict`, whose per-call setup is the
+cost that matters for one row. Every other family falls back to its own estimator when
+conversion fails, and the reason is kept in compiled.json.
+
+Precision: linear models run in float64 and agree with scikit-learn to rounding; trees
+and forests, like scikit-learn, compare float32 inputs, and give float32 values; XGBoost
+computes in float32 as XGBoost does. Outputs agree within 1e-5 relative to their size.
+
+Django-free: serving.py loads these, the trainer writes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .compiled_prep import FastPreprocessor
+from .fitted import LSTM_FAMILY, FittedModel
+from .problem import REGRESSION
+
+ONNX_FILE = "model.onnx"
+RECORD_FILE = "compiled.json"
+SOURCE_FILES = ("model.json", "preprocessor.joblib", "model.joblib", "model.keras")
+OPSET = {"": 17, "ai.onnx.ml": 3}
+FLOAT32_FAMILIES = ("decision_tree", "random_forest", "xgboost")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_checksums(directory: Path) -> dict[str, str]:
+    """Checksums of the model files a compiled model was made from."""
+    return {name: sha256(directory / name) for name in SOURCE_FILES if (directory / name).exists()}
+
+
+def to_onnx(model: FittedModel, n_inputs: int) -> bytes:
+    """The estimator of `model` as ONNX bytes; raises when it cannot be converted."""
+    if model.family == LSTM_FAMILY:
+        raise ValueError("the LSTM keeps Keras (no Keras-to-ONNX converter is installed)")
+    estimator = model.estimator
+    if model.family == "xgboost":
+        from onnxmltools.convert import convert_xgboost
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = convert_xgboost(
+                estimator, initial_types=[("X", FloatTensorType([None, n_inputs]))]
+            )
+        return graph.SerializeToString()
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    tensor = FloatTensorType if model.family in FLOAT32_FAMILIES else DoubleTensorType
+    options = None if model.task == REGRESSION else {id(estimator): {"zipmap": False}}
+    graph = convert_sklearn(
+        estimator,
+        initial_types=[("X", tensor([None, n_inputs]))],
+        options=options,
+        target_opset=OPSET,
+    )
+    return graph.SerializeToString()
+
+
+def compile_model(model: FittedModel, directory: Path) -> dict:
+    """Compile `model`, saved in `directory`, and write model.onnx and compiled.json there.
+
+    Returns the record written; `record["onnx"]` is None with a `reason` when the model
+    is served by its own estimator instead. Never raises for a model it cannot convert.
+    """
+    record: dict = {"sources": source_checksums(directory), "versions": _versions()}
+    onnx_path = directory / ONNX_FILE
+    try:
+        fast = FastPreprocessor.build(model.features, model.preprocessor)
+        n_inputs = _n_inputs(fast)
+        graph = to_onnx(model, n_inputs)
+        onnx_path.write_bytes(graph)
+        record.update(onnx=ONNX_FILE, sha256=hashlib.sha256(graph).hexdigest(), inputs=n_inputs)
+    except Exception as exc:  # any converter failure: serve the pipeline, say why
+        onnx_path.unlink(missing_ok=True)
+        record.update(onnx=None, reason=f"{type(exc).__name__}: {exc}"[:500])
+    partial = directory / f"{RECORD_FILE}.partial"
+    partial.write_text(json.dumps(record, indent=2))
+    partial.replace(directory / RECORD_FILE)
+    return record
+
+
+def read_record(directory: Path) -> dict | None:
+    path = directory / RECORD_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+@dataclass
+class CompiledModel:
+    """A fitted model with its fast path; `predict_encoded` answers as FittedModel's does.
+
+    `path` says how it predicts: "onnx", "keras" (the LSTM's network called directly),
+    or "pipeline" (scikit-learn, with `reason` saying why).
+    """
+
+    model: FittedModel
+    path: str
+    reason: str | None = None
+    fast: FastPreprocessor | None = None
+    session: object | None = None
+    output_names: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, directory: Path, model: FittedModel | None = None) -> CompiledModel:
+        """Load the model in `directory` and its compiled form; a model saved before
+        compiling existed (no compiled.json) is compiled now, once, and the files kept."""
+        model = model or FittedModel.load(directory)
+        record = read_record(directory)
+        if record is None or record.get("sources") != source_checksums(directory):
+            try:
+                record = compile_model(model, directory)
+            except OSError as exc:  # a read-only model folder: serve the pipeline
+                return cls(model, "pipeline", reason=f"not compiled: {exc}")
+        try:
+            fast = FastPreprocessor.build(model.features, model.preprocessor)
+        except ValueError as exc:
+            return cls(model, "pipeline", reason=str(exc))
+        if model.family == LSTM_FAMILY:
+            network = _keras_function(model.estimator)
+            return cls(model, "keras", fast=fast, session=network, reason=record.get("reason"))
+        if not record.get("onnx"):
+            return cls(model, "pipeline", reason=record.get("reason"), fast=None)
+        graph = (directory / record["onnx"]).read_bytes()
+        if hashlib.sha256(graph).hexdigest() != record["sha256"]:
+            return cls(model, "pipeline", reason="model.onnx does not match its checksum")
+        session = _session(graph)
+        names = tuple(output.name for output in session.get_outputs())
+        return cls(model, "onnx", fast=fast, session=session, output_names=names)
+
+    def predict_rows(self, rows: list[dict]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Encoded predictions and probabilities for records (column → value)."""
+        if self.path == "pipeline":
+            import pandas as pd
+
+            return self.model.predict_encoded(pd.DataFrame.from_records(rows))
+        return self.predict_inputs(self.fast.transform_rows(rows))
+
+    def predict_inputs(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Encoded predictions and probabilities from preprocessed model inputs."""
+        if self.path == "keras":
+            from .candidates.lstm import to_sequences
+
+            output = np.asarray(self.session(to_sequences(inputs)))
+        else:
+            dtype = "float32" if self.model.family in FLOAT32_FAMILIES else "float64"
+            outputs = self.session.run(None, {"X": inputs.astype(dtype)})
+            output = outputs[0] if self.model.task == REGRESSION else outputs[-1]
+        if self.model.task == REGRESSION:
+            return np.asarray(output, dtype="float64").reshape(-1), None
+        proba = np.asarray(output, dtype="float64")
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba.argmax(axis=1), proba
+
+
+def _n_inputs(fast: FastPreprocessor) -> int:
+    return len(fast.numeric) + sum(t.values.shape[1] for _, t in fast.tables)
+
+
+def _session(graph: bytes):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    # Serving processes answer many requests at once; one thread each keeps them fair.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
+def _keras_function(estimator):
+    """The LSTM's network as one traced TensorFlow function of a batch of sequences:
+    `Model.predict` sets up a data pipeline on every call, the cost that matters for a
+    row; the traced call skips it and computes the same layers."""
+    import tensorflow as tf
+
+    network = estimator.model_
+    spec = tf.TensorSpec([None, *network.input_shape[1:]], tf.float32)
+    return tf.function(lambda batch: network(batch, training=False), input_signature=[spec])
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("skl2onnx", "onnxmltools", "onnxruntime", "scikit-learn", "xgboost-cpu"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
