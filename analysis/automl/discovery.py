@@ -32,6 +32,7 @@ from sklearn.model_selection import train_test_split
 
 from .candidates import get_candidate
 from .charts import prediction_charts
+from .compiled import compile_model
 from .errors import ProblemError
 from .fitted import FittedModel
 from .importance import permutation_importance
@@ -500,6 +501,7 @@ def _refit_and_score(
     if result.inner_validation:
         charts["inner_validation_rows"] = len(data.y) - estimator.validation_start_
     files = model.save(save_to)
+    compile_model(model, save_to)  # serving's fast path; the model files stay the reference
     _write_search(save_to, result)
     return CandidateOutcome(
         name=name,
