@@ -22,10 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 from django.conf import settings
 
-from .automl.ingest.scratch import PARTIAL_SUFFIX, host_name, partial_owner
+from .automl.ingest.scratch import PARTIAL_SUFFIX, partial_owner, writer_is_gone
 from .models import Dataset, Export, Run
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,6 @@ def stale_partials(*, now: float | None = None) -> list[Leftover]:
     """Partial files whose writer is gone: a dead process of this machine, or silent for
     STALE_SECONDS."""
     now = time.time() if now is None else now
-    here = host_name()
     found = []
     for path in _partial_candidates():
         try:
@@ -72,9 +70,9 @@ def stale_partials(*, now: float | None = None) -> list[Leftover]:
             size = path.stat().st_size
         except FileNotFoundError:  # finished or removed meanwhile
             continue
-        owner = partial_owner(path.name)
-        if owner and owner[0] == here and not psutil.pid_exists(owner[1]):
-            found.append(Leftover(path, size, f"its process {owner[1]} is gone"))
+        if writer_is_gone(path.name):
+            pid = partial_owner(path.name)[1]
+            found.append(Leftover(path, size, f"its process {pid} on this machine is gone"))
         elif age > STALE_SECONDS:
             found.append(Leftover(path, size, f"not written to for {age / 3600:,.1f} h"))
     return found

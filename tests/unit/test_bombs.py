@@ -17,6 +17,7 @@ from analysis.automl.errors import DataFileError
 from analysis.automl.ingest import Visitor, scan_table
 from analysis.automl.ingest import limits as limits_module
 from analysis.automl.ingest.limits import LimitExceeded, ReadAbandoned, ReadLimits, guarded
+from analysis.automl.ingest.scratch import host_name
 from analysis.automl.profile import profile_table
 from tests.bombs import CORPUS, write_corpus
 
@@ -203,3 +204,20 @@ def test_a_read_no_longer_wanted_stops_quietly_and_leaves_nothing(tmp_path, monk
         with guarded(ReadLimits(), still_wanted=wanted):
             profile_table(path)
     assert asked and _leftovers(tmp_path) == []
+
+
+def test_a_read_run_again_removes_what_its_crashed_predecessor_left(tmp_path):
+    path = _csv(tmp_path / "t.csv", rows=100)
+    dead = 4_000_000
+    while os.path.exists(f"/proc/{dead}"):
+        dead += 1
+    crashed = [
+        tmp_path / f".t.csv.0123456789ab.parquet.{host_name()}-{dead}.partial",
+        tmp_path / f".t.csv.abcdefgh.csv.{host_name()}-{dead}.partial",
+    ]
+    alive = tmp_path / f".t.csv.0123456789ab.parquet.{host_name()}-{os.getpid()}.partial"
+    other = tmp_path / f".t.csv.0123456789ab.parquet.elsewhere-{dead}.partial"
+    for leftover in [*crashed, alive, other]:
+        leftover.write_bytes(b"x")
+    profile_table(path)
+    assert [p.exists() for p in [*crashed, alive, other]] == [False, False, True, True]

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from ..errors import DataFileError
 from .detect import is_parquet
 from .scan import scan_table
-from .scratch import partial_path
+from .scratch import partial_path, remove_crashed_partials
 from .source import IngestOptions, SourceInfo, Visitor, first_line
 
 # Row groups of the Parquet copy, and so Dask's partitions when sampling (about 15 MB).
@@ -90,6 +90,7 @@ def normalize_table(
         info, visitor = scan_table(path, options=options, visitor_factory=visitor_factory)
         return path, info, visitor
     copy = normalized_path(path, options)
+    remove_crashed_partials(path)
     partial = partial_path(copy)
 
     writers: list[_ParquetWriter] = []

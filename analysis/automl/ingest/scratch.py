@@ -53,3 +53,26 @@ def partial_owner(name: str) -> tuple[str, int] | None:
     """The host and process id that wrote the partial file `name`, if it is one of ours."""
     match = _PARTIAL_NAME.search(name)
     return (match["host"], int(match["pid"])) if match else None
+
+
+def writer_is_gone(name: str) -> bool:
+    """Whether the partial file `name` was written by a process of this machine that has
+    ended (a crash: a live writer renames or deletes its file when it is done)."""
+    owner = partial_owner(name)
+    if owner is None or owner[0] != host_name():
+        return False
+    try:
+        os.kill(owner[1], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def remove_crashed_partials(beside: Path) -> None:
+    """Remove what crashed reads of the upload `beside` left next to it (a read that was
+    killed and is now run again, by a new process, finds its predecessor's files)."""
+    for path in beside.parent.glob(f".{beside.name}.*{PARTIAL_SUFFIX}"):
+        if writer_is_gone(path.name):
+            path.unlink(missing_ok=True)
