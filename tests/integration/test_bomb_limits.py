@@ -200,3 +200,36 @@ def test_a_starting_worker_removes_the_partial_files_of_crashed_work(celery_work
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def _reading(worker: subprocess.Popen, partial_prefix: str) -> psutil.Process | None:
+    """The worker process that has a partial file starting with `partial_prefix` open."""
+    for child in psutil.Process(worker.pid).children(recursive=True):
+        try:
+            if any(Path(f.path).name.startswith(partial_prefix) for f in child.open_files()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def test_a_read_whose_worker_was_killed_is_read_again_and_its_partial_copy_removed(
+    celery_worker, owner, tmp_path
+):
+    slow = _slow_csv(tmp_path / "slow.csv", megabytes=300)
+    dataset = services.dataset_create_from_path(owner=owner, path=slow)
+    stored = Path(dataset.file.path)
+    prefix = f".{stored.name}."
+    process = wait_for(
+        lambda: _reading(celery_worker, prefix), timeout=60, what="a worker to write the copy"
+    )
+    left = [p for p in stored.parent.iterdir() if p.name.startswith(prefix)]
+    process.kill()  # as the kernel's OOM killer would
+
+    # The message comes back (acks_late); the killed process's profiling slot lapses.
+    dataset = _settled(dataset.pk, timeout=120)
+
+    assert dataset.status == "ready", dataset.error
+    assert left and not any(p.exists() for p in left if p.name.endswith(PARTIAL_SUFFIX))
+    beside = sorted(p.name for p in stored.parent.iterdir() if p.name.startswith(prefix))
+    assert len(beside) == 1 and beside[0].endswith(".parquet"), beside
