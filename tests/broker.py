@@ -8,6 +8,7 @@ seconds) on it, and point this process's Celery app at it while they run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -121,6 +122,14 @@ class Worker:
 
 
 def _forget_connections() -> None:
+    backend = app._backend_cache or app._local.__dict__.get("backend")
+    if (consumer := getattr(backend, "result_consumer", None)) is not None:
+        # The results this process subscribed to there: forgotten, so that no result
+        # collected later tries to unsubscribe from a Redis that is gone by then.
+        consumer.subscribed_to.clear()
+        with contextlib.suppress(Exception):
+            consumer.stop()
+        consumer._pubsub = None
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
