@@ -78,9 +78,14 @@ def stale_partials(*, now: float | None = None) -> list[Leftover]:
     return found
 
 
-def orphan_files() -> list[Leftover]:
-    """Files under MEDIA_ROOT that no row points to."""
+def orphan_files(*, now: float | None = None) -> list[Leftover]:
+    """Files under MEDIA_ROOT that no row points to, untouched for STALE_SECONDS.
+
+    The age spares a file whose row is not committed yet: an upload is moved into place
+    inside the transaction that creates its dataset, and is invisible here until then.
+    """
     media = Path(settings.MEDIA_ROOT)
+    now = time.time() if now is None else now
     found = []
     known = {
         str(media / name)
@@ -108,7 +113,14 @@ def orphan_files() -> list[Leftover]:
         for path in runs.iterdir():
             if path.is_dir() and path.name not in alive:
                 found.append(Leftover(path, _size(path), "the folder of a deleted run"))
-    return found
+    return [leftover for leftover in found if _untouched(leftover.path, now)]
+
+
+def _untouched(path: Path, now: float) -> bool:
+    try:
+        return now - path.stat().st_mtime > STALE_SECONDS
+    except FileNotFoundError:
+        return False
 
 
 def rows_without_files() -> list[str]:

@@ -70,6 +70,11 @@ def test_cleanup_lists_with_dry_run_then_removes_orphans_and_keeps_what_rows_use
     (media / "runs" / "999999").mkdir()
     missing = Dataset(owner=owner, name="missing.csv", file="datasets/1/missing.csv")
     missing.save()
+    fresh = kept.with_name("just_moved_in.csv")  # its dataset's row is not committed yet
+    fresh.write_bytes(b"a\n1\n")
+    hour_ago = time.time() - leftovers.STALE_SECONDS - 60
+    for path in (orphan, orphan_copy, media / "runs/999999"):
+        os.utime(path, (hour_ago, hour_ago))
 
     out = StringIO()
     call_command("cleanup", "--dry-run", stdout=out)
@@ -82,3 +87,4 @@ def test_cleanup_lists_with_dry_run_then_removes_orphans_and_keeps_what_rows_use
     call_command("cleanup", stdout=StringIO())
     assert not any(p.exists() for p in (orphan, orphan_copy, crashed, media / "runs/999999"))
     assert kept.exists() and kept_copy.exists() and (media / "runs" / str(run.pk)).exists()
+    assert fresh.exists()
