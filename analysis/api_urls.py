@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .api import candidates, chunks, datasets, runs
+from .api import candidates, chunks, datasets, runs, serving
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("datasets/<int:pk>/", datasets.dataset_detail, name="api_dataset_detail"),
     path("datasets/<int:pk>/reread/", datasets.dataset_reread, name="api_dataset_reread"),
     path("datasets/<int:pk>/runs/", runs.run_start, name="api_run_start"),
+    path("serving/metrics/", serving.metrics, name="api_serving_metrics"),
+    path("serving/clear/", serving.clear, name="api_serving_clear"),
     path("examples/", datasets.examples, name="api_examples"),
     path("examples/<slug:slug>/", datasets.example_create, name="api_example_create"),
     path("runs/", runs.RunList.as_view(), name="api_runs"),

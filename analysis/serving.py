@@ -1,46 +1,226 @@
-"""Predictions from trained candidates, with the loaded models kept in memory."""
+"""Predictions from trained candidates: the models kept in memory, answers kept in Redis.
+
+- The model cache (per process) loads a model on its first request, each model once
+  even when many threads ask for it together (a lock per model), and keeps the most
+  recently used within SERVING_MODEL_CACHE_MB (estimated from the model's files: a
+  fitted estimator in memory is about its pickle's size). A model is forgotten when its
+  files change (retrained: the files' sizes and times are its fingerprint) or go away
+  (deleted), and when staff clear the caches: a generation number in Redis, read with
+  each request, tells every process.
+- The prediction cache (Redis) keeps each answer for SERVING_PREDICTION_CACHE_SECONDS,
+  keyed by the model, its files' checksum and the request's rows as canonical JSON.
+- All rows of a request go through the model as one batch (compiled.py's fast path).
+- Every request is counted in serving_metrics.
+
+Redis going away costs the prediction cache and the numbers, never a prediction.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+import redis
+from django.conf import settings
 
-from .automl.fitted import FittedModel
+from . import serving_metrics
+from .automl.compiled import CompiledModel, read_record
 from .models import CandidateResult
 
+log = logging.getLogger(__name__)
+
 MAX_ROWS_PER_REQUEST = 10_000
+CACHED_ROWS = 100  # answers for more rows than this are not cached
+GENERATION_KEY = "serving:generation"
+PREDICTION_PREFIX = "serving:prediction:"
+FINGERPRINT_FILES = ("model.json", "model.joblib", "model.keras", "compiled.json")
+SWEEP_SECONDS = 5.0
+GENERATION_SECONDS = 1.0  # how long a process trusts the generation it last read
 
 
 class PredictionError(Exception):
     """The rows sent for prediction cannot be used, said in one sentence."""
 
 
-@lru_cache(maxsize=16)
-def _load(model_dir: str) -> FittedModel:
-    return FittedModel.load(Path(model_dir))
+@dataclass
+class Entry:
+    model: CompiledModel
+    directory: Path
+    fingerprint: tuple
+    checksum: str  # of the model files, for the prediction cache's keys
+    bytes: int
+    loaded_at: float
+
+
+class ModelCache:
+    """Loaded models by candidate id, most recently used last, within a memory budget."""
+
+    def __init__(self):
+        self._entries: OrderedDict[int, Entry] = OrderedDict()
+        self._lock = threading.Lock()  # guards the dicts; never held while loading
+        self._loading: dict[int, threading.Lock] = {}
+        self._generation: bytes | None = None
+        self._swept = time.monotonic()
+        self.loads = 0  # models loaded by this process, for the tests and the page
+
+    def get(self, candidate_id: int, model_dir: str, generation: bytes | None) -> Entry:
+        self._follow(generation)
+        self._sweep()
+        directory = Path(model_dir)
+        fingerprint = _fingerprint(directory)
+        if fingerprint is None:
+            self.forget(candidate_id)
+            raise PredictionError("This model's files are gone; train it again.")
+        entry = self._hit(candidate_id, fingerprint)
+        if entry is not None:
+            return entry
+        with self._lock:
+            loading = self._loading.setdefault(candidate_id, threading.Lock())
+        with loading:  # the first thread loads; the others wait, then find it loaded
+            entry = self._hit(candidate_id, fingerprint)
+            if entry is None:
+                entry = self._load(candidate_id, directory, fingerprint)
+        return entry
+
+    def _hit(self, candidate_id: int, fingerprint: tuple) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(candidate_id)
+            if entry is None:
+                return None
+            if entry.fingerprint != fingerprint:  # retrained, or compiled since
+                del self._entries[candidate_id]
+                return None
+            self._entries.move_to_end(candidate_id)
+            return entry
+
+    def _load(self, candidate_id: int, directory: Path, fingerprint: tuple) -> Entry:
+        model = CompiledModel.load(directory)
+        fingerprint = _fingerprint(directory) or fingerprint  # loading may have compiled it
+        size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+        checksum = _checksum(directory, fingerprint)
+        entry = Entry(model, directory, fingerprint, checksum, size, time.time())
+        with self._lock:
+            self._entries[candidate_id] = entry
+            self.loads += 1
+            budget = settings.SERVING_MODEL_CACHE_MB * 1024 * 1024
+            while len(self._entries) > 1 and self.total_bytes() > budget:
+                self._entries.popitem(last=False)
+        self._publish()
+        return entry
+
+    def _follow(self, generation: bytes | None) -> None:
+        """Drop everything when staff cleared the caches since this process last looked."""
+        if generation is not None and generation != self._generation:
+            first = self._generation is None
+            self._generation = generation
+            if not first:
+                self.clear()
+
+    def _sweep(self) -> None:
+        """Every SWEEP_SECONDS, drop the models whose files were deleted (their candidate,
+        run or dataset was), which no request may ever ask for again."""
+        now = time.monotonic()
+        if now - self._swept < SWEEP_SECONDS:
+            return
+        self._swept = now
+        with self._lock:
+            gone = [cid for cid, e in self._entries.items() if not e.directory.exists()]
+        for candidate_id in gone:
+            self.forget(candidate_id)
+
+    def forget(self, candidate_id: int) -> None:
+        with self._lock:
+            dropped = self._entries.pop(candidate_id, None)
+        if dropped is not None:
+            self._publish()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+        self._publish()
+
+    def total_bytes(self) -> int:
+        return sum(e.bytes for e in self._entries.values())
+
+    def loaded(self) -> dict[int, dict]:
+        with self._lock:
+            return {
+                cid: {"path": e.model.path, "bytes": e.bytes, "loaded_at": round(e.loaded_at)}
+                for cid, e in self._entries.items()
+            }
+
+    def _publish(self) -> None:
+        serving_metrics.publish_loaded(self.loaded())
+
+
+MODELS = ModelCache()
 
 
 def predict_rows(candidate: CandidateResult, rows: list[dict]) -> dict:
     """Predict for `rows` (column → value); class probabilities come with classification."""
+    started = time.perf_counter()
+    cache_hit = False
+    try:
+        result, cache_hit = _predict(candidate, rows)
+    except Exception:
+        serving_metrics.record(
+            candidate.pk, time.perf_counter() - started, rows=0, error=True, cache_hit=False
+        )
+        raise
+    serving_metrics.record(
+        candidate.pk,
+        time.perf_counter() - started,
+        rows=len(rows),
+        error=False,
+        cache_hit=cache_hit,
+    )
+    return result
+
+
+def _predict(candidate: CandidateResult, rows: list[dict]) -> tuple[dict, bool]:
     if candidate.status != CandidateResult.Status.SUCCEEDED:
         raise PredictionError("This candidate has no trained model.")
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise PredictionError('Send "rows": a list of objects mapping column names to values.')
     if len(rows) > MAX_ROWS_PER_REQUEST:
         raise PredictionError(f"Send at most {MAX_ROWS_PER_REQUEST} rows per request.")
-    model = _load(candidate.model_dir)
-    frame = pd.DataFrame.from_records(rows)
-    if not set(frame.columns) & set(model.features.columns):
+    generation, key = _generation(), None
+    entry = MODELS.get(candidate.pk, candidate.model_dir, generation)
+    if len(rows) <= CACHED_ROWS and settings.SERVING_PREDICTION_CACHE_SECONDS > 0:
+        key = prediction_key(candidate.pk, entry.checksum, rows)
+        cached = _cache_get(key)
+        if cached is not None:
+            return cached, True
+    result = _answer(candidate, entry.model, rows)
+    if key is not None:
+        _cache_set(key, result)
+    return result, False
+
+
+def _answer(candidate: CandidateResult, compiled: CompiledModel, rows: list[dict]) -> dict:
+    model = compiled.model
+    known = set(model.features.columns)
+    sent = set().union(*(row.keys() for row in rows))
+    if not sent & known:
         raise PredictionError(
             "None of the model's columns were sent; it expects: "
             + ", ".join(model.features.columns)
             + "."
         )
-    known = set(model.features.columns)
-    unknown = sorted(set(frame.columns) - known - {model.target})
-    encoded, proba = model.predict_encoded(frame)
+    unknown = sorted(str(c) for c in sent - known - {model.target})
+    try:
+        encoded, proba = compiled.predict_rows(rows)
+    except Exception:  # the fast path failed on these rows: the pipeline answers
+        log.exception("fast path failed for candidate %s; using the pipeline", candidate.pk)
+        import pandas as pd
+
+        encoded, proba = model.predict_encoded(pd.DataFrame.from_records(rows))
     result = {"model": candidate.name, "predictions": model.decode(encoded)}
     if proba is not None:
         labels = [str(c) for c in model.classes]
@@ -53,4 +233,84 @@ def predict_rows(candidate: CandidateResult, rows: list[dict]) -> dict:
 
 
 def feature_columns(candidate: CandidateResult) -> list[str]:
-    return _load(candidate.model_dir).features.columns
+    return MODELS.get(candidate.pk, candidate.model_dir, None).model.model.features.columns
+
+
+def prediction_key(candidate_id: int, checksum: str, rows: list[dict]) -> str:
+    """The cache key of an answer: the model, its files' checksum and the rows' canonical
+    JSON (keys sorted, no spaces), so the same rows sent differently share one answer."""
+    canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return f"{PREDICTION_PREFIX}{candidate_id}:{checksum[:16]}:{digest}"
+
+
+def clear_caches() -> int:
+    """Clear the prediction cache, and the model caches of every process (each drops its
+    models on its next request); returns how many cached answers were removed."""
+    r = serving_metrics.client()
+    removed = 0
+    batch = []
+    for key in r.scan_iter(match=f"{PREDICTION_PREFIX}*", count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            removed += r.delete(*batch)
+            batch = []
+    if batch:
+        removed += r.delete(*batch)
+    r.incr(GENERATION_KEY)
+    MODELS.clear()
+    return removed
+
+
+_generation_read = [0.0, None]  # when, what
+
+
+def _generation() -> bytes | None:
+    """The caches' generation in Redis, read at most once per GENERATION_SECONDS: staff
+    clearing the caches reaches every process within that time."""
+    now = time.monotonic()
+    if now - _generation_read[0] < GENERATION_SECONDS:
+        return _generation_read[1]
+    try:
+        value = serving_metrics.client().get(GENERATION_KEY) or b"0"
+    except redis.RedisError:
+        return None
+    _generation_read[:] = [now, value]
+    return value
+
+
+def _cache_get(key: str) -> dict | None:
+    try:
+        value = serving_metrics.client().get(key)
+    except redis.RedisError:
+        return None
+    return json.loads(value) if value else None
+
+
+def _cache_set(key: str, result: dict) -> None:
+    try:
+        serving_metrics.client().set(
+            key, json.dumps(result), ex=settings.SERVING_PREDICTION_CACHE_SECONDS
+        )
+    except redis.RedisError as exc:
+        log.warning("prediction not cached: %s", exc)
+
+
+def _fingerprint(directory: Path) -> tuple | None:
+    """The model files' sizes and modification times; None when the model is gone."""
+    found = []
+    for name in FINGERPRINT_FILES:
+        try:
+            stat = (directory / name).stat()
+        except FileNotFoundError:
+            if name == "model.json":
+                return None
+            continue
+        found.append((name, stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
+
+
+def _checksum(directory: Path, fingerprint: tuple) -> str:
+    """The model files' checksum compiling recorded; their fingerprint if never compiled."""
+    sources = (read_record(directory) or {}).get("sources") or repr(fingerprint)
+    return hashlib.sha256(json.dumps(sources, sort_keys=True).encode()).hexdigest()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import serving_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/compare/", views.run_compare, name="run_compare"),
     path("runs/<int:pk>/compare-runs/", views.run_compare_runs, name="run_compare_runs"),
+    path("serving/", serving_views.serving_page, name="serving_page"),
+    path("serving/clear/", serving_views.serving_clear, name="serving_clear"),
     path("examples/<slug:slug>/", views.example_create, name="example_create"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<int:pk>/finish/", views.run_finish, name="run_finish"),

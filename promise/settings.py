@@ -241,6 +241,13 @@ PROMISE_DEFAULT_TIME_BUDGET = int(os.environ.get("PROMISE_DEFAULT_TIME_BUDGET", 
 # Unset: 80% of the machine's memory shared by one worker process per core.
 PROMISE_CANDIDATE_MEMORY_MB = int(os.environ.get("PROMISE_CANDIDATE_MEMORY_MB", 0)) or None
 
+# Serving predictions (analysis/serving.py). Each web process keeps the models it served
+# last within this memory (estimated from their files); answers stay in Redis this many
+# seconds (0: not cached); each model's latency percentiles use its last this many requests.
+SERVING_MODEL_CACHE_MB = int(os.environ.get("PROMISE_SERVING_MODEL_CACHE_MB", 512))
+SERVING_PREDICTION_CACHE_SECONDS = int(os.environ.get("PROMISE_PREDICTION_CACHE_SECONDS", 300))
+SERVING_LATENCY_SAMPLES = int(os.environ.get("PROMISE_SERVING_LATENCY_SAMPLES", 1000))
+
 # Celery: Redis as broker; results and state live in the database models.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,15 +98,20 @@ def compile_model(model: FittedModel, directory: Path) -> dict:
         fast = FastPreprocessor.build(model.features, model.preprocessor)
         n_inputs = _n_inputs(fast)
         graph = to_onnx(model, n_inputs)
-        onnx_path.write_bytes(graph)
+        _write(onnx_path, graph)
         record.update(onnx=ONNX_FILE, sha256=hashlib.sha256(graph).hexdigest(), inputs=n_inputs)
     except Exception as exc:  # any converter failure: serve the pipeline, say why
         onnx_path.unlink(missing_ok=True)
         record.update(onnx=None, reason=f"{type(exc).__name__}: {exc}"[:500])
-    partial = directory / f"{RECORD_FILE}.partial"
-    partial.write_text(json.dumps(record, indent=2))
-    partial.replace(directory / RECORD_FILE)
+    _write(directory / RECORD_FILE, json.dumps(record, indent=2).encode())
     return record
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all: web processes may compile the same model at once."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def read_record(directory: Path) -> dict | None:
