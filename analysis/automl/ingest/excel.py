@@ -111,7 +111,11 @@ def _open_workbook(path: Path, compressed: dict[str, int], guard: Guard):
         return stream
 
     reader.archive.open = metered_open
-    reader.read()
+    try:
+        reader.read()
+    except BaseException:
+        reader.archive.close()
+        raise
     probing = False
     return reader.wb
 
