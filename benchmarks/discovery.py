@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.automl.budget import candidate_time_limit  # noqa: E402
 from analysis.automl.candidates import CANDIDATES  # noqa: E402
-from analysis.automl.discovery import RunPlan, encode_target, prepare_run  # noqa: E402
 from analysis.automl.metrics import metric_score  # noqa: E402
+from analysis.automl.prepare import RunPlan, encode_target, prepare_run  # noqa: E402
 from analysis.automl.preprocess import build_preprocessor, prepare_frame  # noqa: E402
 from analysis.automl.profile import profile_table  # noqa: E402
 from analysis.automl.ranking import Contender, rank_candidates  # noqa: E402
@@ -224,7 +224,7 @@ def _train_one(run_dir: str, plan: dict, name: str, time_limit: float) -> dict:
 def _extend_one(run_dir: str, plan: dict, name: str, time_limit: float, ends_at: float) -> dict:
     """One candidate's second round, in a worker process (as the platform's task)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from analysis.automl.discovery import adopt_extension, extend_candidate
+    from analysis.automl.extension import adopt_extension, extend_candidate
 
     started = time.monotonic()
     time_limit = min(time_limit, ends_at - time.time())  # a late start gets what is left

@@ -3,7 +3,7 @@
 config.json holds it under "reproducibility" (`reproducibility_record`); the README
 states it in words (`readme_phrases`) and as the code that cuts the same holdout and
 CV folds from the same sample (`split_code`). The rules described are PROMISE's:
-discovery.prepare_run's holdout and search.cv_splits' folds; tests/export checks that
+prepare.prepare_run's holdout and folds.cv_splits' folds; tests/export checks that
 the code gives the very rows discovery used.
 """
 
@@ -147,7 +147,7 @@ def split_code(spec: ExportSpec) -> str:
 
 
 def _splitter_call(spec: ExportSpec) -> str:
-    """The scikit-learn splitter search.cv_splits built, as a call."""
+    """The scikit-learn splitter folds.cv_splits built, as a call."""
     splits = spec.splits
     if splits.cv_splitter == "TimeSeriesSplit":
         return f"TimeSeriesSplit(n_splits={splits.cv_folds})"

@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .discovery import RunPlan
 from .errors import ProblemError
 from .fitted import FittedModel
 from .ingest import IngestOptions, parquet_path, read_table, scan_memory_pool
 from .metrics import CALIBRATION_BINS, MAPE_MIN_ABS, METRIC_LABELS
+from .prepare import RunPlan
 from .problem import REGRESSION
 from .sampling import ROW_NUMBER
 
@@ -134,7 +134,7 @@ def _unseen(target: pa.ChunkedArray | pa.Array, first: int, trained: np.ndarray)
 
 
 def _encode_target(values: pd.Series, plan: RunPlan) -> tuple[np.ndarray, np.ndarray]:
-    """Targets as the models see them (discovery.encode_target), and which are usable."""
+    """Targets as the models see them (prepare.encode_target), and which are usable."""
     if plan.task == REGRESSION:
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
         return numbers, ~np.isnan(numbers)

@@ -1,65 +1,41 @@
-"""A discovery run as two steps over a run folder: prepare the data, then train a candidate.
+"""Training one candidate of a discovery run, in the run folder prepare.py made.
 
-    prepare_run(...)      sample → task → checks → features →
-                          train.parquet + holdout.parquet + plan.json
     train_candidate(...)  tune one family by CV on train.parquet (search.py), refit the
                           best on all of it, score it on holdout.parquet, save its model
                           files and its search (search.json) under candidates/<name>/
-    extend_candidate(...) a second round: continue that search from search.json; when
-                          it finds a better CV score, refit and score the new best into
-                          candidates/<name>.second-round/, which `adopt_extension`
-                          then swaps in
 
-The holdout is split off once, before any candidate sees the data, so every candidate
-is scored on the same rows and none of them trained on them.
+A second round continues a search later (extension.py) with the same pieces:
+`run_search`, `refit_and_score` and the stored search.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from .candidates import get_candidate
 from .charts import prediction_charts
 from .compiled import compile_model
-from .errors import ProblemError
 from .fitted import FittedModel
 from .importance import permutation_importance
-from .ingest import IngestOptions
-from .kinds import DATETIME, DatasetProfile
 from .metrics import (
-    PRIMARY_METRIC,
-    RANKING_METRICS,
-    higher_is_better,
     metric_score,
     score_predictions,
 )
-from .preprocess import FeatureSpec, build_preprocessor, feature_spec, prepare_frame
-from .problem import (
-    REGRESSION,
-    check_target,
-    class_labels,
-    profiled_as_class_label,
-    resolve_task,
-)
-from .quality import ERROR, target_findings
+from .prepare import RunPlan, encode_target
+from .preprocess import build_preprocessor, prepare_frame
 from .ranking import holdout_interval
-from .sampling import RANDOM, STRATIFIED, TIME_BASED, SampleResult, sample_table
+from .sampling import TIME_BASED
 from .search import SearchCancelled, SearchResult, search_candidate
 
-HOLDOUT_SHARE = 0.2
-MIN_ROWS = 20
 # Share of what is left of the time limit after the search that the LSTM's final fit may use.
 FINAL_FIT_SHARE = 0.8
 # Seconds a clocked final fit (the LSTM) may take after "finish now": the user is waiting.
@@ -67,40 +43,6 @@ FINISH_FIT_SECONDS = 5.0
 TRAIN_SCORE_ROWS = 5000
 # A candidate's search, kept beside its model files for a second round.
 SEARCH_FILE = "search.json"
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """Everything the candidates share: the problem, the features and the data split."""
-
-    target: str
-    task: str
-    detected_task: str
-    metric: str
-    classes: list | None
-    features: FeatureSpec
-    seed: int
-    sample: SampleResult
-    train_rows: int
-    holdout_rows: int
-    # Target findings (quality.Finding as dicts) worth telling the user: imbalance, leakage.
-    findings: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["features"] = self.features.to_dict()
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> RunPlan:
-        fields = dict(data)
-        fields["features"] = FeatureSpec.from_dict(data["features"])
-        fields["sample"] = SampleResult(**data["sample"])
-        return cls(**fields)
-
-    @classmethod
-    def load(cls, run_dir: Path) -> RunPlan:
-        return cls.from_dict(json.loads((run_dir / "plan.json").read_text()))
 
 
 @dataclass(frozen=True)
@@ -131,128 +73,6 @@ class CandidateOutcome:
     stopped_by: str = "trials"  # "time" when the clock cut the planned trials short
 
 
-def prepare_run(
-    source: Path,
-    run_dir: Path,
-    *,
-    profile: DatasetProfile,
-    target: str,
-    task: str | None = None,
-    excluded: tuple[str, ...] = (),
-    max_rows: int | None,
-    seed: int,
-    strategy: str = RANDOM,
-    time_column: str | None = None,
-    options: IngestOptions | None = None,
-    metric: str | None = None,
-) -> RunPlan:
-    """Sample the table, settle the task and features, and split off the holdout.
-
-    `options` are the user's overrides for reading the file (delimiter, encoding, …).
-    Findings that need the target (imbalance, suspected leakage) are kept on the plan.
-
-    The holdout is a seeded random 20% (stratified by class when classifying), or, for
-    a time-based sample, its most recent 20%, so the score says how the model does on
-    rows later than the ones it learned from.
-    """
-    if target not in {c.name for c in profile.columns}:
-        raise ProblemError(f"The target column {target!r} is not in the table.")
-    if strategy == TIME_BASED:
-        time_column = time_column or _first_datetime_column(profile, target)
-    if strategy == STRATIFIED and (
-        task == REGRESSION
-        or (task in (None, "", "auto") and not profiled_as_class_label(profile.column(target)))
-    ):
-        raise ProblemError(
-            "Stratified sampling keeps the share of each class, so it needs a classification "
-            "target; use random or time-based sampling for a regression target."
-        )
-    frame, sample = sample_table(
-        source,
-        target=target,
-        max_rows=max_rows,
-        seed=seed,
-        strategy=strategy,
-        time_column=time_column,
-        options=options,
-    )
-    task, detected = resolve_task(task, frame[target])
-    check_target(frame[target], task)
-    metric = metric or PRIMARY_METRIC[task]
-    if metric not in RANKING_METRICS[task]:
-        raise ProblemError(
-            f"A {task} task cannot be ranked by {metric!r}; "
-            f"choose one of {', '.join(RANKING_METRICS[task])}."
-        )
-    findings = target_findings(profile, frame, target, task=task)
-    if errors := [f for f in findings if f.severity == ERROR]:
-        raise ProblemError(f"{errors[0].message} {errors[0].action}")
-    if len(frame) < MIN_ROWS:
-        raise ProblemError(
-            f"Only {len(frame)} rows have a value for {target!r}; at least {MIN_ROWS} are needed."
-        )
-    # Time-ordered training folds may lack a class, which multi-class target encoding
-    # cannot take; those runs one-hot encode every category column.
-    features = feature_spec(
-        profile,
-        target=target,
-        excluded=excluded,
-        target_encoding=not (task == "multiclass" and strategy == TIME_BASED),
-    )
-    if not features.columns:
-        raise ProblemError("No usable feature columns are left besides the target.")
-    classes = None if task == REGRESSION else class_labels(frame[target])
-    if task == "binary" and len(classes) != 2:
-        raise ProblemError(f"{target!r} has {len(classes)} classes, so the task cannot be binary.")
-    if strategy == TIME_BASED:
-        cut = len(frame) - math.ceil(len(frame) * HOLDOUT_SHARE)
-        train, holdout = frame.iloc[:cut], frame.iloc[cut:]
-    else:
-        stratify = None if task == REGRESSION else frame[target].astype(str)
-        train, holdout = train_test_split(
-            frame, test_size=HOLDOUT_SHARE, random_state=seed, stratify=stratify
-        )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    # No model has trained yet: anything under candidates/ belongs to an older run that
-    # had this folder (a database restored or reset while the files stayed).
-    shutil.rmtree(run_dir / "candidates", ignore_errors=True)
-    train.to_parquet(run_dir / "train.parquet", index=False)
-    holdout.to_parquet(run_dir / "holdout.parquet", index=False)
-    plan = RunPlan(
-        target=target,
-        task=task,
-        detected_task=detected,
-        metric=metric,
-        classes=classes,
-        features=features,
-        seed=seed,
-        sample=sample,
-        train_rows=len(train),
-        holdout_rows=len(holdout),
-        findings=[f.to_dict() for f in findings],
-    )
-    (run_dir / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2))
-    return plan
-
-
-def _first_datetime_column(profile: DatasetProfile, target: str) -> str:
-    for column in profile.columns:
-        if column.kind == DATETIME and column.name != target:
-            return column.name
-    raise ProblemError(
-        "Time-based sampling needs a date or time column, and none was found; "
-        "choose one, or use random sampling."
-    )
-
-
-def encode_target(values: pd.Series, plan: RunPlan) -> np.ndarray:
-    """Targets as the models see them: floats, or class indices in `plan.classes` order."""
-    if plan.task == REGRESSION:
-        return pd.to_numeric(values).to_numpy(dtype="float64")
-    index = {label: i for i, label in enumerate(plan.classes)}
-    return np.array([index[v] for v in values], dtype="int64")
-
-
 def train_candidate(
     run_dir: Path,
     plan: RunPlan,
@@ -275,29 +95,18 @@ def train_candidate(
     refitted, or NothingToKeep is raised when no trial had finished. Exceptions of the
     `interrupts` types pass through the search untouched (search.search_candidate).
     """
-    data = _TrainingData.load(run_dir, plan)
+    data = TrainingData.load(run_dir, plan)
     started = time.monotonic()
-    result = _search(
+    result = run_search(
         data, plan, name, time_limit, progress, should_stop, should_finish, interrupts=interrupts
     )
     model_dir = run_dir / "candidates" / name
     left = None if time_limit is None else time_limit - (time.monotonic() - started)
-    return _refit_and_score(data, plan, name, result, save_to=model_dir, time_left=left)
+    return refit_and_score(data, plan, name, result, save_to=model_dir, time_left=left)
 
 
-@dataclass(frozen=True)
-class Extension:
-    """What a second round did for one candidate (see `extend_candidate`)."""
-
-    search: SearchResult  # both rounds' trials
-    previous_cv: float | None
-    # The new best refitted and scored, saved in `staged_dir`; None when the CV score
-    # did not improve, and the first round's model stays.
-    outcome: CandidateOutcome | None
-
-
-def _search(
-    data: _TrainingData,
+def run_search(
+    data: TrainingData,
     plan: RunPlan,
     name: str,
     time_limit: float | None,
@@ -330,86 +139,12 @@ def _search(
     return result
 
 
-def extend_candidate(
-    run_dir: Path,
-    plan: RunPlan,
-    name: str,
-    *,
-    time_limit: float,
-    progress: Callable[[int, float | None], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    should_finish: Callable[[], bool] | None = None,
-    interrupts: tuple[type[BaseException], ...] = (),
-) -> Extension:
-    """Continue the family's search from its search.json, within `time_limit` seconds.
-
-    The new trials search the same rows and folds (search.py, "A second round"). When
-    one beats the first round's best CV score, it is refitted on all training rows and
-    scored on the holdout like `train_candidate` does, and saved into `staged_dir`: the
-    first round's files stay until `adopt_extension` swaps the new ones in. Otherwise
-    only search.json gains the new trials. Raises FileNotFoundError without a search.json.
-    """
-    model_dir = run_dir / "candidates" / name
-    previous = load_search(model_dir)
-    data = _TrainingData.load(run_dir, plan)
-    started = time.monotonic()
-    result = _search(
-        data,
-        plan,
-        name,
-        time_limit,
-        progress,
-        should_stop,
-        should_finish,
-        warm_start=previous,
-        interrupts=interrupts,
-    )
-    before, after = previous.cv_mean, result.cv_mean
-    improved = before is None or (
-        after is not None and (after > before if higher_is_better(plan.metric) else after < before)
-    )
-    if not improved:
-        _write_search(model_dir, result)
-        return Extension(search=result, previous_cv=before, outcome=None)
-    staged = staged_dir(run_dir, name)
-    shutil.rmtree(staged, ignore_errors=True)  # a half-written one from a lost worker
-    left = time_limit - (time.monotonic() - started)
-    outcome = _refit_and_score(data, plan, name, result, save_to=staged, time_left=left)
-    return Extension(search=result, previous_cv=before, outcome=outcome)
-
-
-def staged_dir(run_dir: Path, name: str) -> Path:
-    """Where a second round saves a better model before it replaces the first's."""
-    return run_dir / "candidates" / f"{name}.second-round"
-
-
-def adopt_extension(run_dir: Path, name: str) -> None:
-    """Put the second round's model in the place of the first's (candidates/<name>).
-
-    Safe to call again after a worker died half-way: each step checks what is there.
-    """
-    model_dir = run_dir / "candidates" / name
-    staged = staged_dir(run_dir, name)
-    replaced = run_dir / "candidates" / f"{name}.first-round"
-    if staged.exists():
-        if model_dir.exists():
-            shutil.rmtree(replaced, ignore_errors=True)
-            model_dir.rename(replaced)
-        staged.rename(model_dir)
-    shutil.rmtree(replaced, ignore_errors=True)
-
-
-def discard_extension(run_dir: Path, name: str) -> None:
-    """Remove a second round's model that will not be used."""
-    shutil.rmtree(staged_dir(run_dir, name), ignore_errors=True)
-
-
 def load_search(model_dir: Path) -> SearchResult:
     """The search a candidate's folder keeps (search.json); FileNotFoundError without one."""
     return SearchResult.from_dict(json.loads((model_dir / SEARCH_FILE).read_text()))
 
 
-def _write_search(model_dir: Path, result: SearchResult) -> None:
+def write_search(model_dir: Path, result: SearchResult) -> None:
     # Written aside and renamed, so a reader never sees half a file.
     partial = model_dir / f"{SEARCH_FILE}.partial"
     partial.write_text(json.dumps(result.to_dict()))
@@ -417,14 +152,14 @@ def _write_search(model_dir: Path, result: SearchResult) -> None:
 
 
 @dataclass(frozen=True)
-class _TrainingData:
+class TrainingData:
     train: pd.DataFrame
     holdout: pd.DataFrame
     frame: pd.DataFrame  # the training rows' features, prepared
     y: np.ndarray
 
     @classmethod
-    def load(cls, run_dir: Path, plan: RunPlan) -> _TrainingData:
+    def load(cls, run_dir: Path, plan: RunPlan) -> TrainingData:
         train = pd.read_parquet(run_dir / "train.parquet")
         return cls(
             train=train,
@@ -434,8 +169,8 @@ class _TrainingData:
         )
 
 
-def _refit_and_score(
-    data: _TrainingData,
+def refit_and_score(
+    data: TrainingData,
     plan: RunPlan,
     name: str,
     result: SearchResult,
@@ -502,7 +237,7 @@ def _refit_and_score(
         charts["inner_validation_rows"] = len(data.y) - estimator.validation_start_
     files = model.save(save_to)
     compile_model(model, save_to)  # serving's fast path; the model files stay the reference
-    _write_search(save_to, result)
+    write_search(save_to, result)
     return CandidateOutcome(
         name=name,
         params=params,
@@ -525,7 +260,7 @@ def _refit_and_score(
 
 
 def _scored_on_held_out_rows(
-    result: SearchResult, model: FittedModel, estimator, data: _TrainingData, plan: RunPlan
+    result: SearchResult, model: FittedModel, estimator, data: TrainingData, plan: RunPlan
 ) -> SearchResult:
     """`result` with the final fit's score on the training rows it held out for itself
     (search.py, 4.: an inner validation split) as its one CV score."""

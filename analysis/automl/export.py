@@ -31,10 +31,11 @@ from exporters.spec import (
 from .candidates import get_candidate
 from .candidates.base import SklearnCandidate
 from .candidates.lstm import TIMESTEPS, VALIDATION_SPLIT, LSTMCandidate
-from .discovery import HOLDOUT_SHARE, RunPlan, load_search
+from .discovery import load_search
 from .fingerprint import file_sha256
 from .ingest import CSV, IngestOptions, describe_source
 from .metrics import METRIC_LABELS
+from .prepare import HOLDOUT_SHARE, RunPlan
 from .preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY, TARGET_ENCODING_FOLDS
 from .problem import REGRESSION
 from .sampling import TIME_BASED
@@ -191,7 +192,7 @@ def _split_facts(
     cv_scores: list[float] | None,
     search_rows: int | None,
 ) -> SplitFacts:
-    """How discovery.prepare_run cut the holdout and search.py the candidate's CV folds."""
+    """How prepare.prepare_run cut the holdout and folds.py the candidate's CV folds."""
     time_ordered = plan.sample.strategy == TIME_BASED
     if time_ordered:
         holdout = "latest"
@@ -224,7 +225,7 @@ def _split_facts(
     elif plan.task == REGRESSION:
         splitter = "KFold"
     else:
-        # search.cv_splits stratifies when some class has a row for every fold. A search
+        # folds.cv_splits stratifies when some class has a row for every fold. A search
         # on a subset keeps `folds` rows of each class, so the training part tells.
         target = pd.read_parquet(run_dir / "train.parquet", columns=[plan.target])[plan.target]
         splitter = "StratifiedKFold" if target.value_counts().max() >= folds else "KFold"

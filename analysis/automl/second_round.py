@@ -13,7 +13,7 @@ time left until the second round's end (ROUND_END of the budget) is planned here
    its first (with MARGIN), the candidate furthest from it is left out and the
    shares are planned again without it, so its time goes to the others.
 
-Each continued search (discovery.extend_candidate) keeps its first-round result unless
+Each continued search (extension.extend_candidate) keeps its first-round result unless
 its CV score improves.
 """
 

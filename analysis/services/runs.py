@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from .. import workflow
 from ..automl.candidates import CANDIDATES
-from ..automl.discovery import load_search, prepare_run
+from ..automl.discovery import load_search
 from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions
 from ..automl.insights import RankedCandidate, run_insights
+from ..automl.prepare import prepare_run
 from ..automl.profile import DatasetProfile
 from ..automl.ranking import Contender, rank_candidates
 from ..automl.sampling import STRATEGIES, TIME_BASED

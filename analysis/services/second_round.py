@@ -10,13 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import workflow
-from ..automl.discovery import (
-    RunPlan,
-    adopt_extension,
-    discard_extension,
-    extend_candidate,
-    load_search,
-)
+from ..automl.discovery import load_search
+from ..automl.extension import adopt_extension, discard_extension, extend_candidate
+from ..automl.prepare import RunPlan
 from ..automl.search import SearchCancelled
 from ..automl.second_round import ROUND_END, FirstRound, plan_second_round
 from ..memory_guard import memory_limit
@@ -91,7 +87,7 @@ def _second_round_plan(run: Run) -> dict:
 
 
 def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
-    """Continue one candidate's search in the second round (discovery.extend_candidate).
+    """Continue one candidate's search in the second round (extension.extend_candidate).
 
     Its first-round result stays unless the CV score improves; then the new model, its
     scores and charts replace it. Whatever goes wrong here (a lost worker, memory, the

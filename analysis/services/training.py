@@ -11,8 +11,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..automl.budget import candidate_time_limit
-from ..automl.discovery import RunPlan, train_candidate
+from ..automl.discovery import train_candidate
 from ..automl.errors import UserFacingError
+from ..automl.prepare import RunPlan
 from ..automl.search import SearchCancelled
 from ..leases import LeaseHeld, claimable, lease_expiry, lease_renewed, seconds_held
 from ..memory_guard import default_limit_bytes, memory_limit

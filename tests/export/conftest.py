@@ -23,8 +23,9 @@ import pytest
 from sklearn.datasets import load_diabetes, load_wine
 
 from analysis.automl.candidates import CANDIDATES
-from analysis.automl.discovery import CandidateOutcome, RunPlan, prepare_run, train_candidate
+from analysis.automl.discovery import CandidateOutcome, train_candidate
 from analysis.automl.export import export_spec, source_file
+from analysis.automl.prepare import RunPlan, prepare_run
 from analysis.automl.profile import profile_table
 from exporters import build_bundle
 from exporters.spec import ExportSpec

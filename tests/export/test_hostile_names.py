@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.automl.discovery import prepare_run, train_candidate
+from analysis.automl.discovery import train_candidate
 from analysis.automl.export import export_spec, source_file
+from analysis.automl.prepare import prepare_run
 from analysis.automl.profile import profile_table
 from exporters import build_bundle
 

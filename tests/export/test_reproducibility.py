@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.automl.discovery import encode_target, load_search, prepare_run, train_candidate
+from analysis.automl.discovery import load_search, train_candidate
 from analysis.automl.export import export_spec, source_file
 from analysis.automl.folds import cv_splits, search_subset
+from analysis.automl.prepare import encode_target, prepare_run
 from analysis.automl.profile import profile_table
 from analysis.automl.sampling import sample_table
 from exporters import render_files

@@ -4,7 +4,8 @@ run's own folder without a worker, and a long run on the real worker."""
 from django.core.files.base import ContentFile
 
 from analysis import services
-from analysis.automl.discovery import prepare_run, train_candidate
+from analysis.automl.discovery import train_candidate
+from analysis.automl.prepare import prepare_run
 from analysis.automl.profile import DatasetProfile
 from analysis.models import CandidateResult, Dataset, Run
 from analysis.storage import dataset_path, run_dir

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis import services
-from analysis.automl.discovery import prepare_run, train_candidate
+from analysis.automl.discovery import train_candidate
+from analysis.automl.prepare import prepare_run
 from analysis.automl.profile import profile_table
 from analysis.models import CandidateResult, Dataset, Run
 from tests.conftest import churn_frame

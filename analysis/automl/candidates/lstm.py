@@ -222,7 +222,7 @@ class LSTMRegressor(RegressorMixin, LSTMEstimator):
 class LSTMClassifier(ClassifierMixin, LSTMEstimator):
     """Class probabilities from a softmax layer, one output per class of `classes_`.
 
-    Whole-number labels 0..k-1 are the platform's class indices (discovery.encode_target),
+    Whole-number labels 0..k-1 are the platform's class indices (prepare.encode_target),
     and every index up to the largest is a class: a training set that lacks a class in
     the middle still gives a probability column for it, where the run's classes expect it.
     Any other labels (text, negative numbers) are the sorted distinct values of `y`.

@@ -20,14 +20,10 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from analysis.automl.budget import candidate_time_limit
 from analysis.automl.candidates import CANDIDATES
-from analysis.automl.discovery import (
-    adopt_extension,
-    extend_candidate,
-    load_search,
-    prepare_run,
-    train_candidate,
-)
+from analysis.automl.discovery import load_search, train_candidate
 from analysis.automl.errors import UserFacingError
+from analysis.automl.extension import adopt_extension, extend_candidate
+from analysis.automl.prepare import prepare_run
 from analysis.automl.profile import profile_table
 from analysis.automl.ranking import Contender, rank_candidates
 from analysis.automl.sampling import STRATEGIES, TIME_BASED

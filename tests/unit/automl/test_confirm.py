@@ -8,11 +8,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.automl.confirm import compare_to_holdout, confirm_candidates, training_rows
-from analysis.automl.discovery import encode_target, prepare_run, train_candidate
+from analysis.automl.discovery import train_candidate
 from analysis.automl.errors import ProblemError
 from analysis.automl.fitted import FittedModel
 from analysis.automl.ingest import read_table
 from analysis.automl.metrics import score_predictions
+from analysis.automl.prepare import encode_target, prepare_run
 from analysis.automl.profile import profile_table
 from analysis.automl.sampling import ROW_NUMBER
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.automl.discovery import prepare_run, train_candidate
+from analysis.automl.discovery import train_candidate
+from analysis.automl.prepare import prepare_run
 from analysis.automl.profile import profile_table
 from analysis.automl.search import SearchCancelled
 

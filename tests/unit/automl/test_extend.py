@@ -7,15 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.automl.discovery import (
-    SEARCH_FILE,
-    adopt_extension,
-    extend_candidate,
-    load_search,
-    prepare_run,
-    staged_dir,
-    train_candidate,
-)
+from analysis.automl.discovery import SEARCH_FILE, load_search, train_candidate
+from analysis.automl.extension import adopt_extension, extend_candidate, staged_dir
+from analysis.automl.prepare import prepare_run
 from analysis.automl.profile import profile_table
 
 

@@ -4,9 +4,10 @@ did not train on (search.py, 4.): the LSTM on the rows it held out for itself.""
 import numpy as np
 import pandas as pd
 
-from analysis.automl.discovery import encode_target, prepare_run, train_candidate
+from analysis.automl.discovery import train_candidate
 from analysis.automl.fitted import FittedModel
 from analysis.automl.metrics import metric_score
+from analysis.automl.prepare import encode_target, prepare_run
 from analysis.automl.profile import profile_table
 
 
