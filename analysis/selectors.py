@@ -4,6 +4,7 @@ from django.db.models import Prefetch, QuerySet
 
 from .automl.kinds import ERROR, INFO, WARNING
 from .models import CandidateResult, Dataset, Run
+from .templatetags.numbers import alike, count, significant
 
 
 def datasets_of(user) -> QuerySet[Dataset]:
@@ -17,15 +18,67 @@ def runs_of(user) -> QuerySet[Run]:
 def leaderboard(run: Run) -> list[CandidateResult]:
     """Ranked candidates first, best first, then the ones without a rank in family order.
 
-    Each candidate's metrics come with the run's metric first and the rest by name, and
-    its parameters by name: PostgreSQL's jsonb does not keep keys in the order written,
-    and the pages list them in the order they come.
+    Each candidate's metrics come with the run's metric first and the rest by name (and,
+    as `other_metrics`, the rest in the columns of `metric_columns`), and its parameters
+    by name: PostgreSQL's jsonb does not keep keys in the order written, and the pages
+    list them in the order they come.
     """
+    from .automl.metrics import METRIC_LABELS
+
     candidates = list(run.candidates.all())
+    keys = other_metric_keys(run, candidates)
     for c in candidates:
         c.metrics = dict(sorted(c.metrics.items(), key=lambda kv: (kv[0] != run.metric, kv[0])))
         c.params = dict(sorted(c.params.items()))
+        # One cell per other metric, in the leaderboard's column order (see metric_columns).
+        c.other_metrics = [
+            {"label": METRIC_LABELS.get(k, k), "value": c.metrics.get(k)} for k in keys
+        ]
     return sorted(candidates, key=lambda c: (c.rank is None, c.rank or 0, c.position))
+
+
+def other_metric_keys(run: Run, candidates: list[CandidateResult]) -> list[str]:
+    """The metrics besides the run's own that any candidate has, by name."""
+    return sorted({k for c in candidates for k in (c.metrics or {}) if k != run.metric})
+
+
+def first_sort(metric: str) -> str:
+    """The order that puts the best model first for `metric`: a column's first sort."""
+    from .automl.metrics import higher_is_better
+
+    return "descending" if higher_is_better(metric) else "ascending"
+
+
+def metric_columns(run: Run, candidates: list[CandidateResult]) -> list[dict]:
+    """The leaderboard's column per other metric: its key, label and best-first order."""
+    from .automl.metrics import METRIC_LABELS
+
+    return [
+        {"key": k, "label": METRIC_LABELS.get(k, k), "first": first_sort(k)}
+        for k in other_metric_keys(run, candidates)
+    ]
+
+
+def rows_sentence(run: Run) -> str:
+    """Which rows the models saw, precisely: the file, the sample, training and holdout.
+
+    The models are fitted on the training rows only; the holdout rows score them.
+    """
+    plan = run.plan or {}
+    train, holdout = plan.get("train_rows"), plan.get("holdout_rows")
+    total, used = run.total_rows, run.sample_rows
+    if not used:
+        return ""
+    if run.sampled:
+        head = f"A sample of {count(used)} of the file's {count(total)} rows"
+    else:
+        head = f"All {count(used)} rows of the file"
+    if train is None or holdout is None:
+        return f"{head}."
+    return (
+        f"{head}: the models were fitted on {count(train)} training rows and scored on "
+        f"{count(holdout)} holdout rows they never saw."
+    )
 
 
 def runs_with_best(user, limit: int = 20) -> list[Run]:
@@ -196,7 +249,7 @@ def comparison_rows(run: Run, pair: list[CandidateResult]) -> list[tuple[str, li
         ("Trials", [c.trials_done for c in pair]),
         ("Fit (s)", [c.fit_seconds for c in pair]),
         ("Predict (ms / 1,000 rows)", [c.predict_ms_per_1000 for c in pair]),
-        ("Size (bytes)", [c.model_bytes for c in pair]),
+        ("Size", [c.model_bytes for c in pair]),
     ]
     params = sorted({k for c in pair for k in c.params})
     rows += [(f"param: {k}", [c.params.get(k) for c in pair]) for k in params]
@@ -213,7 +266,9 @@ def run_comparison_rows(run: Run, other: Run) -> list[tuple[str, list]]:
         ("Status", [r.get_status_display() for r in pair]),
         ("Target", [r.target for r in pair]),
         ("Task", [(r.plan or {}).get("task", r.task or "auto") for r in pair]),
-        ("Rows trained on", [r.sample_rows for r in pair]),
+        ("Rows sampled", [r.sample_rows for r in pair]),
+        ("Training rows", [(r.plan or {}).get("train_rows") for r in pair]),
+        ("Holdout rows", [(r.plan or {}).get("holdout_rows") for r in pair]),
         ("Strategy", [r.sample_strategy for r in pair]),
         ("Time budget (s)", [r.time_budget for r in pair]),
         ("Left out", [", ".join(r.excluded_columns) or "–" for r in pair]),
@@ -221,7 +276,7 @@ def run_comparison_rows(run: Run, other: Run) -> list[tuple[str, list]]:
         (
             "Best score",
             [
-                f"{METRIC_LABELS.get(r.metric, r.metric)} {b.metrics.get(r.metric):.4f}"
+                f"{METRIC_LABELS.get(r.metric, r.metric)} {significant(b.metrics.get(r.metric))}"
                 if b and b.metrics.get(r.metric) is not None
                 else None
                 for r, b in zip(pair, best, strict=True)
@@ -261,8 +316,10 @@ def candidate_confirmation(run: Run, candidate: CandidateResult) -> dict:
     score, difference = main.get("full"), main.get("difference")
     note = ""
     if status == Confirmation.SUCCEEDED and score is not None:
-        change = "" if difference is None else f" ({difference:+.4f})".replace("-", "\u2212")
-        note = f"full file: {score:.4f}{change}"
+        sign = "+" if difference is not None and difference >= 0 else ""
+        change = "" if difference is None else f" ({sign}{alike(difference, score)})"
+        change = change.replace("-", "\u2212")
+        note = f"full file: {significant(score)}{change}"
     elif status in (Confirmation.QUEUED, Confirmation.RUNNING):
         note = "full file: being scored"
     elif status == Confirmation.FAILED:

@@ -165,6 +165,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "metric_labels": METRIC_LABELS,
         "live": selectors.run_progress(run, candidates),
         "charts_wanted": run.status == Run.Status.SUCCEEDED,
+        "rows_sentence": selectors.rows_sentence(run),
+        "metric_columns": selectors.metric_columns(run, candidates),
+        "metric_first": selectors.first_sort(run.metric or "accuracy"),
     }
     if run.status == Run.Status.SUCCEEDED:
         context["run_figures"] = figures.run_figures(run, candidates)
@@ -269,7 +272,17 @@ def candidate_export_preview(request: HttpRequest, pk: int) -> HttpResponse:
         files = services.export_files(candidate=candidate)
     except services.ServiceError as exc:
         raise Http404(str(exc)) from exc
-    previews = [(name, highlight_file(name, text)) for name, text in files.items()]
+    # Each file folded with its size; the README rendered as a page, the rest highlighted.
+    previews = [
+        {
+            "name": name,
+            "bytes": len(text.encode()),
+            "readme": name.rsplit("/", 1)[-1].lower() == "readme.md",
+            "text": text,
+            "html": highlight_file(name, text),
+        }
+        for name, text in files.items()
+    ]
     return render(request, "analysis/export.html", {"candidate": candidate, "previews": previews})
 
 

@@ -1,6 +1,9 @@
 // Client-side sorting of tables marked `data-sortable`: each heading with `data-sort`
 // becomes a button (so keyboard users reach it with Tab and sort with Enter or Space),
 // and the heading says its order with aria-sort. Cells may carry `data-value` to sort by.
+// The first click sorts in the heading's `data-first` order ("ascending" unless it says
+// "descending"): the best model first, whether the column's best is its largest or its
+// smallest value; the next clicks reverse the order.
 (function () {
   "use strict";
 
@@ -18,7 +21,10 @@
   function sortBy(table, th) {
     var index = Array.prototype.indexOf.call(th.parentNode.children, th);
     var kind = th.getAttribute("data-sort");
-    var ascending = th.getAttribute("aria-sort") !== "ascending";
+    var current = th.getAttribute("aria-sort");
+    var ascending = current
+      ? current !== "ascending"
+      : th.getAttribute("data-first") !== "descending";
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
