@@ -130,8 +130,8 @@ def _forget_connections() -> None:
         with contextlib.suppress(Exception):
             consumer.stop()
         consumer._pubsub = None
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Only forgotten, never closed: kombu keeps one pool per broker address for the
+    # whole process, and the session's own is wanted again afterwards.
     app._pool = None
     if "amqp" in app.__dict__:
         app.amqp._producer_pool = None

@@ -57,6 +57,27 @@ def upload(client, path, *, api: bool = True):
         return client.post(reverse("dataset_upload"), {"file": handle})
 
 
+def run_ended(run: Run, *, timeout: float, what: str) -> float:
+    """Wait for the run to end; when it did (time.monotonic())."""
+    wait_for(lambda: Run.objects.get(pk=run.pk).status in FINAL_RUN, timeout=timeout, what=what)
+    return time.monotonic()
+
+
+def start_run(client, dataset: Dataset, *, time_budget: int):
+    return client.post(
+        reverse("api_run_start", args=[dataset.pk]),
+        {"target": "churned", "time_budget": time_budget},
+        content_type="application/json",
+    )
+
+
+def started_run(client, path) -> Run:
+    """A run of 20 s on a freshly read upload, started through the API."""
+    response = start_run(client, ready(client, path), time_budget=20)
+    assert response.status_code == 201, response.content
+    return Run.objects.get(pk=response.json()["id"])
+
+
 def ready(client, path) -> Dataset:
     response = upload(client, path)
     assert response.status_code == 201, response.content
@@ -68,14 +89,7 @@ def ready(client, path) -> Dataset:
 def test_a_run_ends_ranked_after_redis_restarts_without_its_data_mid_run(
     on_broker, owner_client, churn_upload
 ):
-    dataset = ready(owner_client, churn_upload)
-    response = owner_client.post(
-        reverse("api_run_start", args=[dataset.pk]),
-        {"target": "churned", "time_budget": 20},
-        content_type="application/json",
-    )
-    assert response.status_code == 201, response.content
-    run = Run.objects.get(pk=response.json()["id"])
+    run = started_run(owner_client, churn_upload)
     wait_for(
         lambda: CandidateResult.objects.filter(run=run, status="succeeded").exists(),
         timeout=60,
@@ -89,12 +103,7 @@ def test_a_run_ends_ranked_after_redis_restarts_without_its_data_mid_run(
     on_broker.start()
     back = time.monotonic()
 
-    wait_for(
-        lambda: Run.objects.get(pk=run.pk).status in FINAL_RUN,
-        timeout=90,
-        what="the run to end after the restart",
-    )
-    ended = time.monotonic()
+    ended = run_ended(run, timeout=90, what="the run to end after the restart")
     run.refresh_from_db()
     print(
         f"run: Redis down {back - killed:.1f} s; the run ended {ended - back:.1f} s after "
@@ -132,11 +141,7 @@ def test_work_saved_while_redis_is_down_answers_503_and_starts_once_it_is_back(
     by_api = owner_client.post(begun["finish_url"])
     upload_seconds = time.monotonic() - started
     by_form = upload(owner_client, churn_upload, api=False)
-    run_response = owner_client.post(
-        reverse("api_run_start", args=[dataset.pk]),
-        {"target": "churned", "time_budget": 10},
-        content_type="application/json",
-    )
+    run_response = start_run(owner_client, dataset, time_budget=10)
 
     assert by_api.status_code == 503, by_api.content
     assert "there is no need to upload it again" in by_api.json()["error"]
@@ -159,12 +164,7 @@ def test_work_saved_while_redis_is_down_answers_503_and_starts_once_it_is_back(
         what="the uploads made during the outage to be read",
     )
     read = time.monotonic()
-    wait_for(
-        lambda: Run.objects.get(pk=run.pk).status in FINAL_RUN,
-        timeout=60,
-        what="the run started during the outage to end",
-    )
-    ended = time.monotonic()
+    ended = run_ended(run, timeout=60, what="the run started during the outage to end")
     print(
         f"outage: upload answered 503 in {upload_seconds:.2f} s; after Redis came back the "
         f"uploads were read in {read - back:.1f} s and the run ended in {ended - back:.1f} s "
@@ -176,13 +176,7 @@ def test_work_saved_while_redis_is_down_answers_503_and_starts_once_it_is_back(
 def test_a_run_whose_worker_host_vanished_is_continued_by_another_worker(
     on_broker, owner_client, churn_upload
 ):
-    dataset = ready(owner_client, churn_upload)
-    response = owner_client.post(
-        reverse("api_run_start", args=[dataset.pk]),
-        {"target": "churned", "time_budget": 20},
-        content_type="application/json",
-    )
-    run = Run.objects.get(pk=response.json()["id"])
+    run = started_run(owner_client, churn_upload)
     wait_for(
         lambda: CandidateResult.objects.filter(run=run, status="running").exists(),
         timeout=60,
@@ -194,12 +188,7 @@ def test_a_run_whose_worker_host_vanished_is_continued_by_another_worker(
     on_broker.worker.start()  # another host's worker
     replaced = time.monotonic()
 
-    wait_for(
-        lambda: Run.objects.get(pk=run.pk).status in FINAL_RUN,
-        timeout=90,
-        what="the run to end on the other worker",
-    )
-    ended = time.monotonic()
+    ended = run_ended(run, timeout=90, what="the run to end on the other worker")
     print(
         f"worker gone: a new worker answered {replaced - killed:.1f} s after the kill; the "
         f"run ended {ended - killed:.1f} s after the kill (lease {LEASE_SECONDS:.0f} s, "
