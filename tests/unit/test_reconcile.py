@@ -1,7 +1,7 @@
 """The reconciler's rules: which rows have no live task, what continues them, and when.
 
-The passes send real messages to the test Redis; "alive" is what waits in its queues
-(no worker runs here, so none holds a task).
+The passes send real messages to a Redis of the module's own; "alive" is what waits in
+its queues (no worker listens there, so none holds a task).
 """
 
 from datetime import timedelta
@@ -13,23 +13,33 @@ from django.utils import timezone
 
 from analysis import liveness, reconcile, workflow
 from analysis.models import CandidateResult, Dataset, Run
+from tests.broker import PrivateRedis, celery_app_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 INTERVAL = settings.PROMISE_RECONCILE_SECONDS
 
 
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory):
+    """A Redis of this module's own: no worker listens there to take what a pass sends."""
+    server = PrivateRedis(tmp_path_factory.mktemp("reconcile"))
+    server.start()
+    with celery_app_on(server.url):
+        yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
-def empty_broker(monkeypatch):
-    client = redis.Redis.from_url(settings.REDIS_URL)
+def empty_broker(private_redis, settings, monkeypatch):
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = private_redis.url
+    client = redis.Redis.from_url(private_redis.url)
     client.flushdb()
     queues = settings.CELERY_WORKER_QUEUES.split(",")
     # No worker here: what is alive is what waits in the broker's queues.
     monkeypatch.setattr(
         reconcile, "live_tasks", lambda: set(liveness._keys(liveness._queued_messages(queues)))
     )
-    yield
-    client.flushdb()
 
 
 def lose_queued_tasks() -> None:
