@@ -212,6 +212,24 @@ def start_embedded_redis(url: str) -> subprocess.Popen:
     )
 
 
+def warn_without_persistence(url: str) -> None:
+    """Say so when the Redis in use keeps no append-only file: restarted, it would forget
+    the queued tasks (the reconciler then sends them again, a minute later)."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    try:
+        appendonly = client.config_get("appendonly").get("appendonly")
+    except redis.RedisError:
+        return  # CONFIG is often refused by managed Redis services: nothing to say then
+    finally:
+        client.close()
+    if appendonly in ("no", b"no"):
+        say(
+            "Redis: it keeps no append-only file (appendonly no), so a restart loses the "
+            "queued tasks until the reconciler sends them again; `CONFIG SET appendonly yes` "
+            "(and the same in its redis.conf) keeps them."
+        )
+
+
 def stop_embedded_redis(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()  # Redis saves its data and exits on SIGTERM
@@ -271,6 +289,7 @@ def main() -> int:
     embedded = None
     if redis_answers(redis_url):
         say(f"Redis: using the one that answers at {safe_url(redis_url)}")
+        warn_without_persistence(redis_url)
     else:
         embedded = start_embedded_redis(redis_url)
 
