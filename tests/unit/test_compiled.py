@@ -121,6 +121,26 @@ def test_the_numpy_preprocessing_equals_scikit_learns_on_awkward_values():
         np.testing.assert_allclose(fast.transform_rows(batch), expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "dates",
+    [
+        ["2024-03-10", "2024-03-10 05:06", "2024-03-10T23:30:00.123456", None],
+        ["2024-03-10T23:30:00+02:00", "2024-03-10T01:30:00-05:30", "2024-12-31T23:59:59Z"],
+        ["2024-02-30", "1600-01-01", "10/03/2024", "2024-03-10 05:06:07+01:00", None],
+        ["yesterday", 20240310, "2024-W10-1", "2024-03-10"],
+    ],
+)
+def test_dates_read_without_pandas_are_read_as_pandas_reads_them(dates):
+    model, _ = fitted("linear", "regression")
+    fast = FastPreprocessor.build(model.features, model.preprocessor)
+    rows = [{"since": value, "x": 1.0} for value in dates]
+    expected = model.transform(pd.DataFrame.from_records(rows))
+    np.testing.assert_allclose(fast.transform_rows(rows), expected, rtol=1e-12, atol=1e-12)
+    for row in rows:  # and one at a time, the serving case
+        expected = model.transform(pd.DataFrame.from_records([row]))
+        np.testing.assert_allclose(fast.transform_rows([row]), expected, rtol=1e-12, atol=1e-12)
+
+
 def test_a_table_of_numbers_only_and_one_of_categories_only(tmp_path):
     for spec in (
         FeatureSpec(numeric=["x", "amount"], categorical=[], datetime=[]),
