@@ -308,7 +308,10 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if candidate.status != CandidateResult.Status.SUCCEEDED:
         raise Http404("This candidate has no trained model.")
-    columns = serving.feature_columns(candidate)
+    try:
+        columns = serving.feature_columns(candidate)
+    except serving.PredictionError as exc:  # its files went away
+        raise Http404(str(exc)) from exc
     if request.method == "POST":
         values = {c: request.POST.get(c, "") for c in columns}
     else:

@@ -1,5 +1,7 @@
 """The serving numbers and the clear-caches action: staff only, as JSON and as a page."""
 
+import shutil
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -75,3 +77,16 @@ def test_the_numbers_say_so_when_redis_does_not_answer(staff_client, settings):
     response = staff_client.get(reverse("api_serving_metrics"))
     assert response.status_code == 503 and "Redis" in response.json()["error"]
     assert staff_client.get(reverse("serving_page")).status_code == 503
+
+
+def test_the_prediction_page_of_a_model_whose_files_went_away_is_not_found(owner_client, tree):
+    candidate, _, holdout = tree
+    assert owner_client.get(reverse("candidate_predict", args=[candidate.pk])).status_code == 200
+    shutil.rmtree(candidate.model_dir)
+    assert owner_client.get(reverse("candidate_predict", args=[candidate.pk])).status_code == 404
+    answer = owner_client.post(
+        reverse("api_predict", args=[candidate.pk]),
+        {"rows": rows_of(holdout, 1)},
+        content_type="application/json",
+    )
+    assert answer.status_code == 400 and "train it again" in answer.json()["error"]
