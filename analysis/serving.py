@@ -66,7 +66,7 @@ class ModelCache:
         self._lock = threading.Lock()  # guards the dicts; never held while loading
         self._loading: dict[int, threading.Lock] = {}
         self._generation: bytes | None = None
-        self._swept = time.monotonic()
+        self._swept = self._published = time.monotonic()
         self.loads = 0  # models loaded by this process, for the tests and the page
 
     def get(self, candidate_id: int, model_dir: str, generation: bytes | None) -> Entry:
@@ -79,6 +79,8 @@ class ModelCache:
             raise PredictionError("This model's files are gone; train it again.")
         entry = self._hit(candidate_id, fingerprint)
         if entry is not None:
+            if time.monotonic() - self._published > serving_metrics.LOADED_TTL / 4:
+                self._publish()  # before the list of this process's models expires
             return entry
         with self._lock:
             loading = self._loading.setdefault(candidate_id, threading.Lock())
@@ -156,6 +158,7 @@ class ModelCache:
             }
 
     def _publish(self) -> None:
+        self._published = time.monotonic()
         serving_metrics.publish_loaded(self.loaded())
 
 

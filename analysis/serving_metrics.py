@@ -30,7 +30,12 @@ PREFIX = "serving:"
 RATE_BUCKET = 10  # seconds
 RATE_WINDOW = 60  # requests per second are averaged over this many seconds
 LOADED_TTL = 3600  # a process that stopped answering drops out of the loaded list
-PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def process_name() -> str:
+    """This process as the loaded list names it (read each time: a fork has its own pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 _clients: dict[str, redis.Redis] = {}
 
@@ -68,7 +73,7 @@ def record(model_id: int, seconds: float, *, rows: int, error: bool, cache_hit: 
 
 def publish_loaded(models: dict[int, dict]) -> None:
     """Say which models this process holds (id → path, bytes, loaded_at)."""
-    key = f"{PREFIX}loaded:{PROCESS}"
+    key = f"{PREFIX}loaded:{process_name()}"
     try:
         client().set(key, json.dumps({str(k): v for k, v in models.items()}), ex=LOADED_TTL)
     except redis.RedisError as exc:

@@ -30,7 +30,7 @@ def metrics_report() -> dict:
     return {
         **summary,
         "this_process": {
-            "process": serving_metrics.PROCESS,
+            "process": serving_metrics.process_name(),
             "models": serving.MODELS.loaded(),
             "bytes": serving.MODELS.total_bytes(),
         },

@@ -37,7 +37,7 @@ def test_staff_see_each_models_numbers(staff_client, tree):
     assert set(model["latency_ms"]) == {"p50", "p95", "p99"}
     assert model["latency_ms"]["p50"] > 0 and "requests_per_second" in model
     (where,) = model["loaded_in"]
-    assert where["process"] == serving_metrics.PROCESS and where["path"] == "onnx"
+    assert where["process"] == serving_metrics.process_name() and where["path"] == "onnx"
     assert where["bytes"] > 0
     assert body["this_process"]["models"][str(candidate.pk)]["path"] == "onnx"
 
