@@ -183,15 +183,15 @@ def _pass(client: redis.Redis, now: float, interval: float) -> dict:
     for orphan in orphans:
         report["orphans"].append(orphan.key)
         first_seen = previous.get(orphan.key, now)
-        if now - first_seen < interval / 2:
-            suspects[orphan.key] = first_seen  # first seen on this pass: next time
+        if now - first_seen < interval / 2 or "skipped" in report:
+            suspects[orphan.key] = first_seen  # first seen on this pass (or no broker): next time
             continue
         try:
             outcome = _continue(client, orphan)
         except workflow.BrokerUnavailable:
             suspects[orphan.key] = first_seen
             report["skipped"] = "the broker stopped answering during the pass"
-            break
+            continue
         except Exception:  # e.g. the row was deleted meanwhile: the others still go on
             log.exception("The reconciler could not continue %s", orphan.key)
             continue
