@@ -68,6 +68,7 @@ class ModelCache:
         self._generation: bytes | None = None
         self._swept = self._published = time.monotonic()
         self.loads = 0  # models loaded by this process, for the tests and the page
+        self._load_counts: dict[int, int] = {}  # per model: 1 unless reloaded
 
     def get(self, candidate_id: int, model_dir: str, generation: bytes | None) -> Entry:
         self._follow(generation)
@@ -110,6 +111,7 @@ class ModelCache:
         with self._lock:
             self._entries[candidate_id] = entry
             self.loads += 1
+            self._load_counts[candidate_id] = self._load_counts.get(candidate_id, 0) + 1
             budget = settings.SERVING_MODEL_CACHE_MB * 1024 * 1024
             while len(self._entries) > 1 and self.total_bytes() > budget:
                 self._entries.popitem(last=False)
@@ -153,7 +155,12 @@ class ModelCache:
     def loaded(self) -> dict[int, dict]:
         with self._lock:
             return {
-                cid: {"path": e.model.path, "bytes": e.bytes, "loaded_at": round(e.loaded_at)}
+                cid: {
+                    "path": e.model.path,
+                    "bytes": e.bytes,
+                    "loaded_at": round(e.loaded_at),
+                    "loads": self._load_counts.get(cid, 0),
+                }
                 for cid, e in self._entries.items()
             }
 
