@@ -247,7 +247,7 @@ def comparison_rows(run: Run, pair: list[CandidateResult]) -> list[tuple[str, li
         ("CV mean", [c.cv_mean for c in pair]),
         ("CV std", [c.cv_std for c in pair]),
         ("Trials", [c.trials_done for c in pair]),
-        ("Fit (s)", [c.fit_seconds for c in pair]),
+        ("Fit time", [c.fit_seconds for c in pair]),
         ("Predict (ms / 1,000 rows)", [c.predict_ms_per_1000 for c in pair]),
         ("Size", [c.model_bytes for c in pair]),
     ]

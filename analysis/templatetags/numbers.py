@@ -88,6 +88,23 @@ def num(value, digits=4):
 
 
 @register.filter
+def cell(value):
+    """HTML: a value of the user's table. Whole numbers as written (a year or a code reads
+    2024, not 2,024); other numbers to 6 significant digits with the full value in a
+    tooltip, without trailing zeros; text as it is."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        text = significant(value, 6)
+        if "." in text and "e" not in text:
+            text = text.rstrip("0").rstrip(".")  # as written: 0.718, not 0.718000
+        if _number(text) == value:
+            return text
+        return format_html('<span class="n" title="{}">{}</span>', full(value), text)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value))
+    return "" if value is None else value
+
+
+@register.filter
 def like(value, reference):
     """HTML: `value` with the decimals `reference` shows (see `alike`), full value in a
     tooltip: a difference of two scores, in the scores' terms."""

@@ -7,6 +7,7 @@ from django.template import Context, Template
 from analysis.templatetags.markdown import markdown
 from analysis.templatetags.numbers import (
     alike,
+    cell,
     count,
     duration,
     num,
@@ -46,6 +47,15 @@ def test_it_keeps_the_full_value_in_a_tooltip_when_it_cuts_one():
 def test_text_that_is_not_a_number_stays_escaped_in_a_page():
     page = Template("{% load numbers %}{{ v|num }} {{ v|sig }}").render(Context({"v": "<b>x</b>"}))
     assert page == "&lt;b&gt;x&lt;/b&gt; &lt;b&gt;x&lt;/b&gt;"
+
+
+def test_a_table_cell_keeps_whole_numbers_as_written():
+    assert cell(2024) == 2024 and cell(2024.0) == "2024"
+    assert cell(11523.250757114174) == (
+        '<span class="n" title="11523.250757114174">11,523.3</span>'
+    )
+    assert cell(0.718) == "0.718"
+    assert cell(None) == "" and cell("Ideal") == "Ideal"
 
 
 def test_it_gives_a_difference_the_decimals_of_the_score():
