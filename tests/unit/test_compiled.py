@@ -182,7 +182,7 @@ def test_a_graph_that_fails_its_checksum_is_not_run(tmp_path):
     compile_model(model, tmp_path)
     (tmp_path / ONNX_FILE).write_bytes(b"not the graph")
     compiled = CompiledModel.load(tmp_path)
-    assert compiled.path == "pipeline" and "checksum" in compiled.reason
+    assert compiled.path == "estimator" and "checksum" in compiled.reason
     assert_close(
         compiled.predict_rows(holdout.to_dict("records"))[1], model.predict_encoded(holdout)[1]
     )
@@ -199,6 +199,27 @@ def test_an_estimator_without_a_converter_falls_back_with_its_reason(tmp_path):
     record = compile_model(model, tmp_path)
     assert record["onnx"] is None and "KernelRidge" in record["reason"]
     compiled = CompiledModel.load(tmp_path)
-    assert compiled.path == "pipeline" and "KernelRidge" in compiled.reason
+    assert compiled.path == "estimator" and "KernelRidge" in compiled.reason
     assert not (tmp_path / ONNX_FILE).exists()
     assert_close(compiled.predict_rows(holdout.to_dict("records"))[0], model.predict(holdout))
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_a_forest_too_big_to_compile_quickly_serves_itself(task, tmp_path, monkeypatch):
+    from analysis.automl import compiled as compiled_module
+
+    model, holdout = fitted("random_forest", task)
+    monkeypatch.setattr(compiled_module, "COMPILE_MAX_NODES", 100)
+    model.save(tmp_path)
+    record = compile_model(model, tmp_path)
+    assert record["onnx"] is None and "tree nodes" in record["reason"]
+    compiled = CompiledModel.load(tmp_path)
+    assert compiled.path == "estimator"
+    # Its trees summed directly give what the forest's own predict gives.
+    for got, expected in zip(
+        compiled.predict_rows(holdout.to_dict("records")),
+        model.predict_encoded(holdout),
+        strict=True,
+    ):
+        if expected is not None:
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
