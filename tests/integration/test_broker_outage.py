@@ -73,9 +73,9 @@ def start_run(client, dataset: Dataset, *, time_budget: int):
     )
 
 
-def started_run(client, path) -> Run:
-    """A run of 20 s on a freshly read upload, started through the API."""
-    response = start_run(client, ready(client, path), time_budget=20)
+def started_run(client, path, *, time_budget: int = 20) -> Run:
+    """A run on a freshly read upload, started through the API."""
+    response = start_run(client, ready(client, path), time_budget=time_budget)
     assert response.status_code == 201, response.content
     return Run.objects.get(pk=response.json()["id"])
 
@@ -178,7 +178,7 @@ def test_work_saved_while_redis_is_down_answers_503_and_starts_once_it_is_back(
 def test_a_run_whose_worker_host_vanished_is_continued_by_another_worker(
     on_broker, owner_client, churn_upload
 ):
-    run = started_run(owner_client, churn_upload)
+    run = started_run(owner_client, churn_upload, time_budget=12)
     wait_for(
         lambda: CandidateResult.objects.filter(run=run, status="running").exists(),
         timeout=60,
