@@ -261,6 +261,7 @@ def stored_run(django_user_model):
     models = [
         ("forest", "Random Forest", 0.9843322109988776, 4750.2216796875),
         ("xgboost", "XGBoost", 0.9794612345678901, 5123.987654321),
+        ("lstm", "LSTM neural network", 0.003828123456, 39123.45678),
     ]
     for position, (name, label, r2, rmse) in enumerate(models):
         CandidateResult.objects.create(
@@ -271,7 +272,8 @@ def stored_run(django_user_model):
             params={"max_features": 0.7123456789, "criterion": "squared_error_with_a_long_name",
                     "n_estimators": 1200 + position},
             trials_done=37 + position, fit_seconds=123.456789, predict_ms_per_1000=2.3456789,
-            model_bytes=123_456_789,
+            model_bytes=123_456_789, tied_with_first=position > 0,
+            cv_scores=[r2] * 5, charts={"inner_validation_rows": 32} if name == "lstm" else {},
         )  # fmt: skip
     return run
 
@@ -293,7 +295,7 @@ def test_a_stored_leaderboard_fits_a_phone_and_sorts_best_first(signed_in, store
     board.get_by_role("button", name="Sort by RMSE").click()
     expect(board.locator("tbody tr").first).to_contain_text("Random Forest")  # lower is better
     board.get_by_role("button", name="Sort by RMSE").click()
-    expect(board.locator("tbody tr").first).to_contain_text("XGBoost")
+    expect(board.locator("tbody tr").first).to_contain_text("LSTM")
     board.get_by_role("button", name="Sort by CV R² (ranks)").click()
     expect(board.locator("tbody tr").first).to_contain_text("Random Forest")  # higher is better
     shots(page, tmp_path, "stored-run")
