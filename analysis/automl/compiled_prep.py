@@ -114,8 +114,13 @@ class FastPreprocessor:
         texts = {}
         for name, _ in self.tables:
             column = [row.get(name) for row in rows]
-            if not all(v is None or type(v) is str for v in column):
-                return self.transform(pd.DataFrame.from_records(rows))
+            for i, value in enumerate(column):
+                if type(value) is str or value is None:
+                    continue
+                if type(value) is float and value != value:  # NaN: missing, as for pandas
+                    column[i] = None
+                else:
+                    return self.transform(pd.DataFrame.from_records(rows))
             texts[name] = column
         return self._encode(numbers if self.numeric else None, texts, len(rows))
 

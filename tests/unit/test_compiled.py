@@ -114,9 +114,10 @@ def test_the_numpy_preprocessing_equals_scikit_learns_on_awkward_values():
         {"x": None, "plan": "never seen", "city": None, "since": "not a date"},
         {"amount": 10**20, "plan": "rare", "city": "", "extra": "ignored"},
         {"x": float("nan"), "amount": -1, "plan": None, "city": "city-39"},
+        {"x": 2, "plan": float("nan"), "city": "city-1"},
         {},
     ]
-    for batch in (rows, rows[2:], rows[3:4], holdout.head(20).to_dict("records")):
+    for batch in (rows, rows[2:], rows[3:4], rows[4:5], holdout.to_dict("records")):
         expected = model.transform(pd.DataFrame.from_records(batch))
         np.testing.assert_allclose(fast.transform_rows(batch), expected, rtol=1e-12, atol=1e-12)
 
