@@ -135,7 +135,7 @@ def _run_step(run: Run) -> Orphan:
     )
     if names := tuple(unfinished.values_list("name", flat=True)):
         return Orphan("run", run.pk, "training", names)
-    pending = set(
+    pending = list(
         candidates.filter(
             second_round__in=[
                 CandidateResult.SecondRound.QUEUED,
@@ -144,8 +144,10 @@ def _run_step(run: Run) -> Orphan:
         ).values_list("name", flat=True)
     )
     if pending:
-        planned = [n for n in (run.second_round or {}).get("seconds", {}) if n in pending]
-        names = tuple(planned + sorted(pending - set(planned)))
+        # The longest planned search first (a stored object's key order is not kept by
+        # PostgreSQL's jsonb, so the plan's own order cannot be read back).
+        seconds = (run.second_round or {}).get("seconds", {})
+        names = tuple(sorted(pending, key=lambda name: -seconds.get(name, 0)))
         return Orphan("run", run.pk, "second_round", names)
     return Orphan("run", run.pk, "plan")
 

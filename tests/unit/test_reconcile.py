@@ -82,7 +82,7 @@ def test_it_continues_each_run_with_the_step_its_state_calls_for(owner, profiled
     lapsed = timezone.now() - timedelta(seconds=1)
     candidate(unfinished, "forest", 2, status="running", lease_expires_at=lapsed)
     extending = make_run(
-        owner, profiled_dataset, Run.Status.TRAINING, second_round={"seconds": {"b": 5, "a": 5}}
+        owner, profiled_dataset, Run.Status.TRAINING, second_round={"seconds": {"a": 5, "b": 8}}
     )
     candidate(extending, "a", 0, status="succeeded", second_round="running")
     candidate(extending, "b", 1, status="succeeded", second_round="queued")
@@ -98,7 +98,7 @@ def test_it_continues_each_run_with_the_step_its_state_calls_for(owner, profiled
         queued_run.pk: ("pipeline", ()),
         ranking.pk: ("rank", ()),
         unfinished.pk: ("training", ("tree", "forest")),
-        extending.pk: ("second_round", ("b", "a")),  # in the planned order
+        extending.pk: ("second_round", ("b", "a")),  # the longest search first
         ended.pk: ("plan", ()),
     }
 
