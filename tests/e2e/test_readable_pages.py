@@ -113,6 +113,18 @@ def column_values(board, header_index: int) -> list[str]:
     ]
 
 
+def fits_a_phone(board):
+    """At 390 px: the board does not scroll sideways; each row's rank, model, score and
+    download button, and the recommended mark, are on screen; the folded columns hidden."""
+    assert scrolls_sideways(board.locator("xpath=..")) <= 0
+    for row in board.locator("tbody tr").all():
+        for cell in (row.locator("td").nth(0), row.locator("td.model"), row.get_by_test_id("cv")):
+            assert within_screen(cell, 390), cell
+        assert within_screen(row.get_by_role("button", name="Download code"), 390)
+        expect(row.get_by_test_id("holdout")).to_be_hidden()
+    assert within_screen(board.locator("tr.recommended .recommended-mark"), 390)
+
+
 def test_a_run_reads_at_a_glance_on_a_laptop_and_a_phone(
     celery_worker, signed_in, tmp_path, traffic
 ):
@@ -177,16 +189,7 @@ def test_a_run_reads_at_a_glance_on_a_laptop_and_a_phone(
     # At 390 px: rank, model, recommended mark, score and download stay on screen.
     board.get_by_role("button", name="Sort by Rank").click()
     page.set_viewport_size({"width": 390, "height": 844})
-    assert scrolls_sideways(board.locator("xpath=..")) <= 0
-    rows = board.locator("tbody tr")
-    for i in range(rows.count()):
-        row = rows.nth(i)
-        for cell in (row.locator("td").nth(0), row.locator("td.model"), row.get_by_test_id("cv")):
-            assert within_screen(cell, 390), (i, cell)
-        assert within_screen(row.get_by_role("button", name="Download code"), 390)
-        expect(row.get_by_test_id("holdout")).to_be_hidden()
-    mark = board.locator("tr.recommended .recommended-mark")
-    assert within_screen(mark, 390)
+    fits_a_phone(board)
     details = board.locator("tr.recommended").get_by_test_id("more")
     details.locator("summary").click()
     expect(details).to_contain_text("Holdout R²")
@@ -301,12 +304,7 @@ def test_a_stored_leaderboard_fits_a_phone_and_sorts_best_first(signed_in, store
     shots(page, tmp_path, "stored-run")
 
     page.set_viewport_size({"width": 390, "height": 844})
-    assert scrolls_sideways(board.locator("xpath=..")) <= 0
-    for row in board.locator("tbody tr").all():
-        for cell in (row.locator("td").nth(0), row.locator("td.model"), row.get_by_test_id("cv")):
-            assert within_screen(cell, 390)
-        assert within_screen(row.get_by_role("button", name="Download code"), 390)
-    assert within_screen(board.locator(".recommended-mark"), 390)
+    fits_a_phone(board)
     more = board.locator("tr.recommended").get_by_test_id("more")
     more.locator("summary").click()
     expect(more).to_contain_text("4,750")
