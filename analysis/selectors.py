@@ -54,9 +54,18 @@ def metric_columns(run: Run, candidates: list[CandidateResult]) -> list[dict]:
     from .automl.metrics import METRIC_LABELS
 
     return [
-        {"key": k, "label": METRIC_LABELS.get(k, k), "first": first_sort(k)}
+        {
+            "key": k,
+            "label": METRIC_LABELS.get(k, k),
+            "short": SHORT_METRIC_LABELS.get(k, METRIC_LABELS.get(k, k)),
+            "first": first_sort(k),
+        }
         for k in other_metric_keys(run, candidates)
     ]
+
+
+# Column headings too long for a narrow column; the full label is the heading's tooltip.
+SHORT_METRIC_LABELS = {"ece": "ECE", "balanced_accuracy": "Balanced acc."}
 
 
 def rows_sentence(run: Run) -> str:

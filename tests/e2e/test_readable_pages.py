@@ -163,15 +163,19 @@ def test_a_run_reads_at_a_glance_on_a_laptop_and_a_phone(
     best = run.candidates.get(rank=1)
     cv = board.locator("tr", has_text=best.label).get_by_test_id("cv").locator(".n").first
     assert float(cv.get_attribute("title")) == best.cv_mean
-    headers = sortable_headers(board)
-    rmse = board.locator("tbody tr").first.locator("td").nth(headers.index("RMSE"))
+    all_headers = [h.strip() for h in board.locator("thead th").all_inner_texts()]
+    rmse = board.locator("tbody tr").first.locator("td").nth(all_headers.index("RMSE"))
     assert re.fullmatch(r"\d,\d{3}", rmse.inner_text().strip()), rmse.inner_text()
     assert float(rmse.locator(".n").get_attribute("title")) == best.metrics["rmse"]
     shots(page, tmp_path, "run")
 
-    # Every column but the actions sorts, best first on the first click.
-    all_headers = [h.strip() for h in board.locator("thead th").all_inner_texts()]
-    assert all_headers[-1] == "Use it" and len(headers) == len(all_headers) - 1
+    # Every column but the actions sorts, best first on the first click; the actions come
+    # right after the scores, so that a laptop screen shows them whatever the metrics.
+    headers = sortable_headers(board)
+    assert all_headers[4] == "Use it" and len(headers) == len(all_headers) - 1
+    assert within_screen(
+        board.locator("tbody tr").first.get_by_role("button", name="Download code"), 1280
+    )
     for header in headers:
         th = board.locator("thead th", has_text=header).first
         first = th.get_attribute("data-first") or "ascending"
