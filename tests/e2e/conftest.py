@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.readable import HEIGHT, WIDTHS, shots
+
 # Playwright's sync API drives an event loop in this thread; Django's ORM would refuse to
 # run next to it (SynchronousOnlyOperation). The tests and the app's thread are synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -20,8 +22,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = Path(os.environ.get("PROMISE_E2E_CHROMIUM", "/usr/bin/chromium"))
-WIDTHS = (1280, 390)
-HEIGHT = {1280: 800, 390: 844}
 
 
 @pytest.fixture(scope="session")
@@ -132,18 +132,7 @@ def shoot():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name: str) -> list[Path]:
-        paths = []
-        for width in WIDTHS:
-            page.set_viewport_size({"width": width, "height": HEIGHT[width]})
-            path = SCREENSHOTS / f"{name}-{width}.png"
-            page.screenshot(path=path, full_page=True, animations="disabled")
-            paths.append(path)
-            overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            assert overflow <= 0, f"{name} at {width} px is {overflow} px wider than the screen"
-        page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT[WIDTHS[0]]})
-        return paths
+        return shots(page, SCREENSHOTS, name)
 
     return take
 

@@ -1,5 +1,6 @@
-"""Helpers of the readable-pages browser tests: screenshots into the test's own directory,
-and checks that something stays on screen at phone width."""
+"""Helpers of the browser tests: full-page screenshots at each width (the `shoot` fixture
+keeps them in test-artifacts/, the readable-pages tests in their own directory), and
+checks that something stays on screen at phone width."""
 
 from pathlib import Path
 
@@ -20,7 +21,6 @@ def shots(page, directory: Path, name: str) -> list[Path]:
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{name} at {width} px is {overflow} px wider than the screen"
-        print(f"screenshot: {path}")
     page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT[WIDTHS[0]]})
     return paths
 
