@@ -77,6 +77,9 @@ class SecondRoundPlan:
         return {
             "seconds_left": round(self.seconds_left, 1),
             "seconds": {name: round(s, 1) for name, s in self.seconds.items()},
+            # A JSON object's key order is not kept by every database (PostgreSQL's
+            # jsonb sorts keys), so the order to send them in is stored as a list.
+            "order": list(self.seconds),
             "converged": self.converged,
             "too_slow": self.too_slow,
             "sentence": self.sentence,

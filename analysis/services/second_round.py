@@ -55,7 +55,8 @@ def run_second_round(*, run_id: int) -> None:
                 run_id=run_id, second_round=CandidateResult.SecondRound.QUEUED
             ).values_list("name", flat=True)
         )
-        names = [n for n in run.second_round["seconds"] if n in queued]  # the planned order
+        planned = run.second_round.get("order") or list(run.second_round["seconds"])
+        names = [n for n in planned if n in queued]
         if names:
             transaction.on_commit(
                 lambda: workflow.send_second_round(run_id, names, time_budget=run.time_budget)

@@ -1,5 +1,7 @@
 """How the time the first round left is shared in the second round."""
 
+import json
+
 import pytest
 
 from analysis.automl.convergence import CONVERGENCE_RULE
@@ -35,6 +37,18 @@ def test_it_shares_a_process_by_weight_and_fills_every_process():
     assert plan.seconds["xgboost"] == pytest.approx(60)
     assert plan.seconds["random_forest"] + plan.seconds["lstm"] == pytest.approx(60)
     assert plan.seconds["random_forest"] > plan.seconds["lstm"]
+
+
+def test_the_stored_plan_keeps_its_order_where_the_database_sorts_the_keys():
+    plan = plan_second_round(
+        [first("random_forest"), first("xgboost"), first("lstm")], seconds_left=60, budget=120
+    )
+
+    # PostgreSQL's jsonb gives an object's keys back sorted, not in the order written.
+    stored = json.loads(json.dumps(plan.to_dict(), sort_keys=True))
+
+    assert list(stored["seconds"]) != list(plan.seconds)
+    assert stored["order"] == ["xgboost", "random_forest", "lstm"]
 
 
 def test_it_leaves_out_a_search_whose_next_trial_does_not_fit_and_gives_its_time_away():
