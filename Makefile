@@ -3,7 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# The PostgreSQL that `make test` runs the database-backed tests against a second time;
+# The PostgreSQL that `make test` runs the database-backed tests against a second time
+# (all but those marked engine_agnostic: about Redis, processes, files or page layout);
 # `make test TEST_POSTGRES_URL=` skips that run.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -35,7 +36,7 @@ chromium:
 test: venv chromium
 	$(PY) -m pytest
 ifneq ($(strip $(TEST_POSTGRES_URL)),)
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest tests/integration tests/e2e
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest tests/integration tests/e2e -m "not engine_agnostic"
 endif
 
 # Removes what can be rebuilt; keeps var/ (your database, uploads and models) and .venv.

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from analysis.models import Run
 from tests.e2e.readable import scrolls_sideways, shots, within_screen
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
 
 PROFILE_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 240_000

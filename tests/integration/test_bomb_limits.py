@@ -22,7 +22,7 @@ from promise.celery import app
 from tests.bombs import CORPUS, write_corpus
 from tests.worker import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 30

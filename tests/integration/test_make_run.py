@@ -22,6 +22,8 @@ import pytest
 import redis
 from celery import Celery
 
+pytestmark = pytest.mark.engine_agnostic
+
 REPO = Path(__file__).resolve().parents[2]
 # The Redis that the rest of the integration tests use too; a database of its own here.
 EXISTING_REDIS_URL = "redis://127.0.0.1:6379/14"
