@@ -171,7 +171,7 @@ def sales_regression():
     numeric = rng.normal(0, 1, (rows, 14))
     cats, effect = _categoricals(rng, rows, {"brand": 15, "shop": 40, "segment": 3})
     when = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 700, rows), "D")
-    season = np.sin(2 * np.pi * when.dayofyear.to_numpy() / 365)
+    season = np.sin(2 * np.pi * when.day_of_year.to_numpy() / 365)
     y = (
         3 * numeric[:, 0]
         + 2 * numeric[:, 1] * numeric[:, 2]
