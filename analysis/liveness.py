@@ -42,7 +42,7 @@ class CannotTell(Exception):  # noqa: N818 - the name says what happened
 
 def live_tasks(queues: Iterable[str] | None = None) -> Alive:
     """(task name, first argument) of every task waiting in a queue or held by a worker."""
-    queues = list(queues or settings.CELERY_WORKER_QUEUES.split(","))
+    queues = list(queues or (queue.name for queue in settings.CELERY_TASK_QUEUES))
     # Queues first, workers second: a message moving from one to the other meanwhile is
     # then seen in at least one of them.
     waiting = set(_keys(_queued_messages(queues)))

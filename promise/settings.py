@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_HASHES
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PROMISE_VAR_DIR", BASE_DIR / "var"))
@@ -267,7 +268,9 @@ CELERY_TASK_ROUTES = {
     # A pass over the whole file, like profiling: it reads, it does not train.
     "analysis.tasks.confirm_candidates": {"queue": "ingest"},
 }
-CELERY_WORKER_QUEUES = "ingest,train,default"
+# The queues a worker started without -Q consumes (Celery's task_queues); `make run`'s
+# Procfile names them too.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("ingest", "train", "default")]
 # With acks_late, Redis hands a message nobody acknowledged within the visibility timeout
 # to another worker, even while the first one is still busy with it. The longest task is
 # a training task of the largest budget the form and the API accept (24 h), stopped 90 s

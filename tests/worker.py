@@ -33,7 +33,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     worker = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "promise", "worker",
-            "-Q", settings.CELERY_WORKER_QUEUES, "--concurrency", "2",
+            "-Q", ",".join(q.name for q in settings.CELERY_TASK_QUEUES), "--concurrency", "2",
             "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
             "--without-gossip", "--without-mingle",
         ],

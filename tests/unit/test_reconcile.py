@@ -30,26 +30,26 @@ def private_redis(tmp_path_factory):
     server.stop()
 
 
+QUEUES = [queue.name for queue in settings.CELERY_TASK_QUEUES]
+
+
 @pytest.fixture(autouse=True)
 def empty_broker(private_redis, settings, monkeypatch):
     settings.REDIS_URL = settings.CELERY_BROKER_URL = private_redis.url
     client = redis.Redis.from_url(private_redis.url)
     client.flushdb()
-    queues = settings.CELERY_WORKER_QUEUES.split(",")
     # No worker here: what is alive is what waits in the broker's queues.
-    monkeypatch.setattr(
-        reconcile, "live_tasks", lambda: set(liveness._keys(liveness._queued_messages(queues)))
-    )
+    monkeypatch.setattr(reconcile, "live_tasks", queued)
 
 
 def lose_queued_tasks() -> None:
     """What a broker restarted without its data does to the queues (only to them here)."""
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete(*settings.CELERY_WORKER_QUEUES.split(","))
+    client.delete(*QUEUES)
 
 
 def queued() -> set[tuple[str, int]]:
-    return set(liveness._keys(liveness._queued_messages(settings.CELERY_WORKER_QUEUES.split(","))))
+    return set(liveness._keys(liveness._queued_messages(QUEUES)))
 
 
 @pytest.fixture
