@@ -56,7 +56,7 @@ def test_it_confirms_the_best_two_by_itself_and_any_other_on_request(
     page = owner_client.get(
         reverse("run_compare", args=[run.pk]) + f"?first={best[0].name}&second={best[1].name}"
     ).content.decode()
-    assert page.count(f"Whole file ({unseen} rows)") == 2
+    assert page.count(f"Whole file ({unseen:,} rows)") == 2
     assert page.count(f"Sample holdout ({run.plan['holdout_rows']} rows)") == 2
 
     third = run.candidates.get(rank=3)

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from analysis.automl.metrics import METRIC_LABELS
 from analysis.models import CandidateResult, Dataset, Run
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,9 @@ def run(owner):
 
 def test_it_lists_other_metrics_and_parameters_in_one_order(owner_client, run):
     page = owner_client.get(reverse("run_detail", args=[run.pk])).content.decode()
-    others = re.search(r"<td><small>([^<]*log_loss[^<]*)</small></td>", page).group(1)
-    assert others == "f1_macro 0.7000 · log_loss 0.3000"
+    # One column per other metric, by name, and each row's cells in the same order.
+    headings = re.findall(r'<th [^>]*title="Holdout ([^"]+)"', page)
+    assert headings == [METRIC_LABELS["f1_macro"], METRIC_LABELS["log_loss"]]
+    cells = re.findall(r'<td class="num fold" data-value="([^"]*)"', page)
+    assert cells.index("0.7") < cells.index("0.3")  # f1_macro's cell, then log_loss's
     assert "Parameters: max_depth=4, n_estimators=100" in page
