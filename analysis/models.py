@@ -189,5 +189,8 @@ class Export(models.Model):
         ordering = ["-created_at"]
 
 
+# The tracebacks behind failures, for staff (analysis/ops/).
+from .failures import FailureTrace  # noqa: E402, F401
+
 # Personal API tokens are a concept of their own; the model lives with them.
 from .tokens import ApiToken  # noqa: E402, F401

@@ -18,6 +18,7 @@ from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions, remove_normalized
 from ..automl.ingest.limits import ReadAbandoned, guarded
 from ..automl.profile import profile_table
+from ..failures import record_traceback
 from ..models import Dataset, Export
 from ..read_limits import limits_from_settings
 from ..storage import dataset_path, run_dir, stored_file_name, upload_name
@@ -125,6 +126,7 @@ def dataset_profile(*, dataset_id: int) -> None:
         return
     except Exception:
         log.exception("Profiling dataset %s failed", dataset_id)
+        record_traceback(dataset_id=dataset_id)
         _dataset_failed(dataset_id, UNEXPECTED_ERROR.format(doing="reading the file"))
         return
     stored = Dataset.objects.filter(pk=dataset_id).update(

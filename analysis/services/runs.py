@@ -23,6 +23,7 @@ from ..automl.profile import DatasetProfile
 from ..automl.ranking import Contender, rank_candidates
 from ..automl.sampling import STRATEGIES, TIME_BASED
 from ..automl.second_round import ended_early_sentence
+from ..failures import record_traceback
 from ..models import CandidateResult, Dataset, Run
 from ..storage import dataset_path, run_dir
 from .confirmation import run_confirm_best
@@ -117,6 +118,7 @@ def run_prepare(*, run_id: int, task_id: str = "") -> None:
         return
     except Exception:
         log.exception("Preparing run %s failed", run_id)
+        record_traceback(run_id=run_id)
         run_fail(run_id=run_id, message=UNEXPECTED_ERROR.format(doing="sampling the data"))
         return
     Run.objects.filter(pk=run_id, status=Run.Status.SAMPLING).update(

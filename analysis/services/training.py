@@ -15,6 +15,7 @@ from ..automl.discovery import train_candidate
 from ..automl.errors import UserFacingError
 from ..automl.prepare import RunPlan
 from ..automl.search import SearchCancelled
+from ..failures import record_traceback
 from ..leases import LeaseHeld, claimable, lease_expiry, lease_renewed, seconds_held
 from ..memory_guard import default_limit_bytes, memory_limit
 from ..models import CandidateResult, Run
@@ -98,6 +99,7 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
         return
     except Exception as exc:
         log.exception("Training %s in run %s failed", name, run_id)
+        record_traceback(run_id=run_id, candidate=name)
         if isinstance(exc, UserFacingError):
             message = str(exc)
         else:
