@@ -10,6 +10,7 @@ from analysis.models import Run
 from tests.unit.test_hostile_inputs import (
     assert_answered_with_a_sentence,
     hostile,
+    hostile_tally,  # noqa: F401 (the module's share of the tally)
     huge,
     nasty_json_text,
     nasty_text,

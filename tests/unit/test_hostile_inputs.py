@@ -4,6 +4,7 @@ numbers, NUL bytes and lone surrogates, over-long names, unknown fields."""
 
 import io
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,25 @@ def raw_bodies(fields: dict) -> st.SearchStrategy:
     )
 
 
+# Every hostile input's answer, by status class. Each module using the tally writes its
+# share to test-artifacts/hostile-inputs/<module>.json (the figures of the hardening note:
+# inputs tried, 5xx answers).
+TALLY: Counter = Counter()
+TALLY_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "hostile-inputs"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def hostile_tally(request):
+    before = TALLY.copy()
+    yield
+    tried = TALLY - before
+    TALLY_DIR.mkdir(parents=True, exist_ok=True)
+    share = {"inputs": sum(tried.values()), **dict(sorted(tried.items()))}
+    (TALLY_DIR / f"{request.module.__name__}.json").write_text(json.dumps(share) + "\n")
+
+
 def assert_answered_with_a_sentence(response) -> None:
+    TALLY[f"{response.status_code // 100}xx"] += 1
     assert response.status_code < 500, response.content[:500]
     if response.status_code >= 400 and response["Content-Type"].startswith("application/json"):
         body = response.json()
