@@ -8,6 +8,7 @@ from django.conf import settings
 
 from . import services
 from .leases import LeaseHeld
+from .ops import housekeeping
 from .profiling_slots import SlotsTaken, profiling_slot
 from .reconcile import reconcile as reconcile_pass
 
@@ -66,3 +67,21 @@ def confirm_candidates(run_id: int, candidate_ids: list[int]) -> None:
 def reconcile() -> dict:
     """Send again the work whose task was lost (on Celery beat's schedule, in settings)."""
     return reconcile_pass()
+
+
+@shared_task
+def expire_datasets() -> dict:
+    """Delete the datasets past their retention (on beat's schedule; off by default)."""
+    return housekeeping.expire_datasets().as_dict()
+
+
+@shared_task
+def expire_uploads() -> dict:
+    """Remove every user's abandoned unfinished uploads (on beat's schedule)."""
+    return housekeeping.expire_uploads().as_dict()
+
+
+@shared_task
+def remove_leftovers() -> dict:
+    """Remove partial files of dead writers and files no row points to (beat's schedule)."""
+    return housekeeping.remove_leftovers().as_dict()

@@ -160,13 +160,19 @@ def upload_discard(*, upload: Upload) -> None:
 
 def _discard_abandoned(owner_id: int) -> None:
     """Remove the owner's uploads that received no piece for UPLOAD_EXPIRY."""
-    root = uploads_root(owner_id)
+    for folder in abandoned_uploads(uploads_root(owner_id), time.time() - UPLOAD_EXPIRY):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def abandoned_uploads(root: Path, cutoff: float) -> list[Path]:
+    """The upload folders under `root` whose data received nothing since `cutoff`."""
     if not root.is_dir():
-        return
-    cutoff = time.time() - UPLOAD_EXPIRY
+        return []
+    found = []
     for folder in root.iterdir():
         try:
             if (folder / "data").stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-        except FileNotFoundError:
+                found.append(folder)
+        except (FileNotFoundError, NotADirectoryError):
             continue
+    return found

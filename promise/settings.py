@@ -293,13 +293,30 @@ PROMISE_RECONCILE_SECONDS = float(os.environ.get("PROMISE_RECONCILE_SECONDS", 30
 PROMISE_RECONCILE_ATTEMPTS = int(os.environ.get("PROMISE_RECONCILE_ATTEMPTS", 3))
 # /healthz calls a run stalled once it is this long past its time budget and still active.
 PROMISE_STALLED_RUN_SECONDS = float(os.environ.get("PROMISE_STALLED_RUN_SECONDS", 300))
+# The operations dashboard (/ops/) calls an active run stuck after this long without
+# progress (no candidate started, ended or renewed its lease): staff can requeue or fail it.
+PROMISE_STUCK_RUN_SECONDS = float(os.environ.get("PROMISE_STUCK_RUN_SECONDS", 900))
+# Housekeeping (analysis/ops/housekeeping.py), each also a `manage.py` command with --dry-run:
+# datasets unused for this many days are deleted with their files (0: kept for ever, the
+# default); uploads that received nothing for this long are removed, whoever began them.
+PROMISE_DATASET_RETENTION_DAYS = float(os.environ.get("PROMISE_DATASET_RETENTION_DAYS", 0))
+PROMISE_UPLOAD_EXPIRY_SECONDS = float(os.environ.get("PROMISE_UPLOAD_EXPIRY_SECONDS", 7 * 86400))
+PROMISE_HOUSEKEEPING_SECONDS = float(os.environ.get("PROMISE_HOUSEKEEPING_SECONDS", 3600))
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
         "task": "analysis.tasks.reconcile",
         "schedule": PROMISE_RECONCILE_SECONDS,
         # A pass waiting behind busy workers is dropped: the next one comes soon.
         "options": {"expires": PROMISE_RECONCILE_SECONDS},
-    }
+    },
+    **{
+        name: {
+            "task": f"analysis.tasks.{name}",
+            "schedule": PROMISE_HOUSEKEEPING_SECONDS,
+            "options": {"expires": PROMISE_HOUSEKEEPING_SECONDS},
+        }
+        for name in ("expire_datasets", "expire_uploads", "remove_leftovers")
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # While Redis is down, sending a task fails within about a second rather than after the

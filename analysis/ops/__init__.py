@@ -1,0 +1,1 @@
+"""Operations: the staff dashboard at /ops/ (views, panels) and housekeeping."""
