@@ -194,3 +194,6 @@ from .failures import FailureTrace  # noqa: E402, F401
 
 # Personal API tokens are a concept of their own; the model lives with them.
 from .tokens import ApiToken  # noqa: E402, F401
+# Limits per user and the audit log, each a concept of its own.
+from .limits import UserLimits  # noqa: E402, F401
+from .audit import AuditEntry  # noqa: E402, F401

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # The audit log reads the request's user and address from here (analysis/audit.py).
+    "analysis.audit.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "promise.urls"
@@ -209,6 +211,12 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 PROMISE_MAX_UPLOAD_BYTES = int(os.environ.get("PROMISE_MAX_UPLOAD_BYTES", 20 * 1024**3))
+# Limits per user (analysis/limits.py); an administrator sets one user's own in the admin.
+PROMISE_STORAGE_QUOTA_BYTES = int(os.environ.get("PROMISE_STORAGE_QUOTA_BYTES", 200 * 1024**3))
+PROMISE_MAX_CONCURRENT_RUNS = int(os.environ.get("PROMISE_MAX_CONCURRENT_RUNS", 10))
+PROMISE_MAX_TIME_BUDGET = int(os.environ.get("PROMISE_MAX_TIME_BUDGET", 24 * 3600))
+# The audit log (analysis/audit.py) keeps entries this many days; prune_audit removes older.
+PROMISE_AUDIT_RETENTION_DAYS = int(os.environ.get("PROMISE_AUDIT_RETENTION_DAYS", 365))
 # Django refuses request bodies above this only for non-file form data.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 

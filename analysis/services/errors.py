@@ -8,3 +8,12 @@ UNEXPECTED_ERROR = (
 
 class ServiceError(Exception):
     """A request the service refuses, with a sentence to show the user."""
+
+
+class LimitExceeded(ServiceError):
+    """A request over one of the user's limits (analysis/limits.py); `status` is the
+    API's answer."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.status = status
