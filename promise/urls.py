@@ -7,6 +7,7 @@ from analysis.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("ops/", include("analysis.ops.urls")),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/tokens/", token_pages.api_tokens, name="api_tokens"),
     path("accounts/tokens/<int:pk>/revoke/", token_pages.api_token_revoke, name="api_token_revoke"),
