@@ -197,3 +197,4 @@ from .tokens import ApiToken  # noqa: E402, F401
 # Limits per user and the audit log, each a concept of its own.
 from .limits import UserLimits  # noqa: E402, F401
 from .audit import AuditEntry  # noqa: E402, F401
+from .batch_predictions import BatchPrediction  # noqa: E402, F401

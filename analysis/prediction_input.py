@@ -101,8 +101,10 @@ def schema_of(fitted) -> FeatureSchema:
     )
 
 
-def check_rows(schema: FeatureSchema, rows: list) -> CheckedRows:
-    """The model's columns of `rows` (a list of {column: value}), or InputRefused."""
+def check_rows(schema: FeatureSchema, rows: list, *, first_row: int = 1) -> CheckedRows:
+    """The model's columns of `rows` (a list of {column: value}), or InputRefused.
+
+    Messages name rows counting from `first_row` (a file's chunk starts further on)."""
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise InputRefused('Send "rows": a list of objects mapping column names to values.')
     columns = schema.columns
@@ -111,7 +113,7 @@ def check_rows(schema: FeatureSchema, rows: list) -> CheckedRows:
     for row in rows:
         sent.update(row)
     missing_in = {name: [] for name in columns}
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(rows, start=first_row):
         for name in columns:
             if name not in row:
                 missing_in[name].append(number)
@@ -119,18 +121,19 @@ def check_rows(schema: FeatureSchema, rows: list) -> CheckedRows:
         if numbers:
             problems[name] = [(n, _MISSING) for n in numbers]
     for name in schema.numeric:
-        for number, row in enumerate(rows, start=1):
+        for number, row in enumerate(rows, start=first_row):
             if name in row and (message := _number_error(name, row[name])):
                 problems.setdefault(name, []).append((number, message))
     for name in schema.categorical:
-        for number, row in enumerate(rows, start=1):
+        for number, row in enumerate(rows, start=first_row):
             if name in row and (message := _category_error(name, row[name])):
                 problems.setdefault(name, []).append((number, message))
     for name in schema.datetime:
-        for number, message in _datetime_errors(name, rows):
+        for number, message in _datetime_errors(name, rows, first_row):
             problems.setdefault(name, []).append((number, message))
     if problems:
-        fields = {name: _by_row(found, len(rows)) for name, found in problems.items()}
+        numbered = len(rows) > 1 or first_row > 1
+        fields = {name: _by_row(found, numbered) for name, found in problems.items()}
         first = next(iter(fields))
         raise InputRefused(f"{first}: {fields[first][0]}", fields)
     kept = [{name: _plain(row[name]) for name in columns} for row in rows]
@@ -141,9 +144,9 @@ def check_rows(schema: FeatureSchema, rows: list) -> CheckedRows:
 _MISSING = "this column of the model is missing; send null when the value is unknown."
 
 
-def _by_row(found: list[tuple[int, str]], total: int) -> list[str]:
-    """One message per row, the first few; a single row's messages need no row number."""
-    shown = [m if total == 1 else f"row {n}: {m}" for n, m in found[:MESSAGES_PER_COLUMN]]
+def _by_row(found: list[tuple[int, str]], numbered: bool) -> list[str]:
+    """One message per row, the first few; a single record's need no row number."""
+    shown = [f"row {n}: {m}" if numbered else m for n, m in found[:MESSAGES_PER_COLUMN]]
     if len(found) > MESSAGES_PER_COLUMN:
         shown.append(f"… and {len(found) - MESSAGES_PER_COLUMN} more rows.")
     return shown
@@ -177,10 +180,10 @@ def _category_error(name: str, value) -> str | None:
     return "this column takes a value (text or a number), not objects or lists."
 
 
-def _datetime_errors(name: str, rows: list[dict]) -> list[tuple[int, str]]:
+def _datetime_errors(name: str, rows: list[dict], first_row: int) -> list[tuple[int, str]]:
     """Every row whose value in the date column `name` does not read as a date."""
     errors, texts = [], {}
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(rows, start=first_row):
         value = _plain(row.get(name))
         if value is None:
             continue

@@ -85,3 +85,11 @@ def expire_uploads() -> dict:
 def remove_leftovers() -> dict:
     """Remove partial files of dead writers and files no row points to (beat's schedule)."""
     return housekeeping.remove_leftovers().as_dict()
+
+
+@shared_task
+def score_prediction_file(batch_id: int) -> None:
+    """Check and score an uploaded file of records (analysis/batch_predictions.py)."""
+    from .batch_predictions import batch_prediction_score
+
+    batch_prediction_score(batch_id=batch_id)
