@@ -47,17 +47,18 @@ def celery_worker(env: dict, concurrency: int, log: Path) -> Iterator[None]:
     import redis
 
     from promise.celery import app
+    from tests.celery_command import celery_worker_command
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     worker = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "promise", "worker",
-            "-Q", "ingest,train,default", "--concurrency", str(concurrency),
-            "--loglevel", "WARNING", "--hostname", f"bench-{os.getpid()}@%h",
-            "--without-gossip", "--without-mingle",
-        ],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        celery_worker_command(
+            f"bench-{os.getpid()}@%h", concurrency=concurrency, loglevel="WARNING"
+        ),
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait(lambda: app.control.ping(timeout=0.5), 60, "the worker to start")
         yield

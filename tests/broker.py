@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 import redis
 
 from promise.celery import app
+from tests.celery_command import celery_worker_command
 
 ROOT = Path(__file__).resolve().parents[1]
 RECONCILE_SECONDS = 3
@@ -87,15 +87,15 @@ class Worker:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "celery", "-A", "promise", "worker", "-B",
-                    "--schedule", str(self.log_path.parent / "celerybeat-schedule"),
-                    "-Q", "ingest,train,default", "--concurrency", "2", "--loglevel", "INFO",
-                    "--hostname", f"outage-{os.getpid()}-{time.monotonic_ns()}@%h",
-                    "--without-gossip", "--without-mingle",
-                ],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                celery_worker_command(
+                    f"outage-{os.getpid()}-{time.monotonic_ns()}@%h",
+                    beat_schedule=self.log_path.parent / "celerybeat-schedule",
+                ),
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while not app.control.ping(timeout=0.5):
             if self.process.poll() is not None or time.monotonic() > deadline:

@@ -5,13 +5,14 @@ Shared by the integration and browser tests (registered in tests/conftest.py).
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
+
+from tests.celery_command import celery_worker_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,14 +32,12 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     log = log_path.open("wb")
     worker = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "promise", "worker",
-            "-Q", ",".join(q.name for q in settings.CELERY_TASK_QUEUES), "--concurrency", "2",
-            "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
-            "--without-gossip", "--without-mingle",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        celery_worker_command(f"test-{os.getpid()}@%h"),
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=0.5):
         if worker.poll() is not None or time.monotonic() > deadline:

@@ -4,7 +4,6 @@ start clears the partial files crashed work left."""
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from analysis.automl.ingest.scratch import PARTIAL_SUFFIX, host_name
 from analysis.models import Dataset
 from promise.celery import app
 from tests.bombs import CORPUS, write_corpus
+from tests.celery_command import celery_worker_command
 from tests.worker import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
@@ -185,11 +185,9 @@ def test_a_starting_worker_removes_the_partial_files_of_crashed_work(celery_work
     left.write_bytes(b"PAR1" + b"\0" * 1000)
     # A worker of its own, on a queue nobody sends to: only its start matters here.
     worker = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "promise", "worker", "-Q", "cleanup-check",
-            "--concurrency", "1", "--hostname", f"cleanup-{os.getpid()}@%h",
-            "--without-gossip", "--without-mingle",
-        ],
+        celery_worker_command(
+            f"cleanup-{os.getpid()}@%h", queues=["cleanup-check"], concurrency=1
+        ),
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
         stdout=subprocess.DEVNULL,
