@@ -1,0 +1,240 @@
+"""Deployments in the API: two candidates behind one prediction endpoint (champion and
+challenger), created, listed, read with their history, re-split or put in shadow mode,
+deleted, asked for predictions, and measured per arm. Only the owner sees one (404)."""
+
+import redis
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import deployment_metrics, deployment_serving, deployments, serving
+from ..deployments import Deployment, DeploymentChange, DeploymentError
+from ..forms import prediction_value_error
+from ..models import CandidateResult
+from .errors import invalid, refusal
+from .parsing import JSONBodyParser, json_object
+
+MAX_REQUEST_ID = 200
+REDIS_DOWN = "A deployment's numbers live in Redis, which does not answer; try again shortly."
+
+
+class ArmSerializer(serializers.ModelSerializer):
+    run = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = CandidateResult
+        fields = ["id", "run", "name", "label"]
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = DeploymentChange
+        fields = ["action", "mode", "challenger_percent", "by", "at"]
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    champion = ArmSerializer(read_only=True)
+    challenger = ArmSerializer(read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "name", "champion", "challenger", "mode", "challenger_percent",
+                  "created_at", "updated_at"]  # fmt: skip
+
+
+class DeploymentDetailSerializer(DeploymentSerializer):
+    history = ChangeSerializer(many=True, read_only=True, source="changes")
+
+    class Meta(DeploymentSerializer.Meta):
+        fields = [*DeploymentSerializer.Meta.fields, "history"]
+
+
+PERCENT_HELP = "Share of requests the challenger answers in split mode: 0 rollback, 100 promotion."
+
+
+class SettingSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(Deployment.Mode.choices, required=False)
+    challenger_percent = serializers.IntegerField(
+        min_value=0, max_value=100, required=False, help_text=PERCENT_HELP
+    )
+
+
+class CreateSerializer(SettingSerializer):
+    name = serializers.CharField(max_length=deployments.MAX_NAME)
+    champion = serializers.IntegerField(min_value=1, help_text="A candidate's id.")
+    challenger = serializers.IntegerField(min_value=1, help_text="A candidate's id.")
+
+
+class PredictSerializer(serializers.Serializer):
+    rows = serializers.ListField(child=serializers.DictField(), help_text="{column: value}")
+    arm = serializers.ChoiceField(
+        deployment_serving.ARMS, required=False, help_text="Force this arm to answer."
+    )
+    request_id = serializers.CharField(
+        max_length=MAX_REQUEST_ID,
+        required=False,
+        help_text="The same id always goes to the same arm (for a given split).",
+    )
+
+
+def _owned(request: Request, pk: int) -> Deployment:
+    return get_object_or_404(deployments.deployments_of(request.user), pk=pk)
+
+
+def _refused(exc: DeploymentError) -> Response:
+    return refusal(str(exc), fields={exc.field: [str(exc)]} if exc.field else None)
+
+
+class DeploymentList(generics.ListAPIView):
+    """Your deployments, newest first, a page at a time; POST creates one."""
+
+    serializer_class = DeploymentSerializer
+    parser_classes = [JSONBodyParser]
+
+    def get_queryset(self):
+        return deployments.deployments_of(self.request.user)
+
+    @extend_schema(
+        tags=["deployments"], request=CreateSerializer, responses={201: DeploymentDetailSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        """Put two trained candidates of one dataset and target behind one endpoint."""
+        data = json_object(request, CreateSerializer().fields)
+        if isinstance(data, Response):
+            return data
+        form = CreateSerializer(data=data)
+        if not form.is_valid():
+            return invalid(form.errors, lead="Invalid deployment: ")
+        values = form.validated_data
+        arms = {}
+        for field in ("champion", "challenger"):
+            arms[field] = (
+                CandidateResult.objects.select_related("run")
+                .filter(pk=values[field], run__owner=request.user)
+                .first()
+            )
+            if arms[field] is None:
+                message = f"There is no candidate {values[field]} of yours."
+                return refusal(message, fields={field: [message]})
+        try:
+            deployment = deployments.deployment_create(
+                owner=request.user,
+                name=values["name"],
+                mode=values.get("mode", Deployment.Mode.SPLIT),
+                challenger_percent=values.get("challenger_percent", 0),
+                **arms,
+            )
+        except DeploymentError as exc:
+            return _refused(exc)
+        return Response(DeploymentDetailSerializer(deployment).data, status=201)
+
+
+DeploymentList.get = extend_schema(tags=["deployments"])(DeploymentList.get)
+
+
+@extend_schema(
+    methods=["GET", "DELETE"], tags=["deployments"], responses={200: DeploymentDetailSerializer}
+)
+@extend_schema(
+    methods=["PATCH"],
+    tags=["deployments"],
+    request=SettingSerializer,
+    responses={200: DeploymentDetailSerializer},
+)
+@api_view(["GET", "PATCH", "DELETE"])
+@parser_classes([JSONBodyParser])
+def deployment_detail(request: Request, pk: int) -> Response:
+    """GET: the deployment and its history of settings (who, when). PATCH: a new split
+    and/or mode (0 is the rollback, 100 the promotion). DELETE: remove it (204)."""
+    deployment = _owned(request, pk)
+    if request.method == "DELETE":
+        deployments.deployment_delete(deployment=deployment)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    if request.method == "PATCH":
+        data = json_object(request, SettingSerializer().fields)
+        if isinstance(data, Response):
+            return data
+        form = SettingSerializer(data=data)
+        if not form.is_valid():
+            return invalid(form.errors, lead="Invalid setting: ")
+        if not form.validated_data:
+            return refusal("Send the mode, the challenger_percent, or both.")
+        try:
+            deployment = deployments.deployment_change(
+                deployment=deployment, by=request.user, **form.validated_data
+            )
+        except DeploymentError as exc:
+            return _refused(exc)
+    return Response(DeploymentDetailSerializer(deployment).data)
+
+
+@extend_schema(
+    tags=["deployments"], request=PredictSerializer, responses={200: OpenApiTypes.OBJECT}
+)
+@api_view(["POST"])
+@parser_classes([JSONBodyParser])
+def deployment_predict(request: Request, pk: int) -> Response:
+    """Predictions for rows of {column: value} from the arm the split (or "arm") chooses.
+
+    The answer says which arm ("arm"), which candidate and how it was chosen
+    ("assigned_by": forced, shadow, split, request_id or random), and whether the
+    challenger was asked on the side ("shadowed").
+    """
+    deployment = _owned(request, pk)
+    data = json_object(request, PredictSerializer().fields)
+    if isinstance(data, Response):
+        return data
+    form = PredictSerializer(data=data)
+    if not form.is_valid():
+        return invalid(form.errors)
+    values = form.validated_data
+    for number, row in enumerate(values["rows"], start=1):
+        for column, value in row.items():
+            if problem := prediction_value_error(column, value):
+                return refusal(f"Row {number}: {problem}", fields={"rows": [problem]})
+    try:
+        answer = deployment_serving.predict(
+            deployment,
+            values["rows"],
+            arm=values.get("arm"),
+            request_id=values.get("request_id"),
+        )
+    except serving.PredictionError as exc:
+        return refusal(str(exc))
+    return Response(answer)
+
+
+@extend_schema(
+    tags=["deployments"],
+    responses={
+        200: inline_serializer(
+            "DeploymentMetrics",
+            {
+                "arms": serializers.DictField(
+                    child=serializers.DictField(),
+                    help_text="Per arm: answered, shadowed, errors, error_rate, rows, "
+                    "latency_ms {p50, p95, p99}, predictions (label shares or numbers).",
+                ),
+                "shadow": serializers.DictField(
+                    help_text="Shadowed requests: requests, rows, agreement (share of rows "
+                    "the arms agree on), mean_abs_difference, skipped."
+                ),
+            },
+        )
+    },
+)
+@api_view(["GET"])
+def deployment_metrics_view(request: Request, pk: int) -> Response:
+    """Per arm: requests, errors, latency percentiles and the distribution of predictions;
+    and how often the arms agree on shadowed requests."""
+    deployment = _owned(request, pk)
+    try:
+        return Response(deployment_metrics.summary(deployment.pk))
+    except redis.RedisError:
+        return refusal(REDIS_DOWN, status=503)
