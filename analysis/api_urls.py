@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .api import candidates, chunks, datasets, runs, serving
+from .api import candidates, chunks, datasets, deployments, runs, serving
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
@@ -13,6 +13,18 @@ urlpatterns = [
     path("datasets/<int:pk>/", datasets.dataset_detail, name="api_dataset_detail"),
     path("datasets/<int:pk>/reread/", datasets.dataset_reread, name="api_dataset_reread"),
     path("datasets/<int:pk>/runs/", runs.run_start, name="api_run_start"),
+    path("deployments/", deployments.DeploymentList.as_view(), name="api_deployments"),
+    path("deployments/<int:pk>/", deployments.deployment_detail, name="api_deployment_detail"),
+    path(
+        "deployments/<int:pk>/predict/",
+        deployments.deployment_predict,
+        name="api_deployment_predict",
+    ),
+    path(
+        "deployments/<int:pk>/metrics/",
+        deployments.deployment_metrics_view,
+        name="api_deployment_metrics",
+    ),
     path("serving/metrics/", serving.metrics, name="api_serving_metrics"),
     path("serving/clear/", serving.clear, name="api_serving_clear"),
     path("examples/", datasets.examples, name="api_examples"),
