@@ -86,11 +86,16 @@ def record(
     username: str = "",
 ) -> AuditEntry:
     """Write one entry. The acting user is the signed-in user of the request being
-    served, else `user`; `target` is the object acted on."""
-    request = request if request is not None else _request.get()
-    actor = getattr(request, "user", None)
-    if actor is None or not actor.is_authenticated:
-        actor = user
+    served, else `user`; `target` is the object acted on. A `request` given (the auth
+    signals') is read for its address only: its user is being decided."""
+    actor = user
+    if request is None:
+        request = _request.get()
+        signed_in = getattr(request, "user", None)
+        if signed_in is not None and signed_in.is_authenticated:
+            actor = signed_in
+    # The API's request wraps Django's; the address is read from Django's.
+    request = getattr(request, "_request", request)
     return AuditEntry.objects.create(
         user=actor if actor is not None and actor.pk else None,
         username=(actor.get_username() if actor is not None else "") or username[:150],

@@ -17,7 +17,6 @@ from django.db import models
 from django.db.models import Sum
 
 
-
 class UserLimits(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="limits"
@@ -51,9 +50,9 @@ class Limits:
     max_time_budget: int
 
 
-def limits_for(user) -> Limits:
+def limits_for(user_id: int) -> Limits:
     """The user's limits: their own where an administrator set one, else the settings'."""
-    own = UserLimits.objects.filter(user_id=user.pk).first()
+    own = UserLimits.objects.filter(user_id=user_id).first()
     defaults = Limits(
         max_upload_bytes=settings.PROMISE_MAX_UPLOAD_BYTES,
         storage_quota_bytes=settings.PROMISE_STORAGE_QUOTA_BYTES,
@@ -78,33 +77,33 @@ def amount(size: int) -> str:
     return f"{size:,} bytes"
 
 
-def storage_used(user) -> int:
+def storage_used(user_id: int) -> int:
     """Bytes of the user's stored datasets."""
     from .models import Dataset
 
-    return Dataset.objects.filter(owner_id=user.pk).aggregate(n=Sum("size_bytes"))["n"] or 0
+    return Dataset.objects.filter(owner_id=user_id).aggregate(n=Sum("size_bytes"))["n"] or 0
 
 
-def lock_user(user) -> None:
+def lock_user(user_id: int) -> None:
     """Hold the user's row until the transaction ends, so two requests at once cannot
     both pass a limit."""
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    get_user_model().objects.select_for_update().filter(pk=user_id).first()
 
 
-def check_upload(user, size: int, *, pending: int = 0) -> None:
+def check_upload(user_id: int, size: int, *, pending: int = 0) -> None:
     """Refuse a file of `size` bytes over the largest upload or the storage quota;
     `pending` counts bytes already held for the user outside datasets (this upload's
     chunks so far do not count twice)."""
     from .services.errors import LimitExceeded
 
-    limits = limits_for(user)
+    limits = limits_for(user_id)
     if size > limits.max_upload_bytes:
         raise LimitExceeded(
             f"The file is larger than the {amount(limits.max_upload_bytes)} limit: upload a "
             "smaller file, or a compressed one (.csv.gz, .zip, Parquet).",
             status=413,
         )
-    used = storage_used(user) + pending
+    used = storage_used(user_id) + pending
     if used + size > limits.storage_quota_bytes:
         left = max(limits.storage_quota_bytes - used, 0)
         raise LimitExceeded(
@@ -115,18 +114,18 @@ def check_upload(user, size: int, *, pending: int = 0) -> None:
         )
 
 
-def check_run(user, time_budget: int) -> None:
+def check_run(user_id: int, time_budget: int) -> None:
     """Refuse a run over the user's time-budget ceiling or past their runs at once."""
     from .models import Run
     from .services.errors import LimitExceeded
 
-    limits = limits_for(user)
+    limits = limits_for(user_id)
     if time_budget > limits.max_time_budget:
         raise LimitExceeded(
             f"The time budget of {time_budget:,} seconds is over your limit of "
             f"{limits.max_time_budget:,} seconds: choose a shorter one.",
         )
-    going = Run.objects.filter(owner_id=user.pk, status__in=Run.ACTIVE).count()
+    going = Run.objects.filter(owner_id=user_id, status__in=Run.ACTIVE).count()
     if going >= limits.max_concurrent_runs:
         runs = "run" if limits.max_concurrent_runs == 1 else "runs"
         raise LimitExceeded(

@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.db import transaction
 
+from . import limits
+from .services.errors import LimitExceeded
 from .storage import upload_name
 
 CHUNK_BYTES = 8 * 1024**2
@@ -73,38 +76,52 @@ def uploads_root(owner_id: int) -> Path:
     return Path(settings.MEDIA_ROOT) / "uploads" / str(owner_id)
 
 
-def limit_message() -> str:
-    limit = settings.PROMISE_MAX_UPLOAD_BYTES
-    if limit >= 1024**3:
-        amount = f"{limit / 1024**3:g} GB"
-    elif limit >= 1024**2:
-        amount = f"{limit / 1024**2:g} MB"
-    else:
-        amount = f"{limit:,} bytes"
-    return (
-        f"The file is larger than the {amount} limit: upload a smaller file, "
-        "or a compressed one (.csv.gz, .zip, Parquet)."
-    )
-
-
 def upload_begin(*, owner_id: int, name: str, size: int) -> Upload:
-    """Open an upload of `size` bytes; refuse empty files and files over the limit."""
+    """Open an upload of `size` bytes; refuse empty files and files over the owner's
+    limits (analysis/limits.py), counting the bytes their other open uploads declared."""
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise UploadError("Send the file's size in bytes.")
     if size == 0:
         raise UploadError("The file is empty: choose a table with a header row and data rows.")
-    if size > settings.PROMISE_MAX_UPLOAD_BYTES:
-        raise UploadError(limit_message(), status=413)
     if name is not None and not isinstance(name, str):
         raise UploadError("Send the file's name as a string.")
     clean_name = upload_name(name)
     _discard_abandoned(owner_id)
-    upload_id = secrets.token_hex(16)
-    folder = uploads_root(owner_id) / upload_id
-    folder.mkdir(parents=True)
-    (folder / "data").touch()
-    (folder / "upload.json").write_text(json.dumps({"name": clean_name, "size": size}))
+    # Under a lock on the owner's row until the folder exists: two uploads opened at
+    # once cannot both pass the quota.
+    with transaction.atomic():
+        limits.lock_user(owner_id)
+        _within_limits(owner_id, size, pending=_open_bytes(owner_id, declared=True))
+        upload_id = secrets.token_hex(16)
+        folder = uploads_root(owner_id) / upload_id
+        folder.mkdir(parents=True)
+        (folder / "data").touch()
+        (folder / "upload.json").write_text(json.dumps({"name": clean_name, "size": size}))
     return Upload(upload_id, owner_id, clean_name, size, folder)
+
+
+def _within_limits(owner_id: int, size: int, *, pending: int) -> None:
+    try:
+        limits.check_upload(owner_id, size, pending=pending)
+    except LimitExceeded as exc:
+        raise UploadError(str(exc), status=exc.status) from exc
+
+
+def _open_bytes(owner_id: int, *, declared: bool, besides: str = "") -> int:
+    """Bytes of the owner's open uploads other than `besides`: declared, or received."""
+    total = 0
+    root = uploads_root(owner_id)
+    for folder in root.iterdir() if root.is_dir() else ():
+        if folder.name == besides:
+            continue
+        try:
+            if declared:
+                total += int(json.loads((folder / "upload.json").read_text())["size"])
+            else:
+                total += (folder / "data").stat().st_size
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return total
 
 
 def upload_get(*, owner_id: int, upload_id: str) -> Upload:
@@ -143,6 +160,19 @@ def upload_append(*, upload: Upload, offset: int, stream: BinaryIO | None, lengt
             raise UploadError(
                 "This piece goes past the size declared for the file.", status=413, offset=received
             )
+        # The limits may have been lowered since the upload began: the running total is
+        # checked again, and an upload that cannot fit any more is given up whole.
+        try:
+            limits.check_upload(
+                upload.owner_id,
+                received + length,
+                pending=_open_bytes(upload.owner_id, declared=False, besides=upload.id),
+            )
+        except LimitExceeded as exc:
+            upload_discard(upload=upload)
+            raise UploadError(
+                f"{exc} The upload was stopped and what it had sent removed.", status=exc.status
+            ) from exc
         remaining = length
         while remaining and stream is not None:
             block = stream.read(min(READ_BLOCK, remaining))

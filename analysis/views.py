@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import figures, selectors, services, serving
+from . import figures, limits, selectors, services, serving
 from .automl.metrics import METRIC_LABELS
 from .examples import BY_SLUG, EXAMPLES, example_csv
 from .forms import (
@@ -29,7 +29,7 @@ def _home_context(request: HttpRequest, upload_form: UploadForm) -> dict:
         "runs": selectors.runs_with_best(request.user),
         "upload_form": upload_form,
         "examples": EXAMPLES,
-        "max_upload_bytes": settings.PROMISE_MAX_UPLOAD_BYTES,
+        "max_upload_bytes": limits.limits_for(request.user.pk).max_upload_bytes,
     }
 
 
@@ -45,9 +45,13 @@ def example_create(request: HttpRequest, slug: str) -> HttpResponse:
     example = BY_SLUG.get(slug)
     if example is None:
         raise Http404("No such example dataset.")
-    dataset = services.dataset_create_from_path(
-        owner=request.user, path=example_csv(example), name=example.filename
-    )
+    try:
+        dataset = services.dataset_create_from_path(
+            owner=request.user, path=example_csv(example), name=example.filename
+        )
+    except services.ServiceError as exc:  # over the user's storage quota
+        messages.error(request, str(exc))
+        return redirect("home")
     return redirect("dataset_detail", dataset.pk)
 
 

@@ -139,7 +139,7 @@ def upload_finish(request: Request, upload_id: str) -> Response:
     except uploads.UploadError as exc:
         return _upload_error(exc)
     except services.ServiceError as exc:
-        return refusal(str(exc))
+        return refusal(str(exc), status=getattr(exc, "status", 400))
     uploads.upload_discard(upload=upload)
     body = {
         **DatasetSerializer(dataset).data,

@@ -93,7 +93,7 @@ class DatasetList(generics.ListAPIView):
         try:
             dataset = services.dataset_upload(owner=request.user, uploaded_file=upload)
         except services.ServiceError as exc:
-            return refusal(str(exc))
+            return refusal(str(exc), status=getattr(exc, "status", 400))
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
 
@@ -173,7 +173,10 @@ def example_create(request: Request, slug: str) -> Response:
     if example is None:
         known = ", ".join(e.slug for e in EXAMPLES)
         return refusal(f"There is no example “{slug}”: choose one of {known}.", status=404)
-    dataset = services.dataset_create_from_path(
-        owner=request.user, path=example_csv(example), name=example.filename
-    )
+    try:
+        dataset = services.dataset_create_from_path(
+            owner=request.user, path=example_csv(example), name=example.filename
+        )
+    except services.ServiceError as exc:  # over the user's storage quota
+        return refusal(str(exc), status=getattr(exc, "status", 400))
     return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)

@@ -64,16 +64,22 @@ def run_start(request: Request, pk: int) -> Response:
     try:
         run = services.run_start(owner=request.user, dataset=dataset, **form.validated_data)
     except services.ServiceError as exc:
-        return refusal(str(exc))
+        return refusal(str(exc), status=getattr(exc, "status", 400))
     return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["runs"], responses={200: RunSerializer})
-@api_view(["GET"])
+@extend_schema(tags=["runs"], methods=["GET"], responses={200: RunSerializer})
+@extend_schema(tags=["runs"], methods=["DELETE"], responses={204: None})
+@api_view(["GET", "DELETE"])
 def run_detail(request: Request, pk: int) -> Response:
-    """The run's settings, state, live progress, insights and ranked candidates; poll it
-    while the run is active."""
-    return Response(RunSerializer(_owned(request, pk)).data)
+    """GET: the run's settings, state, live progress, insights and ranked candidates; poll
+    it while the run is active. DELETE: the run with its models and exports (a run still
+    going is cancelled first)."""
+    run = _owned(request, pk)
+    if request.method == "DELETE":
+        services.run_delete(run=run)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    return Response(RunSerializer(run).data)
 
 
 def _control(run: Run, done: bool, refused: str) -> Response:
@@ -112,7 +118,7 @@ def run_retry(request: Request, pk: int) -> Response:
     try:
         new_run = services.run_retry(run=_owned(request, pk))
     except services.ServiceError as exc:
-        return refusal(str(exc), status=409)
+        return refusal(str(exc), status=getattr(exc, "status", 409))
     return Response(RunSerializer(new_run).data, status=status.HTTP_201_CREATED)
 
 

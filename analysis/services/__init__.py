@@ -2,11 +2,12 @@
 call these, by the names below; each module holds one part of the work.
 
     datasets      upload, profile, read again, delete
-    runs          start, sample, rank, finish now, fail, cancel, retry
+    runs          start, sample, rank, finish now, fail, cancel, retry, delete
     training      one candidate's search, claimed by one worker at a time
     second_round  the time the first round left, for the searches that can improve
     confirmation  scoring a sampled run's models on the rest of the file
-    exports       the rendered files and the stored zip of a trained candidate
+    exports       the rendered files and the stored zip of a trained candidate; delete,
+                  rebuild
 
 Celery canvases and sending tasks live in analysis/workflow.py, which these call.
 """
@@ -21,9 +22,10 @@ from .datasets import (
     dataset_upload,
 )
 from .errors import UNEXPECTED_ERROR, ServiceError
-from .exports import export_build, export_files
+from .exports import export_build, export_delete, export_files, export_rebuild
 from .runs import (
     run_cancel,
+    run_delete,
     run_fail,
     run_finish,
     run_prepare,
@@ -50,10 +52,13 @@ __all__ = [
     "dataset_reprofile",
     "dataset_upload",
     "export_build",
+    "export_delete",
     "export_files",
+    "export_rebuild",
     "run_cancel",
     "run_confirm",
     "run_confirm_best",
+    "run_delete",
     "run_fail",
     "run_finish",
     "run_prepare",

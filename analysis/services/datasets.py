@@ -13,7 +13,7 @@ from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from .. import workflow
+from .. import audit, limits, workflow
 from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions, remove_normalized
 from ..automl.ingest.limits import ReadAbandoned, guarded
@@ -36,21 +36,23 @@ TOO_LONG = (
 
 def dataset_upload(*, owner, uploaded_file: UploadedFile) -> Dataset:
     """Store an upload (copied in chunks, never read whole) and queue its profiling."""
-    _check_upload_size(uploaded_file.size)
     name = upload_name(uploaded_file.name)
     with transaction.atomic():
+        _check_upload(owner, uploaded_file.size)
         dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=uploaded_file.size)
         dataset.file.save(stored_file_name(name), File(uploaded_file), save=True)
+        audit.record(audit.AuditEntry.Action.UPLOAD, user=owner, target=dataset)
         transaction.on_commit(lambda: workflow.send_profile(dataset.pk))
     return dataset
 
 
-def _check_upload_size(size: int) -> None:
+def _check_upload(owner, size: int) -> None:
+    """Refuse an empty file, or one over the owner's limits (under a lock on their row,
+    so two uploads at once cannot both pass the quota)."""
     if size == 0:
         raise ServiceError("The file is empty: choose a table with a header row and data rows.")
-    if size > settings.PROMISE_MAX_UPLOAD_BYTES:
-        limit_gb = settings.PROMISE_MAX_UPLOAD_BYTES / 1024**3
-        raise ServiceError(f"The file is larger than the {limit_gb:g} GB limit.")
+    limits.lock_user(owner.pk)
+    limits.check_upload(owner.pk, size)
 
 
 def dataset_create_from_path(*, owner, path: Path, name: str | None = None) -> Dataset:
@@ -68,10 +70,11 @@ def dataset_create_from_upload(*, owner, path: Path, name: str) -> Dataset:
     GB is written once; other storages (S3) get it streamed by `File.save`.
     """
     size = path.stat().st_size
-    _check_upload_size(size)
     name = upload_name(name)
     with transaction.atomic():
+        _check_upload(owner, size)
         dataset = Dataset.objects.create(owner=owner, name=name, size_bytes=size)
+        audit.record(audit.AuditEntry.Action.UPLOAD, user=owner, target=dataset)
         storage = dataset.file.storage
         stored_name = storage.get_available_name(
             dataset.file.field.generate_filename(dataset, stored_file_name(name)),
@@ -179,14 +182,19 @@ def dataset_delete(*, dataset: Dataset) -> None:
         (export.file.storage, export.file.name)
         for export in Export.objects.filter(candidate__run__dataset=dataset)
     ]
+    audit.record(audit.AuditEntry.Action.DELETE, user=dataset.owner, target=dataset)
     dataset.delete()
-    transaction.on_commit(lambda: _remove_files(folders, source, stored))
+    transaction.on_commit(lambda: remove_files(folders, source, stored))
 
 
-def _remove_files(folders: list[Path], source: Path, stored: list[tuple[Storage, str]]) -> None:
+def remove_files(
+    folders: list[Path], source: Path | None, stored: list[tuple[Storage, str]]
+) -> None:
+    """Remove run folders, an upload's copies beside it and stored files (on commit)."""
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
-    remove_normalized(source)
+    if source is not None:
+        remove_normalized(source)
     for storage, name in stored:
         if name:
             storage.delete(name)

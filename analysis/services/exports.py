@@ -8,7 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from django.core.files.base import File
+from django.db import transaction
 
+from .. import audit
 from ..models import CandidateResult, Dataset, Export
 from ..storage import dataset_path, run_dir
 from .errors import ServiceError
@@ -63,6 +65,7 @@ def export_build(*, candidate: CandidateResult) -> Export:
     digest = _contents_sha256(asdict(spec))
     stored = candidate.exports.filter(contents_sha256=digest).first()
     if stored is not None and stored.file.storage.exists(stored.file.name):
+        audit.record(audit.AuditEntry.Action.EXPORT, user=candidate.run.owner, target=stored)
         return stored
     run = candidate.run
     zip_path = run_dir(run) / "exports" / f"promise-run{run.pk}-{candidate.name}.zip"
@@ -72,7 +75,26 @@ def export_build(*, candidate: CandidateResult) -> Export:
     with zip_path.open("rb") as handle:
         export.file.save(zip_path.name, File(handle), save=True)
     zip_path.unlink()
+    audit.record(audit.AuditEntry.Action.EXPORT, user=run.owner, target=export)
     return export
+
+
+@transaction.atomic
+def export_delete(*, export: Export) -> None:
+    """Delete an export's row and, once that is committed, its zip."""
+    storage, name = export.file.storage, export.file.name
+    audit.record(audit.AuditEntry.Action.DELETE, user=export.owner, target=export)
+    export.delete()
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+def export_rebuild(*, export: Export) -> Export:
+    """Build the candidate's zip again from its current model and data, replacing this
+    one (its file too)."""
+    candidate = export.candidate
+    export_delete(export=export)
+    return export_build(candidate=candidate)
 
 
 def _contents_sha256(spec: dict) -> str:

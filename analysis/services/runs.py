@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import workflow
+from .. import audit, limits, workflow
 from ..automl.candidates import CANDIDATES
 from ..automl.discovery import load_search
 from ..automl.errors import UserFacingError
@@ -24,7 +24,7 @@ from ..automl.ranking import Contender, rank_candidates
 from ..automl.sampling import STRATEGIES, TIME_BASED
 from ..automl.second_round import ended_early_sentence
 from ..failures import record_traceback
-from ..models import CandidateResult, Dataset, Run
+from ..models import CandidateResult, Dataset, Export, Run
 from ..storage import dataset_path, run_dir
 from .confirmation import run_confirm_best
 from .errors import UNEXPECTED_ERROR, ServiceError
@@ -67,6 +67,9 @@ def run_start(
         raise ServiceError(f"Choose a sampling strategy among {', '.join(STRATEGIES)}.")
     if time_column and time_column not in columns:
         raise ServiceError(f"The time column {time_column!r} is not a column of this dataset.")
+    time_budget = time_budget or settings.PROMISE_DEFAULT_TIME_BUDGET
+    limits.lock_user(owner.pk)
+    limits.check_run(owner.pk, time_budget)
     run = Run.objects.create(
         owner=owner,
         dataset=dataset,
@@ -78,8 +81,9 @@ def run_start(
         time_column=time_column,
         metric=metric,
         seed=seed,
-        time_budget=time_budget or settings.PROMISE_DEFAULT_TIME_BUDGET,
+        time_budget=time_budget,
     )
+    audit.record(audit.AuditEntry.Action.RUN, user=owner, target=run)
     CandidateResult.objects.bulk_create(
         CandidateResult(run=run, name=c.name, label=c.label, position=i)
         for i, c in enumerate(CANDIDATES)
@@ -248,6 +252,7 @@ def run_cancel(*, run: Run) -> bool:
     )
     if not cancelled:
         return False
+    audit.record(audit.AuditEntry.Action.CANCEL, user=run.owner, target=run)
     busy = CandidateResult.objects.filter(run_id=run.pk).filter(
         # A trained candidate's search may be running again, in the second round.
         Q(status=CandidateResult.Status.RUNNING)
@@ -282,3 +287,22 @@ def run_retry(*, run: Run) -> Run:
         metric=run.metric,
         seed=run.seed,
     )
+
+
+@transaction.atomic
+def run_delete(*, run: Run) -> None:
+    """Delete a run with its candidates, its folder (models, sample, searches) and its
+    exports' zips; a run still going is cancelled first. The files go once the rows are
+    gone (on commit), so a failure on the way leaves the run whole."""
+    from .datasets import remove_files
+
+    if run.is_active:
+        run_cancel(run=run)
+    stored = [
+        (export.file.storage, export.file.name)
+        for export in Export.objects.filter(candidate__run=run)
+    ]
+    folder = run_dir(run)
+    audit.record(audit.AuditEntry.Action.DELETE, user=run.owner, target=run)
+    run.delete()
+    transaction.on_commit(lambda: remove_files([folder], None, stored))
