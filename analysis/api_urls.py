@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .api import candidates, chunks, datasets, deployments, runs, serving
+from .api import candidates, chunks, datasets, deployments, prediction_files, runs, serving
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
@@ -42,6 +42,17 @@ urlpatterns = [
     path("candidates/<int:pk>/", candidates.candidate_detail, name="api_candidate_detail"),
     path("candidates/<int:pk>/charts/", candidates.candidate_charts, name="api_candidate_charts"),
     path("candidates/<int:pk>/predict/", candidates.predict, name="api_predict"),
+    path(
+        "candidates/<int:pk>/predict/file/", prediction_files.predict_file, name="api_predict_file"
+    ),
+    path(
+        "prediction-files/<int:pk>/", prediction_files.prediction_file, name="api_prediction_file"
+    ),
+    path(
+        "prediction-files/<int:pk>/result/",
+        prediction_files.prediction_file_result,
+        name="api_prediction_file_result",
+    ),
     path("candidates/<int:pk>/export/", candidates.export_zip, name="api_export_zip"),
     path("candidates/<int:pk>/export/files/", candidates.export_files, name="api_export_files"),
     path(

@@ -32,6 +32,7 @@ from django.conf import settings
 from . import serving_metrics
 from .automl.compiled import CompiledModel, read_record
 from .models import CandidateResult
+from .prediction_input import FeatureSchema, check_rows, schema_of
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class Entry:
     checksum: str  # of the model files, for the prediction cache's keys
     bytes: int
     loaded_at: float
+    schema: FeatureSchema | None = None  # read from the model on first use
 
 
 class ModelCache:
@@ -244,6 +246,26 @@ def _answer(candidate: CandidateResult, compiled: CompiledModel, rows: list[dict
 
 def feature_columns(candidate: CandidateResult) -> list[str]:
     return MODELS.get(candidate.pk, candidate.model_dir, None).model.model.features.columns
+
+
+def feature_schema(candidate: CandidateResult) -> FeatureSchema:
+    """The columns the candidate's model takes, by kind, with the categories it knows."""
+    if candidate.status != CandidateResult.Status.SUCCEEDED:
+        raise PredictionError("This candidate has no trained model.")
+    entry = MODELS.get(candidate.pk, candidate.model_dir, _generation())
+    if entry.schema is None:
+        entry.schema = schema_of(entry.model.model)
+    return entry.schema
+
+
+def predict_checked(candidate: CandidateResult, rows: list) -> dict:
+    """`predict_rows` for rows checked against the model's schema first (see
+    prediction_input: InputRefused names every field); the answer also lists the columns
+    ignored and the categories the model never saw."""
+    if isinstance(rows, list) and len(rows) > MAX_ROWS_PER_REQUEST:
+        raise PredictionError(f"Send at most {MAX_ROWS_PER_REQUEST} rows per request.")
+    checked = check_rows(feature_schema(candidate), rows)
+    return {**predict_rows(candidate, checked.rows), **checked.notes()}
 
 
 def prediction_key(candidate_id: int, checksum: str, rows: list[dict]) -> str:

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import figures, selectors, services, serving
-from ..forms import prediction_value_error
 from ..models import CandidateResult
+from ..prediction_input import InputRefused
 from .errors import refusal
 from .parsing import JSONBodyParser, json_object
 from .runs import figure_dicts
@@ -62,37 +62,64 @@ def candidate_charts(request: Request, pk: int) -> Response:
     tags=["predictions"],
     request=inline_serializer(
         "PredictRequest",
-        {"rows": serializers.ListField(child=serializers.DictField(), help_text="{column: value}")},
+        {
+            "rows": serializers.ListField(
+                child=serializers.DictField(),
+                required=False,
+                help_text="Records of {column: value}; null for an unknown value.",
+            ),
+            "row": serializers.DictField(
+                required=False, help_text="One record: the same as rows with one item."
+            ),
+        },
     ),
-    responses={200: OpenApiTypes.OBJECT},
+    responses={
+        200: inline_serializer(
+            "PredictAnswer",
+            {
+                "model": serializers.CharField(),
+                "predictions": serializers.ListField(child=serializers.JSONField()),
+                "probabilities": serializers.ListField(
+                    child=serializers.DictField(child=serializers.FloatField()),
+                    required=False,
+                    help_text="Classification: each class's probability, per record.",
+                ),
+                "ignored_columns": serializers.ListField(
+                    child=serializers.CharField(), required=False
+                ),
+                "unseen_categories": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()), required=False
+                ),
+            },
+        ),
+        400: OpenApiTypes.OBJECT,
+    },
 )
 @api_view(["POST"])
 @parser_classes([JSONBodyParser])
 def predict(request: Request, pk: int) -> Response:
-    """The model's predictions for rows of {column: value}."""
+    """The model's predictions for one record ("row") or a list of them ("rows").
+
+    Each record is checked against the model's columns: a missing column or a value of
+    the wrong type is refused with a message under its name in "fields" (send null for
+    an unknown value); a column the model does not use is ignored and listed in
+    "ignored_columns"; a category the model never saw is predicted as the model treats
+    rare values and listed in "unseen_categories". Classification answers the labels
+    and each class's probability.
+    """
     candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)
-    data = json_object(request, ("rows",))
+    data = json_object(request, ("rows", "row"))
     if isinstance(data, Response):
         return data
-    rows = data.get("rows")
-    if refused := _prediction_values_refused(rows):
-        return refused
+    if ("row" in data) == ("rows" in data):
+        return refusal('Send either "row" (one record) or "rows" (a list of records).')
+    rows = [data["row"]] if "row" in data else data["rows"]
     try:
-        return Response(serving.predict_rows(candidate, rows))
+        return Response(serving.predict_checked(candidate, rows))
+    except InputRefused as exc:
+        return refusal(exc.sentence, fields=exc.fields)
     except serving.PredictionError as exc:
         return refusal(str(exc))
-
-
-def _prediction_values_refused(rows) -> Response | None:
-    """A 400 for the first value of `rows` no model can take, or None (the shape of
-    `rows` is serving's to check)."""
-    if not isinstance(rows, list):
-        return None
-    for number, row in enumerate(rows, start=1):
-        for column, value in row.items() if isinstance(row, dict) else ():
-            if problem := prediction_value_error(column, value):
-                return refusal(f"Row {number}: {problem}")
-    return None
 
 
 @extend_schema(

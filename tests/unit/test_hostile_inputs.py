@@ -311,7 +311,8 @@ def test_it_refuses_a_number_beyond_float32_for_a_tree(owner_client, trained):
     )
 
     assert response.status_code == 400
-    assert response.json()["error"].startswith("Row 1: The value of 'monthly_charges' is too large")
+    (message,) = response.json()["fields"]["monthly_charges"]
+    assert message.startswith("this value is too large")
 
 
 def test_it_refuses_a_number_beyond_float32_on_the_prediction_page(owner_client, trained):

@@ -1,0 +1,116 @@
+"""Rows checked against a model's feature schema, through the prediction API: a missing
+column, a value of the wrong type and an unseen category, one record or a list."""
+
+import pytest
+from django.urls import reverse
+
+from tests.unit.test_serving import fresh_serving, make_candidate, run, save_model  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def binary(run, tmp_path):  # noqa: F811
+    model, holdout = save_model(tmp_path / "tree", "decision_tree", "binary")
+    return make_candidate(run, tmp_path / "tree"), model, holdout
+
+
+def record(holdout, i=0):
+    row = holdout.iloc[i].to_dict()
+    return {k: (None if v != v else v) for k, v in row.items()}  # NaN as null
+
+
+def post(client, candidate, body):
+    return client.post(
+        reverse("api_predict", args=[candidate.pk]), body, content_type="application/json"
+    )
+
+
+def test_it_answers_one_record_with_labels_and_probabilities(owner_client, binary):
+    candidate, model, holdout = binary
+    body = post(owner_client, candidate, {"row": record(holdout)}).json()
+    assert body["predictions"] == model.predict(holdout.head(1))
+    (probabilities,) = body["probabilities"]
+    assert set(probabilities) == {str(c) for c in model.classes}
+    assert abs(sum(probabilities.values()) - 1) < 1e-5
+
+
+def test_it_answers_a_list_of_records(owner_client, binary):
+    candidate, model, holdout = binary
+    rows = [record(holdout, i) for i in range(5)]
+    body = post(owner_client, candidate, {"rows": rows}).json()
+    assert body["predictions"] == model.predict(holdout.head(5))
+    assert len(body["probabilities"]) == 5
+
+
+def test_it_names_a_missing_column(owner_client, binary):
+    candidate, _, holdout = binary
+    row = record(holdout)
+    del row["amount"]
+    response = post(owner_client, candidate, {"row": row})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "amount": ["this column of the model is missing; send null when the value is unknown."]
+    }
+
+
+def test_a_null_is_a_missing_value_the_model_imputes(owner_client, binary):
+    candidate, _, holdout = binary
+    response = post(owner_client, candidate, {"row": {**record(holdout), "amount": None}})
+    assert response.status_code == 200
+
+
+def test_it_names_each_value_of_the_wrong_type_with_its_row(owner_client, binary):
+    candidate, _, holdout = binary
+    rows = [record(holdout, i) for i in range(3)]
+    rows[1]["x"] = "twelve"
+    rows[2]["since"] = "not a date"
+    rows[0]["plan"] = {"nested": 1}
+    body = post(owner_client, candidate, {"rows": rows}).json()
+    assert body["fields"] == {
+        "x": ["row 2: 'twelve' is not a number; this column takes numbers."],
+        "plan": ["row 1: this column takes a value (text or a number), not objects or lists."],
+        "since": ["row 3: 'not a date' is not a date; send one such as 2024-05-31."],
+    }
+    assert body["error"].startswith("x: row 2")
+
+
+def test_text_that_reads_as_a_number_is_a_number(owner_client, binary):
+    candidate, model, holdout = binary
+    row = {**record(holdout), "x": "1.5", "amount": "900"}
+    assert post(owner_client, candidate, {"row": row}).status_code == 200
+
+
+def test_an_unseen_category_is_predicted_and_listed(owner_client, binary):
+    candidate, _, holdout = binary
+    row = {**record(holdout), "plan": "platinum", "city": "atlantis"}
+    body = post(owner_client, candidate, {"row": row}).json()
+    assert body["unseen_categories"] == {"plan": ["platinum"], "city": ["atlantis"]}
+    assert len(body["predictions"]) == 1
+
+
+def test_extra_columns_are_ignored_and_listed(owner_client, binary):
+    candidate, model, holdout = binary
+    row = {**record(holdout), "customer_id": 7, "note": "hi"}
+    body = post(owner_client, candidate, {"row": row}).json()
+    assert body["ignored_columns"] == ["customer_id", "note"]
+    assert body["predictions"] == model.predict(holdout.head(1))
+
+
+def test_it_wants_row_or_rows_not_both(owner_client, binary):
+    candidate, _, holdout = binary
+    both = post(owner_client, candidate, {"row": record(holdout), "rows": [record(holdout)]})
+    assert both.status_code == 400 and '"row"' in both.json()["error"]
+    assert post(owner_client, candidate, {}).status_code == 400
+
+
+@pytest.mark.parametrize("row", [[], "text", 3, None, [1, 2]])
+def test_a_record_that_is_not_an_object_is_refused(owner_client, binary, row):
+    candidate, _, _ = binary
+    response = post(owner_client, candidate, {"row": row})
+    assert response.status_code == 400 and response.json()["error"]
+
+
+def test_another_users_model_is_not_found(outsider_client, binary):
+    candidate, _, holdout = binary
+    assert post(outsider_client, candidate, {"row": record(holdout)}).status_code == 404
