@@ -3,6 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from .automl.kinds import ERROR, INFO, WARNING
+from .automl.target_rule import TargetSuggestion, suggest_target
 from .models import CandidateResult, Dataset, Run
 from .templatetags.numbers import alike, count, significant
 
@@ -106,27 +107,16 @@ def runs_with_best(user, limit: int = 20) -> list[Run]:
     return runs
 
 
-TARGET_NAMES = ("target", "label", "class", "y", "outcome", "churn", "churned", "species")
-
-
-def suggested_target(dataset: Dataset) -> str | None:
-    """The column most likely to be what the user wants to predict.
-
-    The example datasets know theirs; otherwise a column named like a target, otherwise
-    the last column that is not identifier-like, constant or free text.
-    """
+def suggested_target(dataset: Dataset) -> TargetSuggestion | None:
+    """The column most likely to be what the user wants to predict, and why (the rule is
+    in automl/target_rule.py); an example dataset knows its own."""
     from .examples import EXAMPLES
 
     columns = (dataset.profile or {}).get("columns") or []
-    names = [c["name"] for c in columns]
     for example in EXAMPLES:
-        if dataset.name == example.filename and example.target in names:
-            return example.target
-    for name in names:
-        if name.strip().lower() in TARGET_NAMES:
-            return name
-    usable = [c["name"] for c in columns if c.get("kind") not in ("identifier", "constant", "text")]
-    return (usable or names or [None])[-1]
+        if dataset.name == example.filename and any(c["name"] == example.target for c in columns):
+            return TargetSuggestion(example.target, "it is what this example dataset is about")
+    return suggest_target(columns)
 
 
 def dataset_runs(dataset: Dataset) -> QuerySet[Run]:

@@ -142,7 +142,8 @@ def dataset_reprofile(request: HttpRequest, pk: int) -> HttpResponse:
 def _run_form(dataset: Dataset, data) -> RunForm:
     columns = [c["name"] for c in dataset.profile["columns"]]
     dates = [c["name"] for c in dataset.profile["columns"] if c.get("kind") == "datetime"]
-    target = selectors.suggested_target(dataset) or columns[-1]
+    suggestion = selectors.suggested_target(dataset)
+    target = suggestion.column if suggestion else columns[-1]
     small = (dataset.row_count or 0) <= settings.PROMISE_DEFAULT_SAMPLE_ROWS
     initial = {"target": target, "sample": "full" if small else "default"}
     return RunForm(data, columns=columns, time_columns=dates, initial=initial)

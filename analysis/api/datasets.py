@@ -29,12 +29,14 @@ class DatasetDetailSerializer(DatasetSerializer):
     profile = serializers.SerializerMethodField()
     findings = serializers.SerializerMethodField()
     suggested_target = serializers.SerializerMethodField()
+    suggested_target_reason = serializers.SerializerMethodField()
     sample_options = serializers.SerializerMethodField()
     runs = serializers.SerializerMethodField()
 
     class Meta(DatasetSerializer.Meta):
         fields = [*DatasetSerializer.Meta.fields, "read_options", "profile", "findings",
-                  "suggested_target", "sample_options", "runs"]  # fmt: skip
+                  "suggested_target", "suggested_target_reason", "sample_options",
+                  "runs"]  # fmt: skip
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_profile(self, dataset: Dataset) -> dict | None:
@@ -49,7 +51,14 @@ class DatasetDetailSerializer(DatasetSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_suggested_target(self, dataset: Dataset) -> str | None:
-        return selectors.suggested_target(dataset) if dataset.profile else None
+        suggestion = selectors.suggested_target(dataset)
+        return suggestion.column if suggestion else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_suggested_target_reason(self, dataset: Dataset) -> str | None:
+        """Why that column: the rule PROMISE followed, as a sentence's end."""
+        suggestion = selectors.suggested_target(dataset)
+        return suggestion.reason if suggestion else None
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_sample_options(self, dataset: Dataset) -> list[dict]:

@@ -49,6 +49,7 @@ def test_the_detail_has_findings_and_the_suggested_target(owner_client, profiled
     body = owner_client.get(reverse("api_dataset_detail", args=[profiled_dataset.pk])).json()
     assert [f["message"] for f in body["findings"]] == ["major", "minor"]
     assert body["suggested_target"] == "b" and body["read_options"] == {}
+    assert body["suggested_target_reason"].startswith("it is the last column")
 
 
 def test_it_reads_a_dataset_again_with_overrides(owner_client, profiled_dataset):

@@ -91,6 +91,7 @@ def test_it_shows_column_cards_findings_and_a_suggested_target(owner_client, dat
     assert 'class="histogram"' in page and "top-values" in page
     assert page.index("Looks like an identifier") < page.index("Free text.")  # warning first
     assert '<code data-testid="suggested-target">label</code>' in page
+    assert "is a usual name for a target" in page  # the page says why
 
 
 def test_it_draws_the_comparison_charts_of_a_finished_run(owner_client, finished_run):
