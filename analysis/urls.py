@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import serving_views, views
+from . import prediction_pages, serving_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,6 +20,21 @@ urlpatterns = [
     path("candidates/<int:pk>/code/", views.candidate_export_preview, name="candidate_code"),
     path("candidates/<int:pk>/export/", views.candidate_export, name="candidate_export"),
     path("candidates/<int:pk>/predict/", views.candidate_predict, name="candidate_predict"),
+    path(
+        "candidates/<int:pk>/predict/file/",
+        prediction_pages.prediction_file_upload,
+        name="prediction_file_upload",
+    ),
+    path(
+        "prediction-files/<int:pk>/",
+        prediction_pages.prediction_file_page,
+        name="prediction_file_page",
+    ),
+    path(
+        "prediction-files/<int:pk>/download/",
+        prediction_pages.prediction_file_download,
+        name="prediction_file_download",
+    ),
     path("candidates/<int:pk>/confirm/", views.candidate_confirm, name="candidate_confirm"),
     path(
         "candidates/<int:pk>/confirmation/",

@@ -21,6 +21,7 @@ from .forms import (
 )
 from .highlight import highlight_file
 from .models import CandidateResult, Dataset, Run
+from .prediction_input import InputRefused
 
 
 def _home_context(request: HttpRequest, upload_form: UploadForm) -> dict:
@@ -323,12 +324,15 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
         example = selectors.dataset_example_row(candidate.run.dataset)
         values = {c: "" if example.get(c) is None else str(example[c]) for c in columns}
     result = error = None
+    field_errors: dict[str, list[str]] = {}
     if request.method == "POST":
         row = {c: (v if v != "" else None) for c, v in values.items()}
         error = next(filter(None, (prediction_value_error(c, v) for c, v in row.items())), None)
         if error is None:
             try:
-                result = serving.predict_rows(candidate, [row])
+                result = serving.predict_checked(candidate, [row])
+            except InputRefused as exc:
+                error, field_errors = exc.sentence, exc.fields
             except serving.PredictionError as exc:
                 error = str(exc)
     profile = {c["name"]: c for c in (candidate.run.dataset.profile or {}).get("columns", [])}
@@ -340,10 +344,12 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
             "kind": profile.get(c, {}).get("kind", ""),
             "numeric": profile.get(c, {}).get("kind") == "numeric",
             "choices": [str(v) for v, _ in profile.get(c, {}).get("top_values") or []][:20],
+            "errors": field_errors.get(c, []),
         }
         for i, c in enumerate(columns)
     ]
     context = {"candidate": candidate, "fields": fields, "result": result, "error": error}
+    context["files"] = candidate.batch_predictions.filter(owner=request.user)[:5]
     return render(request, "analysis/predict.html", context, status=400 if error else 200)
 
 
