@@ -22,6 +22,7 @@ from django.core.files import File
 from django.db import models, transaction
 from django.utils import timezone
 
+from . import audit
 from .models import CandidateResult
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def batch_prediction_create(*, candidate: CandidateResult, upload) -> BatchPredi
         raise
     with transaction.atomic():
         batch.save()
+        audit.record(audit.AuditEntry.Action.PREDICT_BULK, user=batch.owner, target=batch)
         transaction.on_commit(lambda: _send(batch.pk))
     return batch
 

@@ -5,10 +5,13 @@ Partial files: whatever is being written is named ``….<host>-<pid>.partial``
 those of dead processes of its machine when it starts (Celery's ``worker_ready``); those
 of other machines, or older than STALE_SECONDS whoever wrote them, go too.
 
-Orphans, for ``manage.py cleanup``: files under MEDIA_ROOT that no row points to (an
-upload whose dataset is gone, a Parquet copy whose upload is gone, a run's folder whose
-run is gone) and rows whose file is gone (listed only: deleting a user's dataset is for
-them or an administrator to decide).
+Orphans both ways, for ``manage.py cleanup``: files under MEDIA_ROOT that no row points
+to (an upload whose dataset is gone, a Parquet copy whose upload is gone, a run's folder
+whose run is gone, an export or scored file whose row is gone, the unfinished uploads of
+a deleted user), and rows whose files are gone (a dataset or export whose file is
+missing, a scored file's job, a sampled run whose folder is gone). Those rows are
+deleted through the delete services, so what is left of their files goes too; nothing
+is deleted when MEDIA_ROOT itself is missing (an unmounted disk is not a loss of files).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from .automl.ingest.scratch import PARTIAL_SUFFIX, partial_owner, writer_is_gone
-from .models import Dataset, Export, Run
+from .models import BatchPrediction, Dataset, Export, Run
+from .storage import run_dir
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +112,22 @@ def orphan_files(*, now: float | None = None) -> list[Leftover]:
         for path in exports.rglob("*"):
             if path.is_file() and str(path) not in known:
                 found.append(Leftover(path, _size(path), "an export whose row is gone"))
+    scored = {
+        str(media / name)
+        for field in ("input_file", "result_file")
+        for name in BatchPrediction.objects.exclude(**{field: ""}).values_list(field, flat=True)
+    }
+    predictions = media / "predictions"
+    if predictions.is_dir():
+        for path in predictions.rglob("*"):
+            if path.is_file() and str(path) not in scored:
+                found.append(Leftover(path, _size(path), "a scored file whose job is gone"))
+    uploads = media / "uploads"
+    if uploads.is_dir():
+        users = {str(pk) for pk in get_user_model().objects.values_list("pk", flat=True)}
+        for path in uploads.iterdir():
+            if path.is_dir() and path.name not in users:
+                found.append(Leftover(path, _size(path), "the uploads of a deleted user"))
     runs = media / "runs"
     if runs.is_dir():
         alive = {str(pk) for pk in Run.objects.values_list("pk", flat=True)}
@@ -123,14 +144,59 @@ def _untouched(path: Path, now: float) -> bool:
         return False
 
 
-def rows_without_files() -> list[str]:
-    """Datasets and exports whose stored file is missing, one line each."""
-    missing = []
+@dataclass(frozen=True)
+class MissingFile:
+    row: object  # a Dataset, Run, Export or BatchPrediction
+    why: str
+
+    def __str__(self) -> str:
+        return f"{type(self.row).__name__} {self.row.pk}: {self.why}"
+
+
+def rows_missing_files() -> list[MissingFile]:
+    """Rows whose stored files are gone: datasets, exports and scoring jobs whose file is
+    missing, and sampled runs whose folder is missing. None when MEDIA_ROOT is missing."""
+    if not Path(settings.MEDIA_ROOT).is_dir():
+        return []
+    found = []
     for model in (Dataset, Export):
         for row in model.objects.exclude(file="").only("pk", "file"):
             if not Path(row.file.path).exists():
-                missing.append(f"{model.__name__} {row.pk}: {row.file.name} is missing")
-    return missing
+                found.append(MissingFile(row, f"{row.file.name} is missing"))
+    for batch in BatchPrediction.objects.all():
+        for field in (batch.input_file, batch.result_file):
+            if field and not Path(field.path).exists():
+                found.append(MissingFile(batch, f"{field.name} is missing"))
+                break
+    sampled = Run.objects.exclude(status__in=Run.ACTIVE).exclude(plan=None).only("pk")
+    for run in sampled:
+        if not run_dir(run).is_dir():
+            found.append(MissingFile(run, f"its folder runs/{run.pk} is missing"))
+    return found
+
+
+def rows_without_files() -> list[str]:
+    """Rows whose stored files are missing, one line each."""
+    return [str(missing) for missing in rows_missing_files()]
+
+
+def remove_rows(missing: list[MissingFile]) -> int:
+    """Delete rows whose files are gone, through the delete services; how many went."""
+    from . import services
+
+    deleters = {
+        Dataset: lambda row: services.dataset_delete(dataset=row),
+        Run: lambda row: services.run_delete(run=row),
+        Export: lambda row: services.export_delete(export=row),
+        BatchPrediction: lambda row: services.batch_delete(batch=row),
+    }
+    removed = 0
+    for item in missing:
+        row = type(item.row).objects.filter(pk=item.row.pk).first()
+        if row is not None:  # not gone already with a dataset or run removed before it
+            deleters[type(row)](row)
+            removed += 1
+    return removed
 
 
 def remove(leftovers: list[Leftover]) -> int:

@@ -6,6 +6,8 @@ call these, by the names below; each module holds one part of the work.
     training      one candidate's search, claimed by one worker at a time
     second_round  the time the first round left, for the searches that can improve
     confirmation  scoring a sampled run's models on the rest of the file
+    files         the files rows own, removed once the rows are gone; scored files
+    users         delete an account with everything it stored
     exports       the rendered files and the stored zip of a trained candidate; delete,
                   rebuild
 
@@ -23,6 +25,7 @@ from .datasets import (
 )
 from .errors import UNEXPECTED_ERROR, ServiceError
 from .exports import export_build, export_delete, export_files, export_rebuild
+from .files import batch_delete
 from .runs import (
     run_cancel,
     run_delete,
@@ -35,6 +38,7 @@ from .runs import (
 )
 from .second_round import TRAINING_WORKERS, candidate_extend, run_second_round
 from .training import CANDIDATE_ATTEMPTS, candidate_train
+from .users import user_delete
 
 __all__ = [
     "CANDIDATE_ATTEMPTS",
@@ -42,6 +46,7 @@ __all__ = [
     "TRAINING_WORKERS",
     "UNEXPECTED_ERROR",
     "ServiceError",
+    "batch_delete",
     "candidate_confirm",
     "candidate_extend",
     "candidate_train",
@@ -66,4 +71,5 @@ __all__ = [
     "run_retry",
     "run_second_round",
     "run_start",
+    "user_delete",
 ]

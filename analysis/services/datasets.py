@@ -9,7 +9,6 @@ from pathlib import Path
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import File
-from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -19,10 +18,11 @@ from ..automl.ingest import IngestOptions, remove_normalized
 from ..automl.ingest.limits import ReadAbandoned, guarded
 from ..automl.profile import profile_table
 from ..failures import record_traceback
-from ..models import Dataset, Export
+from ..models import Dataset
 from ..read_limits import limits_from_settings
 from ..storage import dataset_path, run_dir, stored_file_name, upload_name
 from .errors import UNEXPECTED_ERROR, ServiceError
+from .files import remove_files, stored_files
 from .runs import run_cancel
 
 log = logging.getLogger(__name__)
@@ -178,23 +178,7 @@ def dataset_delete(*, dataset: Dataset) -> None:
             run_cancel(run=run)
     folders = [run_dir(run) for run in runs]
     source = dataset_path(dataset)
-    stored = [(dataset.file.storage, dataset.file.name)] + [
-        (export.file.storage, export.file.name)
-        for export in Export.objects.filter(candidate__run__dataset=dataset)
-    ]
+    stored = [(dataset.file.storage, dataset.file.name)] + stored_files(run__dataset=dataset)
     audit.record(audit.AuditEntry.Action.DELETE, user=dataset.owner, target=dataset)
     dataset.delete()
     transaction.on_commit(lambda: remove_files(folders, source, stored))
-
-
-def remove_files(
-    folders: list[Path], source: Path | None, stored: list[tuple[Storage, str]]
-) -> None:
-    """Remove run folders, an upload's copies beside it and stored files (on commit)."""
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
-    if source is not None:
-        remove_normalized(source)
-    for storage, name in stored:
-        if name:
-            storage.delete(name)

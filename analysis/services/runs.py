@@ -24,10 +24,11 @@ from ..automl.ranking import Contender, rank_candidates
 from ..automl.sampling import STRATEGIES, TIME_BASED
 from ..automl.second_round import ended_early_sentence
 from ..failures import record_traceback
-from ..models import CandidateResult, Dataset, Export, Run
+from ..models import CandidateResult, Dataset, Run
 from ..storage import dataset_path, run_dir
 from .confirmation import run_confirm_best
 from .errors import UNEXPECTED_ERROR, ServiceError
+from .files import remove_files, stored_files
 
 log = logging.getLogger(__name__)
 
@@ -294,14 +295,9 @@ def run_delete(*, run: Run) -> None:
     """Delete a run with its candidates, its folder (models, sample, searches) and its
     exports' zips; a run still going is cancelled first. The files go once the rows are
     gone (on commit), so a failure on the way leaves the run whole."""
-    from .datasets import remove_files
-
     if run.is_active:
         run_cancel(run=run)
-    stored = [
-        (export.file.storage, export.file.name)
-        for export in Export.objects.filter(candidate__run=run)
-    ]
+    stored = stored_files(run=run)
     folder = run_dir(run)
     audit.record(audit.AuditEntry.Action.DELETE, user=run.owner, target=run)
     run.delete()

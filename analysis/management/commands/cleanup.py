@@ -1,8 +1,9 @@
-"""`manage.py cleanup [--dry-run]`: remove what crashes and deletions left on disk.
+"""`manage.py cleanup [--dry-run]`: remove orphans both ways.
 
 Partial files whose writer is gone, files no row points to (uploads, Parquet copies,
-exports, run folders); rows whose file is missing are listed, not deleted. With
---dry-run, nothing is removed: each is listed with why it is a leftover.
+exports, scored files, run folders, a deleted user's unfinished uploads), and rows whose
+files are missing (deleted through the delete services, with what is left of their
+files). With --dry-run, nothing is removed: each is listed with why it is a leftover.
 """
 
 from django.core.management.base import BaseCommand
@@ -12,8 +13,8 @@ from analysis import leftovers
 
 class Command(BaseCommand):
     help = (
-        "Remove partial files left by crashed work and files no dataset, export or run "
-        "points to; list datasets and exports whose file is missing."
+        "Remove partial files left by crashed work, files no row points to, and rows "
+        "(datasets, runs, exports, scoring jobs) whose files are missing."
     )
 
     def add_arguments(self, parser):
@@ -29,7 +30,14 @@ class Command(BaseCommand):
             self.stdout.write(f"{verb} {leftover.path} ({leftover.bytes:,} bytes): {leftover.why}")
         if not dry_run:
             total = leftovers.remove(found)
-        for line in leftovers.rows_without_files():
-            self.stdout.write(f"Row without its file (not removed): {line}")
+        missing = leftovers.rows_missing_files()
+        verb = "Would delete" if dry_run else "Deleting"
+        for row in missing:
+            self.stdout.write(f"{verb} the row without its files: {row}")
+        if not dry_run:
+            leftovers.remove_rows(missing)
         done = "would be freed" if dry_run else "freed"
-        self.stdout.write(f"{len(found)} leftovers, {total / 1e6:,.1f} MB {done}.")
+        self.stdout.write(
+            f"{len(found)} leftover files, {total / 1e6:,.1f} MB {done}; "
+            f"{len(missing)} rows without their files."
+        )
