@@ -21,12 +21,12 @@ from sklearn.model_selection import train_test_split
 
 from .errors import ProblemError
 from .ingest import IngestOptions
-from .kinds import DATETIME, DatasetProfile
+from .kinds import DATETIME, ERROR, DatasetProfile
 from .metrics import PRIMARY_METRIC, RANKING_METRICS
 from .preprocess import FeatureSpec, feature_spec
 from .problem import REGRESSION, check_target, class_labels, profiled_as_class_label, resolve_task
-from .quality import ERROR, target_findings
 from .sampling import RANDOM, STRATIFIED, TIME_BASED, SampleResult, sample_table
+from .target_quality import target_findings
 
 HOLDOUT_SHARE = 0.2
 MIN_ROWS = 20

@@ -1,27 +1,27 @@
 """Quality findings: what is odd about a table, in plain words, with what to do about it.
 
-Two sets, because some findings need the target and the profile is made before the user
-chooses one:
-
-- `profile_findings(profile, sample)`: constant and near-constant columns, mostly
-  missing columns, duplicate rows, identifier-like columns, free text, categories with
-  too many values for a column each (`kinds.MAX_CATEGORIES`), mixed types, numbers
-  written with thousands separators, unparseable dates, outliers, too few rows for the
-  number of columns, and notes from reading the file.
-- `target_findings(profile, frame, target, task=...)`: a target that is empty or has
-  one value, class imbalance, and suspected target leakage. `frame` is the training sample.
+`profile_findings(profile, sample)`: constant and near-constant columns, mostly missing
+columns, duplicate rows, identifier-like columns, free text, categories with too many
+values for a column each (`kinds.MAX_CATEGORIES`), mixed types, numbers written with
+thousands separators, unparseable dates, outliers, zeros that look like missing values,
+too few rows for the number of columns, and notes from reading the file. The findings
+that need the target are in `target_quality.py`: the profile is made before the user
+chooses one.
 
 Each finding about a column says what the models do with it (`preprocess.feature_spec`).
 
 Rules (documented here because the user sees their results):
 
 - Outliers: Tukey's "far out" fences, below Q1 - 3*IQR or above Q3 + 3*IQR, counted on
-  the profile's random sample of rows and scaled to the whole table.
+  the profile's random sample of rows and scaled to the whole table; the usual range
+  shown never starts below the smallest value of a column without negative values.
 - Near-constant: one value holds at least 98% of the non-missing values.
 - Mostly missing: at least half the values are missing (an error from 95%).
 - Mixed types: between 50% and 99% of a text column's values read as numbers.
-- Leakage: a single feature predicts the target on held-out rows with accuracy (or R²)
-  of at least 0.99, clearly above always guessing the most common class.
+- Suspect zeros: at most 5% of a numeric column's values are exactly 0, the rest are
+  positive, mostly not whole numbers, and none below a tenth of their median: a gap a
+  real 0 would not leave, so the zeros are flagged as possible missing values.
+- Shares print to one decimal; a share above 0 never prints as "0.0%" ("under 0.1%").
 """
 
 from __future__ import annotations
@@ -34,14 +34,13 @@ import pandas as pd
 
 from . import kinds
 from .kinds import ERROR, INFO, MAX_CATEGORIES, WARNING, DatasetProfile, Finding
-from .problem import REGRESSION
 
 NEAR_CONSTANT_SHARE = 0.98
 MOSTLY_MISSING_SHARE = 0.5
 OUTLIER_IQR_FACTOR = 3.0
 MIN_ROWS_PER_COLUMN = 10
-IMBALANCE_SHARE = 0.05
-LEAKAGE_SCORE = 0.99
+SUSPECT_ZEROS_SHARE = 0.05
+SUSPECT_ZEROS_GAP = 0.1
 _THOUSANDS = re.compile(r"-?\d{1,3}([,.'\u00a0 ]\d{3})+([.,]\d+)?")
 # What the models do with the gaps of a column they keep (`preprocess.build_preprocessor`).
 _GAPS_FILLED = (
@@ -99,7 +98,7 @@ def profile_findings(
                 Finding(
                     INFO,
                     "near_constant",
-                    f"{name!r} is {column.top_values[0][0]!r} in {top_share:.1%} of rows.",
+                    f"{name!r} is {column.top_values[0][0]!r} in {percent(top_share)} of rows.",
                     "It stays in the models but tells rows apart only rarely; consider "
                     "excluding it.",
                     name,
@@ -145,7 +144,9 @@ def profile_findings(
         if column.dtype == "object":
             found.extend(_text_findings(name, column.kind, values))
         if column.kind == kinds.NUMERIC and len(values):
-            found.extend(_outliers(name, values.astype("float64"), rows))
+            numbers = values.astype("float64")
+            found.extend(_outliers(name, numbers, rows))
+            found.extend(_suspect_zeros(name, numbers, rows))
     if profile.duplicate_rows:
         about = "about " if duplicates_are_estimate else ""
         share = profile.duplicate_rows / rows
@@ -154,8 +155,8 @@ def profile_findings(
                 Finding(
                     WARNING if share >= 0.01 else INFO,
                     "duplicate_rows",
-                    f"{about}{profile.duplicate_rows:,} rows ({share:.1%}) repeat an earlier row "
-                    "exactly.",
+                    f"{about}{profile.duplicate_rows:,} rows ({percent(share)}) repeat an "
+                    "earlier row exactly.",
                     "Remove duplicates if they are not real repeated events; they can make "
                     "scores look better than they are.",
                 )
@@ -217,7 +218,7 @@ def _text_findings(name: str, kind: str, values: pd.Series) -> list[Finding]:
                 Finding(
                     WARNING,
                     "unparseable_dates",
-                    f"{len(bad) / len(text):.1%} of {name!r} could not be read as dates "
+                    f"{percent(len(bad) / len(text))} of {name!r} could not be read as dates "
                     f"(such as {bad.iloc[0]!r}); they are treated as missing.",
                     "Write every date in one format, such as 2024-01-31.",
                     name,
@@ -235,6 +236,8 @@ def _outliers(name: str, values: pd.Series, rows: int) -> list[Finding]:
     if spread <= 0:
         return []
     low, high = q1 - OUTLIER_IQR_FACTOR * spread, q3 + OUTLIER_IQR_FACTOR * spread
+    # A range below what a non-negative column can hold (counts, prices) would read as nonsense.
+    low = max(low, values.min()) if values.min() >= 0 else low
     share = float(((values < low) | (values > high)).mean())
     if not share:
         return []
@@ -242,7 +245,7 @@ def _outliers(name: str, values: pd.Series, rows: int) -> list[Finding]:
         Finding(
             WARNING if share >= 0.01 else INFO,
             "outliers",
-            f"About {round(share * rows):,} values of {name!r} ({share:.1%}) lie far outside "
+            f"About {round(share * rows):,} values of {name!r} ({percent(share)}) lie far outside "
             f"the usual range ({low:,.4g} to {high:,.4g}).",
             "Check whether they are errors: the models keep them as they are (numbers are "
             "only standardised), and linear models react to extremes more than trees do.",
@@ -251,119 +254,34 @@ def _outliers(name: str, values: pd.Series, rows: int) -> list[Finding]:
     ]
 
 
-def target_findings(
-    profile: DatasetProfile, frame: pd.DataFrame, target: str, *, task: str
-) -> list[Finding]:
-    """Findings that need the chosen target: empty or single-valued, imbalance, leakage.
-
-    `frame` is a sample of rows (the run's sample); rows without a target are ignored.
-    `task` is the run's task (`problem.resolve_task`): imbalance is looked for, and
-    leakage measured as accuracy, when it is a classification.
-    """
-    found = []
-    column = profile.column(target)
-    if column.missing >= profile.rows:
-        return [
-            Finding(
-                ERROR,
-                "target_empty",
-                f"The target {target!r} has no values.",
-                "Choose another target column.",
-                target,
-            )
-        ]
-    if column.distinct <= 1:
-        return [
-            Finding(
-                ERROR,
-                "target_constant",
-                f"The target {target!r} has a single value, so there is nothing to predict.",
-                "Choose another target column.",
-                target,
-            )
-        ]
-    labelled = frame[frame[target].notna()] if target in frame.columns else frame.iloc[:0]
-    y = labelled[target] if len(labelled) else pd.Series(dtype=object)
-    classification = task != REGRESSION
-    if classification and len(y):
-        shares = y.astype(str).value_counts(normalize=True)
-        if shares.iloc[-1] < IMBALANCE_SHARE:
-            found.append(
-                Finding(
-                    WARNING,
-                    "class_imbalance",
-                    f"The class {shares.index[-1]!r} of {target!r} is only {shares.iloc[-1]:.1%} "
-                    "of rows.",
-                    "Use stratified sampling and judge models by balanced accuracy or F1, not "
-                    "accuracy alone.",
-                    target,
-                )
-            )
-    found.extend(_leakage(profile, labelled, target, classification=classification))
-    return found
-
-
-def _leakage(
-    profile: DatasetProfile, frame: pd.DataFrame, target: str, *, classification: bool
-) -> list[Finding]:
-    if len(frame) < 50:
+def _suspect_zeros(name: str, values: pd.Series, rows: int) -> list[Finding]:
+    """Exact zeros in an otherwise positive, continuous column: a gap in the distribution
+    (a length, weight or price cannot be 0), so most likely missing values written as 0."""
+    values = values[np.isfinite(values)]
+    zeros = values == 0
+    positive = values[~zeros]
+    share = float(zeros.mean()) if len(values) else 0.0
+    if not share or share > SUSPECT_ZEROS_SHARE or len(positive) < 20 or positive.min() < 0:
         return []
-    frame = frame.sample(n=min(len(frame), 20_000), random_state=0)
-    cut = int(len(frame) * 0.7)
-    y = frame[target]
-    if classification:
-        y = y.astype(str)
-        baseline = float((y.iloc[cut:] == y.iloc[:cut].mode().iloc[0]).mean())
-    else:
-        y = pd.to_numeric(y, errors="coerce")
-    found = []
-    for column in profile.columns:
-        name = column.name
-        if name == target or name not in frame.columns:
-            continue
-        if column.kind in kinds.LEFT_OUT:
-            continue
-        x = frame[name]
-        if classification:
-            score = _single_feature_accuracy(x, y, cut, numeric=column.kind == kinds.NUMERIC)
-            leaks = score >= LEAKAGE_SCORE and score > baseline + 0.02
-            measure = f"accuracy {score:.3f}"
-        else:
-            if column.kind != kinds.NUMERIC:
-                continue
-            pair = pd.DataFrame({"x": pd.to_numeric(x, errors="coerce"), "y": y}).dropna()
-            score = float(pair["x"].corr(pair["y"]) ** 2) if len(pair) > 10 else 0.0
-            leaks = score >= LEAKAGE_SCORE
-            measure = f"R² {score:.3f}"
-        if leaks:
-            found.append(
-                Finding(
-                    WARNING,
-                    "target_leakage",
-                    f"{name!r} alone predicts {target!r} almost perfectly ({measure} on held-out "
-                    "rows): it may be known only after the outcome.",
-                    "Exclude it unless it is truly available when predictions are made.",
-                    name,
-                )
-            )
-    return found
+    continuous = (positive != positive.round()).mean() >= 0.5
+    if not continuous or positive.min() < SUSPECT_ZEROS_GAP * positive.median():
+        return []
+    about = "" if len(values) == rows else "About "
+    count = round(share * rows)
+    return [
+        Finding(
+            WARNING,
+            "suspect_zeros",
+            f"{about}{count:,} values of {name!r} ({percent(share)}) are exactly 0, while the "
+            f"others are all at least {positive.min():,.4g}: they may be missing values "
+            "written as 0.",
+            "If 0 cannot be a real value here, leave those cells empty in the file: the models "
+            "then treat them as missing rather than as a real 0.",
+            name,
+        )
+    ]
 
 
-def _single_feature_accuracy(x: pd.Series, y: pd.Series, cut: int, *, numeric: bool) -> float:
-    if numeric:
-        from sklearn.tree import DecisionTreeClassifier
-
-        numbers = pd.to_numeric(x, errors="coerce").astype("float64")
-        numbers = numbers.clip(-1e30, 1e30)
-        # Missing values get a place of their own, below every real value.
-        fill = (numbers.min() if numbers.notna().any() else 0.0) - 1.0
-        values = numbers.fillna(fill).to_numpy().reshape(-1, 1)
-        tree = DecisionTreeClassifier(max_depth=4, random_state=0)
-        tree.fit(values[:cut], y.iloc[:cut])
-        return float((tree.predict(values[cut:]) == y.iloc[cut:].to_numpy()).mean())
-    keys = x.astype(str).fillna("")
-    train = pd.DataFrame({"x": keys.iloc[:cut], "y": y.iloc[:cut]})
-    mapping = train.groupby("x")["y"].agg(lambda s: s.mode().iloc[0])
-    fallback = y.iloc[:cut].mode().iloc[0]
-    guessed = keys.iloc[cut:].map(mapping).fillna(fallback)
-    return float((guessed.to_numpy() == y.iloc[cut:].to_numpy()).mean())
+def percent(share: float) -> str:
+    """A share as a percentage to one decimal, never "0.0%" for a share above 0."""
+    return "under 0.1%" if 0 < share < 0.0005 else f"{share:.1%}"

@@ -7,7 +7,7 @@ import pytest
 from analysis.automl.kinds import MAX_CATEGORIES, DatasetProfile
 from analysis.automl.preprocess import feature_spec
 from analysis.automl.profile import profile_table
-from analysis.automl.quality import target_findings
+from analysis.automl.target_quality import target_findings
 from tests.conftest import churn_frame
 
 
@@ -147,3 +147,42 @@ def test_findings_survive_storage_and_old_profiles_still_load(messy):
 def _save(path, frame):
     frame.to_csv(path, index=False)
     return path
+
+
+def _findings_of(tmp_path, frame: pd.DataFrame, column: str) -> list:
+    path = tmp_path / "table.csv"
+    frame.to_csv(path, index=False)
+    return [f for f in profile_table(path).findings if f.column == column]
+
+
+def test_zeros_in_an_otherwise_positive_measure_are_flagged_with_their_count(tmp_path):
+    rng = np.random.default_rng(1)
+    length = np.round(rng.uniform(3.7, 9.5, 5000), 2)
+    length[:17] = 0.0  # like diamonds whose x, y or z is 0
+    counts = rng.poisson(3, 5000)  # zeros are real counts here
+    frame = pd.DataFrame({"x": length, "visits": counts, "price": rng.uniform(300, 900, 5000)})
+
+    zeros = [f for f in _findings_of(tmp_path, frame, "x") if f.code == "suspect_zeros"]
+
+    assert len(zeros) == 1
+    assert zeros[0].message.startswith("17 values of 'x' (0.3%) are exactly 0")
+    assert "missing values" in zeros[0].message
+    assert not any(f.code == "suspect_zeros" for f in _findings_of(tmp_path, frame, "visits"))
+
+
+def test_the_usual_range_of_a_non_negative_column_never_goes_below_its_minimum(tmp_path):
+    rng = np.random.default_rng(2)
+    price = np.r_[rng.lognormal(6, 0.4, 4990), np.full(10, 90_000.0)]
+    frame = pd.DataFrame({"price": price})
+
+    (outliers,) = [f for f in _findings_of(tmp_path, frame, "price") if f.code == "outliers"]
+
+    low = outliers.message.split("usual range (")[1].split(" to ")[0]
+    assert float(low.replace(",", "")) >= price.min() * 0.999
+
+
+def test_a_share_above_zero_never_reads_as_0_0_percent():
+    from analysis.automl.quality import percent
+
+    assert percent(1 / 53_940) == "under 0.1%"
+    assert percent(0.0) == "0.0%" and percent(0.0005) == "0.1%"
