@@ -88,6 +88,16 @@ def remove_leftovers() -> dict:
 
 
 @shared_task
+def prune_audit() -> int:
+    """Remove audit entries past their retention (on beat's schedule)."""
+    from django.utils import timezone
+
+    from .audit import prune_audit
+
+    return prune_audit(timezone.now())
+
+
+@shared_task
 def score_prediction_file(batch_id: int) -> None:
     """Check and score an uploaded file of records (analysis/batch_predictions.py)."""
     from .batch_predictions import batch_prediction_score

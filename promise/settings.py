@@ -323,7 +323,7 @@ CELERY_BEAT_SCHEDULE = {
             "schedule": PROMISE_HOUSEKEEPING_SECONDS,
             "options": {"expires": PROMISE_HOUSEKEEPING_SECONDS},
         }
-        for name in ("expire_datasets", "expire_uploads", "remove_leftovers")
+        for name in ("expire_datasets", "expire_uploads", "remove_leftovers", "prune_audit")
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
