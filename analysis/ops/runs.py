@@ -20,6 +20,16 @@ from ..models import CandidateResult, Dataset, Run
 from ..services import run_fail
 
 DAYS = 14
+# Ended runs in the colours a reader expects; the active ones in the palette's blue family.
+STATE_COLORS = {
+    Run.Status.SUCCEEDED: "#1b7a3d",
+    Run.Status.FAILED: "#b3261e",
+    Run.Status.CANCELLED: "#8a8f98",
+    Run.Status.QUEUED: "#9db4f0",
+    Run.Status.SAMPLING: "#6b8fe6",
+    Run.Status.TRAINING: PALETTE[0],
+    Run.Status.RANKING: "#0f8b8d",
+}
 FAILURES = 15
 STOPPED_BY_STAFF = (
     "This run made no progress for {minutes:,.0f} minutes, so an administrator stopped it. "
@@ -45,13 +55,12 @@ def runs_per_day(today=None) -> Figure:
     days = [first + timedelta(days=k) for k in range(DAYS)]
     counts = {(day, status): n for day, status, n in rows}
     fig = go.Figure()
-    for n, (value, label) in enumerate(Run.Status.choices):
+    for value, label in Run.Status.choices:
         ys = [counts.get((day, value), 0) for day in days]
         if any(ys):
+            color = STATE_COLORS.get(value, PALETTE[0])
             fig.add_trace(
-                go.Bar(
-                    name=label, x=[d.isoformat() for d in days], y=ys, marker_color=PALETTE[n % 7]
-                )
+                go.Bar(name=label, x=[d.isoformat() for d in days], y=ys, marker_color=color)
             )
     fig.update_layout(
         barmode="stack",
