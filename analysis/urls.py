@@ -8,6 +8,7 @@ urlpatterns = [
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
     path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset_delete"),
     path("datasets/<int:pk>/reread/", views.dataset_reprofile, name="dataset_reprofile"),
+    path("datasets/<int:pk>/rename/", views.dataset_rename, name="dataset_rename"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/compare/", views.run_compare, name="run_compare"),
     path("runs/<int:pk>/compare-runs/", views.run_compare_runs, name="run_compare_runs"),

@@ -140,6 +140,19 @@ def dataset_reprofile(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dataset_detail", dataset.pk)
 
 
+@login_required
+@require_POST
+def dataset_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, pk=pk, owner=request.user)
+    try:
+        services.dataset_rename(dataset=dataset, name=request.POST.get("name", ""))
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"Renamed to “{dataset.name}”.")
+    return redirect("dataset_detail", dataset.pk)
+
+
 def _run_form(dataset: Dataset, data) -> RunForm:
     columns = [c["name"] for c in dataset.profile["columns"]]
     dates = [c["name"] for c in dataset.profile["columns"] if c.get("kind") == "datetime"]

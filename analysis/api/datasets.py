@@ -108,14 +108,29 @@ class DatasetList(generics.ListAPIView):
 
 @extend_schema(tags=["datasets"], methods=["GET"], responses={200: DatasetDetailSerializer})
 @extend_schema(tags=["datasets"], methods=["DELETE"], responses={204: None})
-@api_view(["GET", "DELETE"])
+@extend_schema(
+    tags=["datasets"],
+    methods=["PATCH"],
+    request=inline_serializer("DatasetRename", {"name": serializers.CharField()}),
+    responses={200: DatasetDetailSerializer},
+)
+@api_view(["GET", "PATCH", "DELETE"])
+@parser_classes([JSONBodyParser])
 def dataset_detail(request: Request, pk: int) -> Response:
-    """GET: the dataset with its profile and findings. DELETE: the dataset, its runs, their
-    models and exports (a run still going is cancelled first)."""
+    """GET: the dataset with its profile and findings. PATCH: rename it (`name`). DELETE:
+    the dataset, its runs, their models and exports (a run still going is cancelled first)."""
     dataset = _owned(request, pk)
     if request.method == "DELETE":
         services.dataset_delete(dataset=dataset)
         return Response(status=status.HTTP_204_NO_CONTENT)
+    if request.method == "PATCH":
+        data = json_object(request, ("name",))
+        if isinstance(data, Response):
+            return data
+        try:
+            services.dataset_rename(dataset=dataset, name=data.get("name", ""))
+        except services.ServiceError as exc:
+            return refusal(str(exc), fields={"name": [str(exc)]})
     return Response(DatasetDetailSerializer(dataset).data)
 
 

@@ -20,6 +20,7 @@ from .datasets import (
     dataset_create_from_upload,
     dataset_delete,
     dataset_profile,
+    dataset_rename,
     dataset_reprofile,
     dataset_upload,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "dataset_create_from_upload",
     "dataset_delete",
     "dataset_profile",
+    "dataset_rename",
     "dataset_reprofile",
     "dataset_upload",
     "export_build",

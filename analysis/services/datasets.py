@@ -46,6 +46,25 @@ def dataset_upload(*, owner, uploaded_file: UploadedFile) -> Dataset:
     return dataset
 
 
+NAME_LENGTH = Dataset._meta.get_field("name").max_length
+
+
+def dataset_rename(*, dataset: Dataset, name: str) -> Dataset:
+    """Give a dataset the name the user chose (the stored file keeps its own)."""
+    if not isinstance(name, str):
+        raise ServiceError("Send the dataset's new name as text.")
+    name = name.strip()
+    if not name:
+        raise ServiceError("Give the dataset a name: it cannot be empty.")
+    if len(name) > NAME_LENGTH:
+        raise ServiceError(f"A dataset's name has at most {NAME_LENGTH} characters.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ServiceError("A dataset's name cannot hold line breaks, tabs or other controls.")
+    dataset.name = name
+    dataset.save(update_fields=["name"])
+    return dataset
+
+
 def _check_upload(owner, size: int) -> None:
     """Refuse an empty file, or one over the owner's limits (under a lock on their row,
     so two uploads at once cannot both pass the quota)."""
