@@ -64,6 +64,13 @@ class DeleteWithFilesMixin:
         for obj in queryset:
             type(self).delete_service(obj)
 
+    def get_deleted_objects(self, objs, request):
+        """Candidates and deployment history cannot be deleted on their own, but go
+        with their run: they do not stop the run's deletion."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        with_parent = {m._meta.verbose_name for m in (CandidateResult, DeploymentChange)}
+        return deleted, counts, perms_needed - with_parent, protected
+
 
 # Users, their limits and tokens
 
