@@ -241,6 +241,12 @@ def _send(orphan: Orphan) -> None:
             workflow.send_step(workflow.RANK_AND_EXPLAIN, orphan.pk)
 
 
+def send_next_step(run: Run) -> None:
+    """Send the step that continues an active run, as a pass does for a lost one (staff's
+    requeue on the operations dashboard)."""
+    _send(_run_step(run))
+
+
 def _give_up(orphan: Orphan, times: int) -> None:
     if orphan.kind == "dataset":
         Dataset.objects.filter(

@@ -191,8 +191,7 @@ def stuck_run_requeue(*, run: Run) -> bool:
     run.refresh_from_db()
     if not run.is_active:
         return False
-    orphan = reconcile._run_step(run)
-    reconcile._send(orphan)
+    reconcile.send_next_step(run)
     return True
 
 

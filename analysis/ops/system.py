@@ -54,6 +54,10 @@ def workers(now: float | None = None) -> list[dict]:
     """Every worker that answers: its concurrency and the tasks it runs now; and those
     that answered before but not now, with when they last did."""
     now = now or time.time()
+    try:  # a broker that is down would hold Celery's own calls for seconds of retries
+        _redis(settings.CELERY_BROKER_URL).ping()
+    except redis.RedisError as exc:
+        raise Unavailable(f"The broker did not answer ({type(exc).__name__}).") from exc
     try:
         stats = app.control.inspect(timeout=INSPECT_SECONDS).stats() or {}
         active = {}

@@ -1,5 +1,5 @@
 """The operations dashboard's panels against real rows, the real Redis and the real
-broker's queues (no worker here: tests/integration/test_ops_workers.py has one)."""
+broker's queues (no worker here: tests/integration/test_housekeeping.py has one)."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from analysis import serving_metrics
+from analysis import services, serving_metrics
 from analysis.failures import FailureTrace, record_traceback
 from analysis.models import CandidateResult, Dataset, Run
 from analysis.ops import system
@@ -122,7 +122,7 @@ def test_it_says_the_broker_is_down_instead_of_failing(staff_client, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     serving_metrics._clients.clear()
-    for name in ("queues", "serving"):
+    for name in ("queues", "workers", "serving"):
         response = panel(staff_client, name)
         assert response.status_code == 200
         assert "did not answer" in response.content.decode()
@@ -241,3 +241,22 @@ def test_it_shows_the_health_of_the_database_and_redis(staff_client):
     assert health["database"]["ok"] and health["redis"]["ok"]
     # No worker runs in the unit tests: the panel says so.
     assert health["worker"]["ok"] is False
+
+
+def test_it_keeps_the_traceback_of_a_run_that_failed_on_our_side(staff_client, profiled_dataset):
+    # The dataset's file went missing under it: an error of ours, not the user's.
+    profiled_dataset.file.delete(save=True)
+    run = make_run(profiled_dataset, Run.Status.QUEUED)
+    services.run_prepare(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED and "on our side" in run.error
+    trace = FailureTrace.objects.get(run=run)
+    assert trace.traceback.startswith("Traceback") and "Error" in trace.traceback
+    assert (
+        "Traceback" not in staff_client.get(reverse("run_detail", args=[run.pk])).content.decode()
+    )
+    body = panel(staff_client, "failures").content.decode()
+    assert run.error in body.replace("&#x27;", "'")
+    assert trace.traceback.splitlines()[-1][:40] in body.replace("&#x27;", "'").replace(
+        "&quot;", '"'
+    )
