@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,12 +43,7 @@ class Chore:
         return f"{self.count} {what} {verb}, {self.bytes / 1e6:,.1f} MB."
 
     def as_dict(self) -> dict:
-        return {
-            "dry_run": self.dry_run,
-            "count": self.count,
-            "bytes": self.bytes,
-            "lines": self.lines,
-        }
+        return asdict(self)
 
 
 def expired_datasets(now=None) -> list[Dataset]:
