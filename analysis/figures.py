@@ -18,12 +18,15 @@ import json
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from .automl.metrics import METRIC_LABELS, higher_is_better
 from .models import CandidateResult, Run
 
 PALETTE = ("#2456d6", "#d9822b", "#1b7a3d", "#8e44ad", "#b3261e", "#0f8b8d", "#6b4f2a")
 TOP_FEATURES = 15
+# Room above the plot for plotly's toolbar, so that it never covers the chart's content.
+TOOLBAR_MARGIN = 40
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ def _layout(fig: go.Figure, *, x: str = "", y: str = "", height: int = 340) -> d
     fig.update_layout(
         template="plotly_white",
         height=height,
-        margin={"l": 56, "r": 16, "t": 16, "b": 48},
+        margin={"l": 56, "r": 16, "t": TOOLBAR_MARGIN, "b": 48},
         font={"family": "system-ui, sans-serif", "size": 12},
         legend={"orientation": "h", "y": -0.25},
         xaxis_title=x,
@@ -51,31 +54,46 @@ def _succeeded(candidates: list[CandidateResult]) -> list[CandidateResult]:
     return [c for c in candidates if c.status == CandidateResult.Status.SUCCEEDED]
 
 
+def _better(metric: str) -> str:
+    return "higher is better" if higher_is_better(metric) else "lower is better"
+
+
+def _scores(labels: list[str], values: list[float], **marker) -> go.Scatter:
+    """Scores as dots: unlike bars, dots need no axis from 0, so the axis can zoom to the
+    differences between models."""
+    return go.Scatter(
+        x=labels,
+        y=values,
+        mode="markers+text",
+        marker={"size": 12, **marker},
+        text=[f"{v:.4g}" for v in values],
+        textposition="middle right",
+        cliponaxis=False,
+    )
+
+
 def metric_per_model(run: Run, candidates: list[CandidateResult]) -> Figure | None:
     done = [c for c in _succeeded(candidates) if c.metrics.get(run.metric) is not None]
     if not done:
         return None
     label = METRIC_LABELS.get(run.metric, run.metric)
-    fig = go.Figure(
-        go.Bar(
-            x=[c.label for c in done],
-            y=[c.metrics[run.metric] for c in done],
-            marker_color=[PALETTE[0] if c.name == run.recommended else "#9db7ff" for c in done],
-            error_y={
-                "type": "data",
-                "array": [c.cv_std or 0 for c in done],
-                "visible": any(c.cv_std for c in done),
-            },
-            text=[f"{c.metrics[run.metric]:.4f}" for c in done],
-            textposition="outside",
-        )
+    trace = _scores(
+        [c.label for c in done],
+        [c.metrics[run.metric] for c in done],
+        color=[PALETTE[0] if c.name == run.recommended else "#9db7ff" for c in done],
     )
-    better = "higher" if higher_is_better(run.metric) else "lower"
+    trace.error_y = {
+        "type": "data",
+        "array": [c.cv_std or 0 for c in done],
+        "visible": any(c.cv_std for c in done),
+    }
     return Figure(
         "metric-per-model",
         f"{label} per model",
-        f"On the held-out rows; {better} is better. The recommended model is the dark bar.",
-        _layout(fig, y=label),
+        f"On the held-out rows; {_better(run.metric)}. The recommended model is the dark dot; "
+        "the whiskers are the spread across cross-validation folds. The axis covers only "
+        "the scores' range, so that the differences show.",
+        _layout(go.Figure(trace), x="model", y=f"{label} ({_better(run.metric)})"),
     )
 
 
@@ -270,7 +288,12 @@ def feature_importance(candidate: CandidateResult) -> Figure | None:
         f"importance-{candidate.name}",
         "Feature importance",
         "How much the score drops when a column is shuffled (permutation importance).",
-        _layout(fig, x="drop in score", height=max(260, 26 * len(rows) + 80)),
+        _layout(
+            fig,
+            x=f"drop in {METRIC_LABELS.get(candidate.run.metric, candidate.run.metric)}",
+            y="feature",
+            height=max(260, 26 * len(rows) + 80),
+        ),
     )
 
 
@@ -295,29 +318,48 @@ def search_history(run: Run, candidates: list[CandidateResult]) -> Figure | None
         "search-history",
         "Search history",
         "The cross-validated score of each trial of the hyper-parameter search.",
-        _layout(go.Figure(traces), x="trial", y="CV score"),
+        _layout(
+            go.Figure(traces),
+            x="trial (in the order tried)",
+            y=f"cross-validated {METRIC_LABELS.get(run.metric, run.metric)}",
+        ),
     )
 
 
 def pair_metrics(run: Run, pair: list[CandidateResult]) -> Figure | None:
-    """Every holdout metric of two models as grouped bars."""
+    """Every holdout metric of two models, one small chart each: metrics in different
+    units never share an axis."""
     names = [k for k in dict.fromkeys(k for c in pair for k in c.metrics) if k != "ece"]
+    names = [k for k in names if any(c.metrics.get(k) is not None for c in pair)]
     if not names:
         return None
-    traces = [
-        go.Bar(
-            name=c.label,
-            x=[METRIC_LABELS.get(k, k) for k in names],
-            y=[c.metrics.get(k) for k in names],
-            marker_color=PALETTE[i],
-        )
-        for i, c in enumerate(pair)
-    ]
+    columns = min(2, len(names))
+    rows = -(-len(names) // columns)
+    fig = make_subplots(rows=rows, cols=columns, horizontal_spacing=0.18, vertical_spacing=0.3)
+    for n, name in enumerate(names):
+        row, col = divmod(n, columns)
+        for i, c in enumerate(pair):
+            value = c.metrics.get(name)
+            if value is None:
+                continue
+            trace = _scores([c.label], [value], color=PALETTE[i])
+            trace.update(name=c.label, legendgroup=c.label, showlegend=n == 0)
+            fig.add_trace(trace, row=row + 1, col=col + 1)
+        label = METRIC_LABELS.get(name, name)
+        fig.update_xaxes(title_text=f"{label} ({_better(name)})", row=row + 1, col=col + 1)
+    fig.update_layout(
+        template="plotly_white",
+        height=190 * rows + 90,
+        margin={"l": 56, "r": 56, "t": TOOLBAR_MARGIN, "b": 48},
+        font={"family": "system-ui, sans-serif", "size": 12},
+        legend={"orientation": "h", "y": -0.12 if rows > 2 else -0.25},
+    )
     return Figure(
         "pair-metrics",
         "Every metric",
-        "Holdout metrics of both models; for errors and log loss, lower is better.",
-        _layout(go.Figure(traces), y="value"),
+        "Holdout metrics of both models, one chart per metric, each on its own axis; under "
+        "each chart, which way is better.",
+        json.loads(fig.to_json()),
     )
 
 
