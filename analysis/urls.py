@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import prediction_pages, serving_views, views
+from . import deployment_pages, prediction_pages, serving_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,17 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/compare/", views.run_compare, name="run_compare"),
     path("runs/<int:pk>/compare-runs/", views.run_compare_runs, name="run_compare_runs"),
+    path(
+        "runs/<int:pk>/deployments/",
+        deployment_pages.deployment_create,
+        name="deployment_create",
+    ),
+    path("deployments/<int:pk>/", deployment_pages.deployment_page, name="deployment_page"),
+    path(
+        "deployments/<int:pk>/delete/",
+        deployment_pages.deployment_delete,
+        name="deployment_delete",
+    ),
     path("serving/", serving_views.serving_page, name="serving_page"),
     path("serving/clear/", serving_views.serving_clear, name="serving_clear"),
     path("examples/<slug:slug>/", views.example_create, name="example_create"),
