@@ -80,7 +80,7 @@ def rows_sentence(run: Run) -> str:
     if not used:
         return ""
     if run.sampled:
-        head = f"A sample of {count(used)} of the file's {count(total)} rows"
+        head = f"Trained on a sample of {count(used)} of {count(total)} rows"
     else:
         head = f"All {count(used)} rows of the file"
     if train is None or holdout is None:

@@ -106,8 +106,8 @@ def test_upload_to_leaderboard_to_downloaded_export(
         assert f"/runs/{run_id}/" in traffic.htmx, "htmx never polled the run page"
     print(f"run #{run_id} finished in {time.monotonic() - started:.0f} s after the page opened")
 
-    expect(page.get_by_test_id("sample-note")).to_have_text(
-        "Trained on a sample of 300 of 500 rows."
+    expect(page.get_by_test_id("sample-note")).to_contain_text(
+        "Trained on a sample of 300 of 500 rows: the models were fitted on 240 training rows"
     )
     expect(page.get_by_role("heading", name="Leaderboard")).to_be_visible()
     expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)

@@ -97,7 +97,8 @@ def test_it_shows_column_cards_findings_and_a_suggested_target(owner_client, dat
 def test_it_draws_the_comparison_charts_of_a_finished_run(owner_client, finished_run):
     page = owner_client.get(reverse("run_detail", args=[finished_run.pk])).content.decode()
 
-    assert "Trained on a sample of 3 of 4 rows." in page
+    assert "Trained on a sample of 3 of 4 rows" in page
+    assert page.count("of 4 rows") == 1  # one sentence says it, not a banner and a sentence
     assert page.index("sample-note") < page.index("Leaderboard")
     for figure in ("metric-per-model", "search-history", "confusion-forest", "roc-forest",
                    "pr-forest", "importance-forest"):  # fmt: skip
