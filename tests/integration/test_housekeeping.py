@@ -18,8 +18,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from analysis import tasks
-from analysis.models import Dataset, Run
+from analysis import services, tasks
+from analysis.automl.candidates import CANDIDATES
+from analysis.models import CandidateResult, Dataset, Run
 from tests.worker import ROOT, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
@@ -117,6 +118,25 @@ def test_reap_runs_continues_work_whose_task_was_lost(celery_worker, owner, chur
     reports: list[str] = []
     wait_for(profiled, timeout=90, what="the reaped dataset to be profiled by the worker")
     assert any(f"Sent again dataset:{dataset.pk}" in r for r in reports), reports
+
+    # A run whose task vanished with its worker: queued, and no message anywhere.
+    run = Run.objects.create(
+        owner=owner, dataset=dataset, target="churned", time_budget=10, sample_size=200
+    )
+    CandidateResult.objects.bulk_create(
+        CandidateResult(run=run, name=c.name, label=c.label, position=i)
+        for i, c in enumerate(CANDIDATES)
+    )
+    assert f"Would continue run:{run.pk} (pipeline)" in command("reap_runs", "--dry-run")
+
+    def picked_up():
+        if Run.objects.get(pk=run.pk).status == Run.Status.QUEUED:
+            reports.append(command("reap_runs"))
+        return Run.objects.get(pk=run.pk).status != Run.Status.QUEUED
+
+    wait_for(picked_up, timeout=90, what="the reaped run to be taken by the worker")
+    assert any(f"Sent again run:{run.pk}" in r for r in reports), reports
+    services.run_cancel(run=Run.objects.get(pk=run.pk))
 
 
 def test_beat_sends_housekeeping_on_its_schedule(celery_worker, tmp_path):
