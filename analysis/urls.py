@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import deployment_pages, prediction_pages, serving_views, views
+from . import deployment_pages, prediction_pages, run_pages, serving_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -29,6 +29,7 @@ urlpatterns = [
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<int:pk>/finish/", views.run_finish, name="run_finish"),
     path("runs/<int:pk>/retry/", views.run_retry, name="run_retry"),
+    path("runs/<int:pk>/delete/", run_pages.run_delete, name="run_delete"),
     path("candidates/<int:pk>/code/", views.candidate_export_preview, name="candidate_code"),
     path("candidates/<int:pk>/export/", views.candidate_export, name="candidate_export"),
     path("candidates/<int:pk>/predict/", views.candidate_predict, name="candidate_predict"),

@@ -181,3 +181,25 @@ def test_entries_past_the_retention_are_pruned(settings):
     assert AuditEntry.objects.count() == 2
     assert prune_audit(now) == 1
     assert list(AuditEntry.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_the_run_pages_delete_button_removes_the_run_and_its_folder(
+    owner_client, owner, media, profiled_dataset, django_capture_on_commit_callbacks
+):
+    run = Run.objects.create(owner=owner, dataset=profiled_dataset, target="b", status="failed")
+    assert (
+        reverse("run_delete", args=[run.pk])
+        in owner_client.get(reverse("run_detail", args=[run.pk])).content.decode()
+    )
+    run_dir(run).mkdir(parents=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(reverse("run_delete", args=[run.pk]))
+    assert response["Location"] == reverse("dataset_detail", args=[profiled_dataset.pk])
+    assert not Run.objects.exists() and not run_dir(run).exists()
+    assert _only(Action.DELETE).object_id == str(run.pk)
+
+
+def test_another_users_run_page_delete_is_404(outsider_client, owner, profiled_dataset):
+    run = Run.objects.create(owner=owner, dataset=profiled_dataset, target="b", status="failed")
+    assert outsider_client.post(reverse("run_delete", args=[run.pk])).status_code == 404
+    assert Run.objects.filter(pk=run.pk).exists()
