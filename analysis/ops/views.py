@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from ..health import healthz
 from ..models import Run
+from ..workflow import BrokerUnavailable
 from . import runs, system
 
 # Each panel: what it computes, and how often (seconds) the page asks for it again.
@@ -111,10 +112,15 @@ def _render_panel(request: HttpRequest, name: str) -> HttpResponse:
 
 def _act(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
     run = get_object_or_404(Run, pk=pk)
-    if action(run=run):
-        messages.success(request, done.format(pk=pk))
+    try:
+        acted = action(run=run)
+    except BrokerUnavailable as exc:  # said in the panel, which htmx swaps only on a 2xx
+        messages.error(request, str(exc))
     else:
-        messages.info(request, f"Run {pk} had already ended: nothing was done.")
+        if acted:
+            messages.success(request, done.format(pk=pk))
+        else:
+            messages.info(request, f"Run {pk} had already ended: nothing was done.")
     if request.htmx:
         return _render_panel(request, "stuck")
     return redirect("ops_dashboard")

@@ -17,6 +17,7 @@ from analysis.ops import system
 from analysis.ops.runs import STOPPED_BY_STAFF
 from analysis.ops.views import PANELS
 from promise.celery import app
+from tests.broker import celery_app_on
 
 pytestmark = pytest.mark.django_db
 
@@ -260,3 +261,21 @@ def test_it_keeps_the_traceback_of_a_run_that_failed_on_our_side(staff_client, p
     assert trace.traceback.splitlines()[-1][:40] in body.replace("&#x27;", "'").replace(
         "&quot;", '"'
     )
+
+
+def test_it_says_so_when_a_requeue_cannot_reach_the_broker(
+    staff_client, profiled_dataset, settings
+):
+    run = make_run(profiled_dataset, Run.Status.QUEUED)
+    settings.CELERY_BROKER_URL = settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    with celery_app_on("redis://127.0.0.1:1/0"):
+        response = staff_client.post(
+            reverse("ops_run_requeue", args=[run.pk]), HTTP_HX_REQUEST="true"
+        )
+        workers = panel(staff_client, "workers")
+    assert response.status_code == 200
+    assert "task queue is not answering right now" in response.content.decode()
+    assert "message error" in response.content.decode()
+    assert "The broker did not answer" in workers.content.decode()
+    run.refresh_from_db()
+    assert run.status == Run.Status.QUEUED
