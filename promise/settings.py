@@ -268,13 +268,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Three queues, so that hosts can be sized for their work (README, "Running on many hosts"):
+# `ingest` reads whole files (profiling, sampling, confirming on every row, scoring an
+# uploaded file of records), `train` searches and fits the candidates and nothing else,
+# and `default` takes the short steps between them and beat's periodic tasks.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "analysis.tasks.profile_dataset": {"queue": "ingest"},
     "analysis.tasks.prepare_sample": {"queue": "ingest"},
     "analysis.tasks.train_candidate": {"queue": "train"},
+    "analysis.tasks.extend_candidate": {"queue": "train"},
     # A pass over the whole file, like profiling: it reads, it does not train.
     "analysis.tasks.confirm_candidates": {"queue": "ingest"},
+    "analysis.tasks.score_prediction_file": {"queue": "ingest"},
 }
 # The queues a worker started without -Q consumes (Celery's task_queues); `make run`'s
 # Procfile names them too.
