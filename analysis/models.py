@@ -35,6 +35,11 @@ class Dataset(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # A user's list, newest first; housekeeping's datasets older than the retention.
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="dataset_owner_newest"),
+            models.Index(fields=["created_at"], name="dataset_created"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -85,6 +90,12 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # A user's list, newest first; the dashboard's runs by state and its active runs
+        # oldest first (the stuck ones), and the reconciler's active runs.
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="run_owner_newest"),
+            models.Index(fields=["status", "created_at"], name="run_status_created"),
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.pk} on {self.dataset} → {self.target}"
@@ -159,6 +170,8 @@ class CandidateResult(models.Model):
     # Its search continued in the run's second round (the result stays until it improves).
     second_round = models.CharField(max_length=16, choices=SecondRound, blank=True, default="")
     worker_task_id = models.CharField(max_length=64, blank=True)
+    # The Celery worker (its --hostname, e.g. train@host-3) that last claimed its training.
+    worker_hostname = models.CharField(max_length=255, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
