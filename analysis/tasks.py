@@ -36,7 +36,9 @@ def prepare_sample(self, run_id: int) -> None:
 @shared_task(bind=True, max_retries=None)
 def train_candidate(self, run_id: int, name: str) -> None:
     try:
-        services.candidate_train(run_id=run_id, name=name, task_id=self.request.id)
+        services.candidate_train(
+            run_id=run_id, name=name, task_id=self.request.id, hostname=self.request.hostname or ""
+        )
     except LeaseHeld as held:
         # A live worker is training it: this copy comes back once that lease would have
         # lapsed, and trains the candidate only if its worker died meanwhile.

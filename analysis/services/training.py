@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 CANDIDATE_ATTEMPTS = 2
 
 
-def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
-    """Train one candidate family of a run; a failure marks only this candidate failed."""
+def candidate_train(*, run_id: int, name: str, task_id: str = "", hostname: str = "") -> None:
+    """Train one candidate family of a run; a failure marks only this candidate failed.
+
+    `hostname` is the claiming Celery worker's, kept on the candidate."""
     if not run_training(run_id):
         return
     unfinished = CandidateResult.objects.filter(
@@ -43,6 +45,7 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "") -> None:
         status=CandidateResult.Status.RUNNING,
         started_at=now,
         worker_task_id=task_id,
+        worker_hostname=hostname,
         attempts=F("attempts") + 1,
         lease_expires_at=lease_expiry(now),
     )
