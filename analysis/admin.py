@@ -10,8 +10,11 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, Q, Sum
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from . import services
+from .admin_uploads import open_uploads, uploads_page
 from .audit import AuditEntry
 from .batch_predictions import BatchPrediction
 from .deployments import Deployment, DeploymentChange
@@ -99,7 +102,7 @@ class PromiseUserAdmin(DeleteWithFilesMixin, UserAdmin):
     delete_service = staticmethod(lambda user: services.user_delete(user=user))
     inlines = [UserLimitsInline]
     list_display = ("username", "email", "is_staff", "is_active", "datasets", "storage",
-                    "active_runs", "last_login", "date_joined")  # fmt: skip
+                    "active_runs", "open_uploads", "last_login", "date_joined")  # fmt: skip
 
     def get_queryset(self, request):
         return (
@@ -118,6 +121,17 @@ class PromiseUserAdmin(DeleteWithFilesMixin, UserAdmin):
     @admin.display(ordering="n_active", description="runs going")
     def active_runs(self, user) -> int:
         return user.n_active
+
+    def get_urls(self):
+        page = self.admin_site.admin_view(lambda r: uploads_page(r, self.admin_site))
+        return [path("uploads/", page, name="auth_user_uploads"), *super().get_urls()]
+
+    @admin.display(description="unfinished uploads")
+    def open_uploads(self, user) -> str:
+        count = len(open_uploads(user.pk))
+        if not count:
+            return "0"
+        return format_html('<a href="{}">{}</a>', reverse("admin:auth_user_uploads"), count)
 
     @admin.display(description="stored")
     def storage(self, user) -> str:

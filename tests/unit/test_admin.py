@@ -227,3 +227,29 @@ def test_a_users_limits_are_set_in_the_admin(staff, owner):
 def test_non_staff_get_nothing_from_the_admin(owner_client, stored):
     response = owner_client.get(_changelist(Run))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_staff_see_and_discard_unfinished_uploads(staff, owner, media):
+    upload = upload_begin(owner_id=owner.pk, name="big.csv", size=2048)
+    users = staff.get(reverse("admin:auth_user_changelist")).content.decode()
+    assert reverse("admin:auth_user_uploads") in users  # the owner's count links to the page
+    page = staff.get(reverse("admin:auth_user_uploads")).content.decode()
+    assert "big.csv" in page and "2 KB" in page and "owner" in page
+    response = staff.post(
+        reverse("admin:auth_user_uploads"), {"owner_id": owner.pk, "upload_id": upload.id}
+    )
+    assert response.status_code == 302 and not upload.folder.exists()
+    assert AuditEntry.objects.filter(action="delete", detail__contains="big.csv").exists()
+
+
+def test_a_made_up_upload_is_a_message_not_an_error(staff, media):
+    response = staff.post(
+        reverse("admin:auth_user_uploads"), {"owner_id": "1", "upload_id": "../../etc"}, follow=True
+    )
+    assert "finished or gone already" in response.content.decode()
+
+
+def test_non_staff_get_nothing_from_the_uploads_page(owner_client, owner, media):
+    upload_begin(owner_id=owner.pk, name="big.csv", size=2048)
+    response = owner_client.get(reverse("admin:auth_user_uploads"))
+    assert response.status_code == 302 and "big.csv" not in response.content.decode()
