@@ -98,7 +98,9 @@ def expire_uploads(*, dry_run: bool = False, now: float | None = None) -> Chore:
 
 
 def remove_leftovers(*, dry_run: bool = False) -> Chore:
-    """Partial files of dead writers and files no row points to (as `manage.py cleanup`)."""
+    """Partial files of dead writers and files no row points to, as `manage.py cleanup`
+    removes them; rows whose files are missing are left to a person running cleanup (a
+    file missing for a moment, as on a storage outage, must not delete data unattended)."""
     chore = Chore(dry_run)
     found = leftovers.stale_partials() + leftovers.orphan_files()
     for leftover in found:
