@@ -31,6 +31,7 @@ import time
 
 from . import deployment_metrics, serving
 from .deployments import Deployment
+from .prediction_input import InputRefused
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,10 @@ def predict(
     arm: str | None = None,
     request_id: str | None = None,
 ) -> dict:
-    """The answering arm's predictions for `rows`, saying which arm and model answered;
-    raises serving.PredictionError as serving does (counted as that arm's error)."""
+    """The answering arm's predictions for `rows`, checked against that arm's model (as
+    the candidates' predict API checks them), saying which arm and model answered; raises
+    InputRefused or serving.PredictionError as serving does (counted as that arm's
+    error)."""
     chosen, how = choose_arm(deployment, arm=arm, request_id=request_id)
     candidate = deployment.champion if chosen == "champion" else deployment.challenger
     result = _timed(deployment.pk, chosen, candidate, rows, shadow=False)
@@ -89,7 +92,7 @@ def predict(
 def _timed(deployment_id: int, arm: str, candidate, rows: list[dict], *, shadow: bool) -> dict:
     started = time.perf_counter()
     try:
-        result = serving.predict_rows(candidate, rows)
+        result = serving.predict_checked(candidate, rows)
     except Exception:
         seconds = time.perf_counter() - started
         deployment_metrics.record(deployment_id, arm, seconds, result=None, shadow=shadow)
@@ -102,7 +105,7 @@ def _timed(deployment_id: int, arm: str, candidate, rows: list[dict], *, shadow:
 def _shadow(deployment_id: int, challenger, rows: list[dict], champion: dict) -> None:
     try:
         answer = _timed(deployment_id, "challenger", challenger, rows, shadow=True)
-    except serving.PredictionError:
+    except (serving.PredictionError, InputRefused):
         return  # counted as the challenger's error; nothing to compare
     deployment_metrics.record_agreement(deployment_id, champion, answer)
 

@@ -97,9 +97,7 @@ def _action(mode: str, percent: int, *, created: bool) -> str:
 
 def _check_setting(mode: str, percent) -> None:
     if mode not in Deployment.Mode.values:
-        raise DeploymentError(
-            f"The mode is “split” or “shadow”, not “{mode}”.", field="mode"
-        )
+        raise DeploymentError(f"The mode is “split” or “shadow”, not “{mode}”.", field="mode")
     if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
         raise DeploymentError(
             "The challenger's share is a whole number of percent from 0 (rollback: the "
@@ -198,9 +196,7 @@ def deployment_delete(*, deployment: Deployment) -> None:
 
 
 def deployments_of(user):
-    return Deployment.objects.filter(owner=user).select_related(
-        "champion__run", "challenger__run"
-    )
+    return Deployment.objects.filter(owner=user).select_related("champion__run", "challenger__run")
 
 
 def deployments_of_pair(user, first, second):

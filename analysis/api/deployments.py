@@ -13,8 +13,8 @@ from rest_framework.response import Response
 
 from .. import deployment_metrics, deployment_serving, deployments, serving
 from ..deployments import Deployment, DeploymentChange, DeploymentError
-from ..forms import prediction_value_error
 from ..models import CandidateResult
+from ..prediction_input import InputRefused
 from .errors import invalid, refusal
 from .parsing import JSONBodyParser, json_object
 
@@ -71,8 +71,7 @@ class CreateSerializer(SettingSerializer):
     challenger = serializers.IntegerField(min_value=1, help_text="A candidate's id.")
 
 
-class PredictSerializer(serializers.Serializer):
-    rows = serializers.ListField(child=serializers.DictField(), help_text="{column: value}")
+class ArmChoiceSerializer(serializers.Serializer):
     arm = serializers.ChoiceField(
         deployment_serving.ARMS, required=False, help_text="Force this arm to answer."
     )
@@ -80,6 +79,17 @@ class PredictSerializer(serializers.Serializer):
         max_length=MAX_REQUEST_ID,
         required=False,
         help_text="The same id always goes to the same arm (for a given split).",
+    )
+
+
+class PredictSerializer(ArmChoiceSerializer):
+    rows = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="Records of {column: value}; null for an unknown value.",
+    )
+    row = serializers.DictField(
+        required=False, help_text="One record: the same as rows with one item."
     )
 
 
@@ -180,7 +190,9 @@ def deployment_detail(request: Request, pk: int) -> Response:
 @api_view(["POST"])
 @parser_classes([JSONBodyParser])
 def deployment_predict(request: Request, pk: int) -> Response:
-    """Predictions for rows of {column: value} from the arm the split (or "arm") chooses.
+    """Predictions for one record ("row") or a list ("rows") from the arm the split (or
+    "arm") chooses, each record checked against that arm's model as the candidates'
+    predict checks it (a missing column or a wrong type is refused by field).
 
     The answer says which arm ("arm"), which candidate and how it was chosen
     ("assigned_by": forced, shadow, split, request_id or random), and whether the
@@ -190,21 +202,20 @@ def deployment_predict(request: Request, pk: int) -> Response:
     data = json_object(request, PredictSerializer().fields)
     if isinstance(data, Response):
         return data
-    form = PredictSerializer(data=data)
-    if not form.is_valid():
-        return invalid(form.errors)
-    values = form.validated_data
-    for number, row in enumerate(values["rows"], start=1):
-        for column, value in row.items():
-            if problem := prediction_value_error(column, value):
-                return refusal(f"Row {number}: {problem}", fields={"rows": [problem]})
+    if ("row" in data) == ("rows" in data):
+        return refusal('Send either "row" (one record) or "rows" (a list of records).')
+    choice = ArmChoiceSerializer(data={k: v for k, v in data.items() if k in ("arm", "request_id")})
+    if not choice.is_valid():
+        return invalid(choice.errors)
     try:
         answer = deployment_serving.predict(
             deployment,
-            values["rows"],
-            arm=values.get("arm"),
-            request_id=values.get("request_id"),
+            [data["row"]] if "row" in data else data["rows"],
+            arm=choice.validated_data.get("arm"),
+            request_id=choice.validated_data.get("request_id"),
         )
+    except InputRefused as exc:
+        return refusal(exc.sentence, fields=exc.fields)
     except serving.PredictionError as exc:
         return refusal(str(exc))
     return Response(answer)

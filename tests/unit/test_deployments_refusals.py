@@ -103,19 +103,46 @@ def test_it_refuses_a_bad_setting(owner_client, pair, body):
         ({"rows": [{"x": 1}], "arm": "third"}, "arm"),
         ({"rows": [{"x": 1}], "request_id": "r" * 201}, "request_id"),
         ({"rows": [{"x": 1}], "request_id": {"a": 1}}, "request_id"),
-        ({"rows": "x=1"}, "rows"),
-        ({"rows": [1, 2]}, "rows"),
-        ({"rows": [{"x": {"deep": 1}}]}, "rows"),
-        ({"rows": [{"x": 1e300}]}, "rows"),
-        ({}, "rows"),
+        ({"rows": "x=1"}, None),
+        ({"rows": [1, 2]}, None),
+        ({"row": [1, 2]}, None),
+        ({"row": {"x": 1}, "rows": [{"x": 1}]}, None),
+        ({}, None),
         ({"rows": []}, None),
-        ({"rows": [{"nothing": 1}]}, None),
+        ({"rows": [{"nothing": 1}]}, "x"),
     ],
 )
 def test_it_refuses_bad_prediction_requests(owner_client, pair, body, field):
     champion, challenger, _ = pair
     deployment = create(owner_client, champion, challenger, challenger_percent=50)
     _refused(post(owner_client, "api_deployment_predict", body, deployment["id"]), field)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"x": {"deep": 1}}, "x"), ({"amount": 1e300}, "amount"), ({"amount": "lots"}, "amount")],
+)
+@pytest.mark.parametrize("arm", ["champion", "challenger"])
+def test_each_record_is_checked_against_the_answering_model(owner_client, pair, change, field, arm):
+    champion, challenger, rows = pair
+    deployment = create(owner_client, champion, challenger)
+    body = {"row": {**rows[0], **change}, "arm": arm}
+    _refused(post(owner_client, "api_deployment_predict", body, deployment["id"]), field)
+    missing = {k: v for k, v in rows[0].items() if k != "amount"}
+    response = post(
+        owner_client, "api_deployment_predict", {"row": missing, "arm": arm}, deployment["id"]
+    )
+    _refused(response, "amount")
+
+
+def test_one_record_is_answered_with_the_columns_it_ignored(owner_client, pair):
+    champion, challenger, rows = pair
+    deployment = create(owner_client, champion, challenger)
+    body = {"row": {**rows[0], "comment": "hello"}}
+    answer = post(owner_client, "api_deployment_predict", body, deployment["id"])
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["ignored_columns"] == ["comment"]
+    assert len(answer.json()["predictions"]) == 1
 
 
 def test_it_refuses_a_body_that_is_not_json(owner_client, pair):
