@@ -1,0 +1,135 @@
+"""What shadow mode costs the champion: deployment predictions under gunicorn, the champion
+alone (split 0) against the champion with the challenger shadowed on every request.
+
+    .venv/bin/python benchmarks/deployment_shadow.py [--seconds 10] [--var DIR]
+
+The models, the user and gunicorn are benchmarks/serving.py's (production settings, 2
+gthread workers of 4 threads). The champion is the decision tree; the challengers are the
+random forest and the LSTM (the slowest to answer). For each challenger and for 1 and 8
+kept-alive clients, one-row uncached requests to POST /api/deployments/<id>/predict/ are
+sent for `--seconds` with the deployment rolled back (the champion answers, nothing on
+the side), then in shadow mode (the champion answers, the challenger is asked the same
+row on each web process's background thread). One JSON object goes to stdout: per
+challenger and client count, {"alone": S, "shadow": S, "shadowed": n, "skipped": n,
+"seconds_to_drain": t}, S as serving.py's {"p50_ms", "p95_ms", "p99_ms", "rps", "errors"},
+t how long after the scenario the last side call was counted.
+"""
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.serving import (  # noqa: E402
+    ROOT,
+    drive,
+    free_port,
+    prepare,
+    server_env,
+    wait_until_up,
+    warm_up,
+)
+
+CHALLENGERS = ("random_forest", "lstm")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--var", type=Path, default=None)
+    args = parser.parse_args()
+    var = args.var or Path(tempfile.mkdtemp(prefix="promise-shadow-bench-"))
+    key, ids, records = prepare(var)
+
+    from analysis import deployment_metrics, deployments
+    from analysis.models import CandidateResult
+
+    champion = CandidateResult.objects.select_related("run__owner").get(pk=ids["decision_tree"])
+    owner = champion.run.owner
+    made = {
+        name: deployments.deployment_create(
+            owner=owner,
+            name=f"tree vs {name}",
+            champion=champion,
+            challenger=CandidateResult.objects.get(pk=ids[name]),
+        )
+        for name in CHALLENGERS
+    }
+    port = free_port()
+    log = (var / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "promise.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "2",
+            "--threads", "4", "--keep-alive", "5", "--no-control-socket",
+        ],
+        cwd=ROOT, env=server_env(var), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    counter = itertools.count()
+    result = {}
+    try:
+        wait_until_up(port, server, var)
+        for name, deployment in made.items():
+            path = f"/api/deployments/{deployment.pk}/predict/"
+
+            def uncached(path=path):
+                n = next(counter)
+                row = {**records[n % len(records)], "amount": 500 + n * 1e-3}
+                return "POST", path, json.dumps({"rows": [row]})
+
+            for arm in ("champion", "challenger"):  # every process loads both models
+                body = json.dumps({"rows": records[:1], "arm": arm})
+                warm_up(port, key, lambda p=path, b=body: ("POST", p, b), 8)
+            result[name] = {}
+            for clients in (1, 8):
+                deployments.deployment_change(
+                    deployment=deployment, by=owner, mode="split", challenger_percent=0
+                )
+                alone = drive(port, key, uncached, clients, args.seconds)
+                deployments.deployment_change(deployment=deployment, by=owner, mode="shadow")
+                before = deployment_metrics.summary(deployment.pk)
+                shadow = drive(port, key, uncached, clients, args.seconds)
+                after, waited = _drained(deployment.pk)
+                result[name][f"{clients}_clients"] = {
+                    "alone": alone,
+                    "shadow": shadow,
+                    "shadowed": after["arms"]["challenger"]["shadowed"]
+                    - before["arms"]["challenger"]["shadowed"],
+                    "skipped": after["shadow"]["skipped"] - before["shadow"]["skipped"],
+                    "seconds_to_drain": waited,
+                }
+        result["load_average"] = [round(v, 2) for v in os.getloadavg()]
+        print(json.dumps(result, indent=2))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+def _drained(deployment_id: int) -> tuple[dict, float]:
+    """The numbers once the side calls queued during the scenario are done (the count of
+    shadowed requests stops growing for 2 s), and how long after the scenario that was."""
+    from analysis import deployment_metrics
+
+    started = time.monotonic()
+    last, steady_since = None, time.monotonic()
+    while time.monotonic() - started < 120:
+        numbers = deployment_metrics.summary(deployment_id)
+        count = numbers["arms"]["challenger"]["shadowed"]
+        if count != last:
+            last, steady_since = count, time.monotonic()
+        elif time.monotonic() - steady_since >= 2:
+            break
+        time.sleep(0.2)
+    return numbers, round(steady_since - started, 1)
+
+
+if __name__ == "__main__":
+    main()
