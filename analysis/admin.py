@@ -75,6 +75,19 @@ class DeleteWithFilesMixin:
         return deleted, counts, perms_needed - with_parent, protected
 
 
+class ReadOnlyMixin:
+    """Viewed only: rows written by the system (candidates, the audit log)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 # Users, their limits and tokens
 
 
@@ -243,7 +256,7 @@ class RunAdmin(DeleteWithFilesMixin, admin.ModelAdmin):
 
 
 @admin.register(CandidateResult)
-class CandidateResultAdmin(admin.ModelAdmin):
+class CandidateResultAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Read-only: a candidate goes with its run (delete the run)."""
 
     list_display = ("label", "run", "status", "rank", "score", "cv_mean", "fit_seconds",
@@ -254,15 +267,6 @@ class CandidateResultAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("run")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="score")
     def score(self, candidate) -> str:
@@ -356,18 +360,9 @@ class DeploymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("created_at", "username", "action", "object_type", "object_id",
                     "object_repr", "ip_address", "detail")  # fmt: skip
     list_filter = ("action", "object_type", "created_at")
     search_fields = ("username", "ip_address", "object_repr", "=object_id")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
