@@ -231,6 +231,11 @@ def _readme_facts(spec: ExportSpec) -> dict[str, Any]:
     # Below this many rows, fixed start-up costs swamp the time per row.
     if spec.fit_seconds is not None and rows >= _MIN_ROWS_TO_EXTRAPOLATE:
         facts["seconds_per_million"] = spec.fit_seconds / rows * 1e6
+    facts["model_size_sentence"] = spec.model_size_note.format(
+        megabytes=number(facts["model_megabytes"], 3),
+        gigabytes_per_million=number(facts["model_gigabytes_per_million"], 2),
+        rows=spec.sample.train_rows,
+    )
     return facts
 
 

@@ -17,14 +17,13 @@ _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", re.ASCII)
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]*", re.ASCII)
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+# A family's name (candidates/), and the file its fitted model is saved in.
+_FAMILY = re.compile(r"[a-z][a-z0-9_]*", re.ASCII)
+_MODEL_FILE = re.compile(r"model\.[a-z0-9]+", re.ASCII)
 
 REGRESSION = "regression"
 CLASSIFICATION_TASKS = ("binary", "multiclass")
 TASKS = (REGRESSION, *CLASSIFICATION_TASKS)
-# Families whose model is one scikit-learn-compatible estimator saved with joblib.
-ESTIMATOR_FAMILIES = ("linear", "decision_tree", "random_forest", "xgboost")
-LSTM_FAMILY = "lstm"
-FAMILIES = (*ESTIMATOR_FAMILIES, LSTM_FAMILY)
 # How the holdout was cut from the sample: a seeded split (stratified by class, or not),
 # or the latest rows of a time-based sample.
 HOLDOUT_METHODS = ("stratified", "random", "latest")
@@ -136,15 +135,24 @@ class ExportSpec:
     # Width of the preprocessed matrix the model reads (after one-hot encoding).
     model_inputs: int
     model_files: list[str]
-    # Size of the fitted model file (model.joblib or model.keras), for the README.
+    # Size of the fitted model file (`model_file`), for the README.
     model_bytes: int
     packages: dict[str, str]
     python_version: str
     # The libraries installed where PROMISE discovered the model, beyond the pins.
     discovery_packages: dict[str, str]
     generated_at: str
+    # The model: a stock estimator, or an LSTM network (exactly one of the two).
     estimator: EstimatorCall | None = None
     lstm: LSTMParams | None = None
+    # The file holding the fitted estimator or network.
+    model_file: str = "model.joblib"
+    # train.py can train out of core (--external-memory, XGBoost's external memory).
+    out_of_core: bool = False
+    # README sentences of the family: what a fit's time adds to linear growth, and what
+    # sets the model file's size (str.format fields: megabytes, gigabytes_per_million, rows).
+    fit_time_note: str = ""
+    model_size_note: str = ""
     fit_seconds: float | None = None
     # The categorical columns that are target-encoded (more than max_categories values).
     high_cardinality: list[str] = field(default_factory=list)
@@ -154,14 +162,14 @@ class ExportSpec:
 
     def __post_init__(self) -> None:
         problems = []
-        if self.family not in FAMILIES:
-            problems.append(f"unknown family {self.family!r}")
+        if not _FAMILY.fullmatch(self.family):
+            problems.append(f"{self.family!r} is not a family name")
         if self.task not in TASKS:
             problems.append(f"unknown task {self.task!r}")
-        if (self.family == LSTM_FAMILY) != (self.lstm is not None):
-            problems.append("lstm params are required for the LSTM family and only for it")
-        if (self.family in ESTIMATOR_FAMILIES) != (self.estimator is not None):
-            problems.append("an estimator call is required for the estimator families only")
+        if (self.lstm is None) == (self.estimator is None):
+            problems.append("the model is either an estimator call or lstm params, not both")
+        if not _MODEL_FILE.fullmatch(self.model_file):
+            problems.append(f"{self.model_file!r} is not a model file name")
         if self.is_classification != bool(self.classes):
             problems.append("classes are required for classification and only for it")
         if sorted(PurePath(p).name for p in self.model_files) != sorted(self.model_file_names):
@@ -199,12 +207,12 @@ class ExportSpec:
 
     @property
     def is_lstm(self) -> bool:
-        return self.family == LSTM_FAMILY
+        return self.lstm is not None
 
     @property
     def model_file_name(self) -> str:
         """The file holding the fitted model itself (the network, or the estimator)."""
-        return "model.keras" if self.is_lstm else "model.joblib"
+        return self.model_file
 
     @property
     def model_file_names(self) -> list[str]:

@@ -5,10 +5,10 @@ How the run's time budget is shared (`candidate_time_limit`)
     The candidates train side by side on `workers` processes. What is left of the run's
     budget after sampling is multiplied by `workers` (the processes run at once) and by
     TRAINING_SHARE (room for queueing, ranking and insights), and shared in proportion to
-    each family's BUDGET_WEIGHTS: the cheap linear model and single tree get less, the
-    boosted trees and the forest more. With two workers and the family order of the chord,
-    the busiest worker ends within the budget even when every candidate uses all of its
-    share.
+    each family's `budget_weight` (candidates/): the cheap linear model and single tree
+    get less, the boosted trees and the forest more. With two workers and the family
+    order of the chord, the busiest worker ends within the budget even when every
+    candidate uses all of its share.
 
 How a search plans within its limit (used by search.py)
     SEARCH_SHARE of a candidate's limit is for CV trials, less when the final fit on all
@@ -20,24 +20,14 @@ How a search plans within its limit (used by search.py)
 
 from __future__ import annotations
 
+from .candidates import CANDIDATES, get_candidate
 from .candidates.base import SearchSpace
 
 # Share of the run's budget the candidates' searches get; the rest covers the queue,
 # sampling hand-over, ranking and insights.
 TRAINING_SHARE = 0.85
-# Relative share of the budget per family (see the module docstring). The boosted trees
-# get the most: on mid-sized tables they are usually the best model and the one whose
-# search gains most from more trials (discovery benchmark: 4 trials became 8 on the
-# 20,000-row Friedman table at 30 s, CV R² 0.838 → 0.847). The worker running the
-# single tree and then XGBoost is the busier one: 2.7 of the 5.0 weights, 92% of the
-# budget when every candidate uses all of its share.
-BUDGET_WEIGHTS = {
-    "linear": 0.5,
-    "decision_tree": 0.5,
-    "random_forest": 1.0,
-    "xgboost": 2.2,
-    "lstm": 0.8,
-}
+# The busier worker of two (the single tree, then XGBoost: 2.7 of the five families'
+# 5.0 budget weights) uses 92% of the budget when every candidate uses all of its share.
 # Share of a candidate's own limit planned for search trials; the rest is for the final
 # fit on the whole training part, the holdout scores, importance and chart data.
 SEARCH_SHARE = 0.7
@@ -50,8 +40,8 @@ MIN_SEARCH_ROWS = 2000
 
 def candidate_time_limit(name: str, budget_seconds: float, *, workers: int = 2) -> float:
     """Seconds of search and final fit for candidate `name` out of the run's training budget."""
-    total = sum(BUDGET_WEIGHTS.values())
-    weight = BUDGET_WEIGHTS.get(name, 1.0)
+    total = sum(candidate.budget_weight for candidate in CANDIDATES)
+    weight = get_candidate(name).budget_weight
     share = budget_seconds * TRAINING_SHARE * max(workers, 1) * weight / total
     return max(1.0, min(share, budget_seconds * TRAINING_SHARE))
 

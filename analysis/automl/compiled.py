@@ -28,21 +28,19 @@ import hashlib
 import json
 import os
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .candidates import get_candidate
 from .compiled_prep import FastPreprocessor
-from .fitted import LSTM_FAMILY, FittedModel
+from .fitted import FittedModel
 from .problem import REGRESSION
 
 ONNX_FILE = "model.onnx"
 RECORD_FILE = "compiled.json"
 SOURCE_FILES = ("model.json", "preprocessor.joblib", "model.joblib", "model.keras")
-OPSET = {"": 17, "ai.onnx.ml": 3}
-FLOAT32_FAMILIES = ("decision_tree", "random_forest", "xgboost")
 # skl2onnx spends about 13 µs and 1 KB of memory per tree node: a forest of deep trees on
 # a big table (millions of nodes) would cost a training minutes and gigabytes. Past this
 # many nodes the estimator serves itself, after the numpy preprocessing.
@@ -64,37 +62,14 @@ def source_checksums(directory: Path) -> dict[str, str]:
 
 def to_onnx(model: FittedModel, n_inputs: int) -> bytes:
     """The estimator of `model` as ONNX bytes; raises when it cannot be converted."""
-    if model.family == LSTM_FAMILY:
-        raise ValueError("the LSTM keeps Keras (no Keras-to-ONNX converter is installed)")
     estimator = model.estimator
-    if model.family == "xgboost":
-        from onnxmltools.convert import convert_xgboost
-        from onnxmltools.convert.common.data_types import FloatTensorType
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            graph = convert_xgboost(
-                estimator, initial_types=[("X", FloatTensorType([None, n_inputs]))]
-            )
-        return graph.SerializeToString()
     nodes = _tree_nodes(estimator)
     if nodes > COMPILE_MAX_NODES:
         raise ValueError(
             f"{nodes:,} tree nodes: more than {COMPILE_MAX_NODES:,} to compile in a "
             "reasonable time and memory"
         )
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
-
-    tensor = FloatTensorType if model.family in FLOAT32_FAMILIES else DoubleTensorType
-    options = None if model.task == REGRESSION else {id(estimator): {"zipmap": False}}
-    graph = convert_sklearn(
-        estimator,
-        initial_types=[("X", tensor([None, n_inputs]))],
-        options=options,
-        target_opset=OPSET,
-    )
-    return graph.SerializeToString()
+    return get_candidate(model.family).to_onnx(estimator, n_inputs, task=model.task)
 
 
 def compile_model(model: FittedModel, directory: Path) -> dict:
@@ -162,8 +137,8 @@ class CompiledModel:
             fast = FastPreprocessor.build(model.features, model.preprocessor)
         except ValueError as exc:
             return cls(model, "pipeline", reason=str(exc))
-        if model.family == LSTM_FAMILY:
-            network = _keras_function(model.estimator)
+        network = get_candidate(model.family).fast_function(model.estimator)
+        if network is not None:
             return cls(model, "keras", fast=fast, session=network, reason=record.get("reason"))
         if not record.get("onnx"):
             return cls(model, "estimator", reason=record.get("reason"), fast=fast)
@@ -187,13 +162,11 @@ class CompiledModel:
     def predict_inputs(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Encoded predictions and probabilities from preprocessed model inputs."""
         if self.path == "keras":
-            from .candidates.lstm import to_sequences
-
-            output = np.asarray(self.session(to_sequences(inputs)))
+            output = np.asarray(self.session(inputs))
         elif self.path == "estimator":
             output = _estimator_output(self.model.estimator, self.model.task, inputs)
         else:
-            dtype = "float32" if self.model.family in FLOAT32_FAMILIES else "float64"
+            dtype = "float32" if get_candidate(self.model.family).onnx_float32 else "float64"
             outputs = self.session.run(None, {"X": inputs.astype(dtype)})
             output = outputs[0] if self.model.task == REGRESSION else outputs[-1]
         if self.model.task == REGRESSION:
@@ -249,17 +222,6 @@ def _session(graph: bytes):
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-
-
-def _keras_function(estimator):
-    """The LSTM's network as one traced TensorFlow function of a batch of sequences:
-    `Model.predict` sets up a data pipeline on every call, the cost that matters for a
-    row; the traced call skips it and computes the same layers."""
-    import tensorflow as tf
-
-    network = estimator.model_
-    spec = tf.TensorSpec([None, *network.input_shape[1:]], tf.float32)
-    return tf.function(lambda batch: network(batch, training=False), input_signature=[spec])
 
 
 def _versions() -> dict[str, str]:

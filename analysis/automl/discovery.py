@@ -31,7 +31,7 @@ from .metrics import (
     score_predictions,
 )
 from .prepare import RunPlan, encode_target
-from .preprocess import build_preprocessor, prepare_frame
+from .preprocess import prepare_frame
 from .ranking import holdout_interval
 from .sampling import TIME_BASED
 from .search import SearchCancelled, SearchResult, search_candidate
@@ -184,15 +184,14 @@ def refit_and_score(
     holdout = data.holdout
     params = dict(result.params)
     fit_started = time.perf_counter()
-    preprocessor = build_preprocessor(plan.features, plan.task, plan.seed)
-    inputs = preprocessor.fit_transform(data.frame, data.y)
-    estimator = candidate.build(params, task=plan.task, seed=plan.seed)
-    if "time_limit" in estimator.get_params() and time_left is not None:
+    pipeline = candidate.pipeline(params, features=plan.features, task=plan.task, seed=plan.seed)
+    if time_left is not None:
         clock = time_left * FINAL_FIT_SHARE
         if result.stopped_by == "finish":
             clock = min(clock, FINISH_FIT_SECONDS)
-        estimator.set_params(time_limit=max(1.0, clock))
-    estimator.fit(inputs, data.y)
+        candidate.set_clock(pipeline.named_steps["model"], max(1.0, clock))
+    pipeline.fit(data.frame, data.y)
+    preprocessor, estimator = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
     fit_seconds = time.perf_counter() - fit_started
     if hasattr(estimator, "epochs_"):
         params["epochs"] = estimator.epochs_

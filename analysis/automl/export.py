@@ -19,18 +19,9 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from exporters.spec import (
-    EstimatorCall,
-    ExportSpec,
-    LSTMParams,
-    SampleFacts,
-    SourceFile,
-    SplitFacts,
-)
+from exporters.spec import ExportSpec, SampleFacts, SourceFile, SplitFacts
 
-from .candidates import get_candidate
-from .candidates.base import SklearnCandidate
-from .candidates.lstm import TIMESTEPS, VALIDATION_SPLIT, LSTMCandidate
+from .candidates import CANDIDATES, get_candidate
 from .discovery import load_search
 from .fingerprint import file_sha256
 from .ingest import CSV, IngestOptions, describe_source
@@ -40,24 +31,13 @@ from .preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY, TARGET
 from .problem import REGRESSION
 from .sampling import TIME_BASED
 
-# Every export needs these; a family adds its own below. Each entry lists the names a
-# package may be installed under, the preferred first.
+# Every export needs these; a family adds its own (`Candidate.packages`). Each entry
+# lists the names a package may be installed under, the preferred first.
 BASE_PACKAGES = (("numpy",), ("pandas",), ("scikit-learn",), ("joblib",), ("pyarrow",))
-FAMILY_PACKAGES = {
-    "xgboost": (("xgboost-cpu", "xgboost"),),
-    "lstm": (("tensorflow-cpu", "tensorflow"), ("keras",)),
-}
-# Recorded, not pinned: the libraries discovery itself ran on, as installed here.
-DISCOVERY_PACKAGES = (
-    ("numpy",),
-    ("pandas",),
-    ("pyarrow",),
-    ("scikit-learn",),
-    ("xgboost-cpu", "xgboost"),
-    ("tensorflow-cpu", "tensorflow"),
-    ("keras",),
-    ("optuna",),
-)
+# Recorded, not pinned: the libraries discovery itself ran on, as installed here (with
+# every registered family's own packages between these and the search's).
+DISCOVERY_PACKAGES = (("numpy",), ("pandas",), ("pyarrow",), ("scikit-learn",))
+SEARCH_PACKAGES = (("optuna",),)
 # The reading settings detection settles (ingest.SourceInfo), in the order a README lists them.
 READ_SETTINGS = ("format", "compression", "encoding", "delimiter", "decimal", "sheet")
 
@@ -93,9 +73,7 @@ def export_spec(
     meta = json.loads(_existing(model_dir / "model.json").read_text())
     if meta["family"] != name:
         raise ValueError(f"{model_dir} holds a {meta['family']} model, not {name}.")
-    model_file = model_dir / (
-        "model.keras" if isinstance(candidate, LSTMCandidate) else "model.joblib"
-    )
+    model_file = model_dir / candidate.model_file
     files = [model_dir / "model.json", model_dir / "preprocessor.joblib", model_file]
     for path in files:
         _existing(path)
@@ -137,12 +115,16 @@ def export_spec(
         model_inputs=len(preprocessor.get_feature_names_out()),
         model_files=[str(path) for path in files],
         model_bytes=model_file.stat().st_size,
-        packages=_package_versions(name),
+        packages=_package_versions(candidate.packages),
         python_version=platform.python_version(),
-        discovery_packages=_installed_versions(DISCOVERY_PACKAGES),
+        discovery_packages=_installed_versions(_discovery_packages()),
         generated_at=(generated_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
-        estimator=_estimator_call(candidate, params, plan),
-        lstm=_lstm_params(candidate, params, plan),
+        estimator=candidate.export_estimator(params, task=plan.task, seed=plan.seed),
+        lstm=candidate.export_network(params, task=plan.task),
+        model_file=candidate.model_file,
+        out_of_core=candidate.out_of_core,
+        fit_time_note=candidate.fit_time_note,
+        model_size_note=candidate.model_size_note,
         fit_seconds=fit_seconds,
         high_cardinality=list(features.high_cardinality),
         target_encoding_folds=TARGET_ENCODING_FOLDS,
@@ -240,30 +222,13 @@ def _split_facts(
     )
 
 
-def _estimator_call(candidate, params: dict, plan: RunPlan) -> EstimatorCall | None:
-    if not isinstance(candidate, SklearnCandidate):
-        return None
-    spec = candidate.estimator_spec(params, task=plan.task, seed=plan.seed)
-    return EstimatorCall(module=spec.module, cls=spec.cls, kwargs=dict(spec.kwargs))
+def _discovery_packages() -> tuple[tuple[str, ...], ...]:
+    families = [names for c in CANDIDATES for names in c.packages]
+    return (*DISCOVERY_PACKAGES, *dict.fromkeys(families), *SEARCH_PACKAGES)
 
 
-def _lstm_params(candidate, params: dict, plan: RunPlan) -> LSTMParams | None:
-    if not isinstance(candidate, LSTMCandidate):
-        return None
-    settings = {**candidate.default_params(plan.task), **params}
-    return LSTMParams(
-        units=int(settings["units"]),
-        epochs=int(settings["epochs"]),
-        batch_size=int(settings["batch_size"]),
-        learning_rate=float(settings["learning_rate"]),
-        patience=int(settings["patience"]),
-        timesteps=TIMESTEPS,
-        validation_split=VALIDATION_SPLIT,
-    )
-
-
-def _package_versions(family: str) -> dict[str, str]:
-    wanted = (*BASE_PACKAGES, *FAMILY_PACKAGES.get(family, ()))
+def _package_versions(family_packages: tuple[tuple[str, ...], ...]) -> dict[str, str]:
+    wanted = (*BASE_PACKAGES, *family_packages)
     versions = _installed_versions(wanted)
     for names in wanted:
         if not any(package in versions for package in names):

@@ -3,7 +3,8 @@
 On disk (the files the code export ships; the LSTM's lstm.json stays here):
     model.json          family, task, target, classes and feature columns
     preprocessor.joblib the fitted scikit-learn ColumnTransformer
-    model.joblib        the fitted estimator (every family but the LSTM), or
+    the estimator's own files, as its family's `Candidate.save` writes them:
+    model.joblib        the fitted estimator (the scikit-learn-style families), or
     model.keras         the Keras network of the LSTM, and lstm.json its settings
 
 Only files PROMISE wrote itself are ever loaded here; user uploads are never unpickled.
@@ -20,10 +21,9 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from .candidates import get_candidate
 from .preprocess import FeatureSpec, prepare_frame
 from .problem import REGRESSION
-
-LSTM_FAMILY = "lstm"
 
 
 @dataclass
@@ -72,24 +72,13 @@ class FittedModel:
         files = [directory / "model.json", directory / "preprocessor.joblib"]
         files[0].write_text(json.dumps(meta, indent=2))
         joblib.dump(self.preprocessor, files[1])
-        if self.family == LSTM_FAMILY:
-            from .candidates.lstm import LSTM
-
-            files += LSTM.save(self.estimator, directory)
-        else:
-            files.append(directory / "model.joblib")
-            joblib.dump(self.estimator, files[-1])
+        files += get_candidate(self.family).save(self.estimator, directory)
         return files
 
     @classmethod
     def load(cls, directory: Path) -> FittedModel:
         meta = json.loads((directory / "model.json").read_text())
-        if meta["family"] == LSTM_FAMILY:
-            from .candidates.lstm import LSTM
-
-            estimator = LSTM.load(directory, task=meta["task"])
-        else:
-            estimator = joblib.load(directory / "model.joblib")
+        estimator = get_candidate(meta["family"]).load(directory, task=meta["task"])
         return cls(
             family=meta["family"],
             task=meta["task"],

@@ -86,45 +86,33 @@ def cross_validate(
     should_stop: Callable[[], bool] | None,
     should_finish: Callable[[], bool] | None = None,
 ) -> tuple[list[float], dict[str, Any]]:
-    """Fold scores of one parameter set, and settings learned on the way (trees by XGBoost)."""
-    scores, best_rounds = [], []
-    early_stopping = getattr(candidate, "early_stopping", False)
+    """Fold scores of one parameter set, and the settings the folds learned on the way
+    (each the mean over the folds, as a whole number: XGBoost's trees by early stopping)."""
+    scores, learned = [], []
     for index, fold in enumerate(fold_data):
         check_cancel(should_stop)
         if should_finish is not None and should_finish():
             raise FinishNow
-        fit_params = dict(params)
         train_y, present = _contiguous(fold.train_y, task)
         valid_y = fold.valid_y
-        if early_stopping:
-            from .candidates.xgboost import EARLY_STOPPING_ROUNDS, MAX_TREES
-
-            fit_params.update(n_estimators=MAX_TREES, early_stopping_rounds=EARLY_STOPPING_ROUNDS)
-        estimator = candidate.build(fit_params, task=task, seed=seed)
-        if "time_limit" in estimator.get_params():
-            left = None if deadline is None else deadline - time.monotonic()
-            estimator.set_params(
-                time_limit=None if left is None else max(0.5, left / (len(fold_data) - index))
-            )
-        if early_stopping:
-            eval_y = valid_y
-            if present is not None:
-                # Validation rows of a class the fold never trained on cannot steer it.
-                keep = np.isin(valid_y, present)
-                eval_x, eval_y = fold.valid_x[keep], np.searchsorted(present, valid_y[keep])
-            else:
-                eval_x = fold.valid_x
-            estimator.fit(fold.train_x, train_y, eval_set=[(eval_x, eval_y)], verbose=False)
-            best_rounds.append(int(estimator.best_iteration) + 1)
-        else:
-            estimator.fit(fold.train_x, train_y)
+        estimator = candidate.build(candidate.fold_params(dict(params)), task=task, seed=seed)
+        left = None if deadline is None else deadline - time.monotonic()
+        candidate.set_clock(
+            estimator, None if left is None else max(0.5, left / (len(fold_data) - index))
+        )
+        eval_x, eval_y = fold.valid_x, valid_y
+        if present is not None:
+            # Validation rows of a class the fold never trained on cannot steer it.
+            keep = np.isin(valid_y, present)
+            eval_x, eval_y = fold.valid_x[keep], np.searchsorted(present, valid_y[keep])
+        learned.append(candidate.fit_fold(estimator, fold.train_x, train_y, eval_x, eval_y))
         if task == REGRESSION:
             predicted, proba = np.asarray(estimator.predict(fold.valid_x), dtype="float64"), None
         else:
             proba = _full_proba(estimator.predict_proba(fold.valid_x), present, n_classes)
             predicted = proba.argmax(axis=1)
         scores.append(metric_score(task, metric, valid_y, predicted, proba))
-    extras = {"n_estimators": int(round(np.mean(best_rounds)))} if best_rounds else {}
+    extras = {name: int(round(np.mean([f[name] for f in learned]))) for name in learned[0]}
     return scores, extras
 
 

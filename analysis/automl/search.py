@@ -198,7 +198,7 @@ def search_candidate(
     if warm_start is not None:
         # The same folds of the same rows, or the scores of the two rounds do not compare.
         quick, folds = warm_start.quick_cv, warm_start.folds
-    elif quick and getattr(candidate, "validation_split", None):
+    elif quick and candidate.validation_split:
         return SearchResult(
             params=space.params(space.init),
             cv_scores=[],  # filled in after the final fit (discovery.py)

@@ -6,7 +6,7 @@ time left until the second round's end (ROUND_END of the budget) is planned here
 
 1. Searches that converged (search.py's `converged_by`, stated in CONVERGENCE_RULE) are
    not continued, nor failed candidates.
-2. The others are spread over the `workers` processes, heaviest BUDGET_WEIGHTS first onto
+2. The others are spread over the `workers` processes, heaviest `budget_weight` first onto
    the least loaded one, and each process's seconds are shared by weight among the
    candidates it runs, one after the other.
 3. While a share cannot hold one more typical trial of the candidate and a refit like
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .budget import BUDGET_WEIGHTS
+from .candidates import get_candidate
 from .convergence import CONVERGENCE_RULE
 from .search import SearchResult
 
@@ -162,4 +162,4 @@ def _shares(candidates: list[FirstRound], seconds: float, workers: int) -> dict[
 
 
 def _weight(candidate: FirstRound) -> float:
-    return BUDGET_WEIGHTS.get(candidate.name, 1.0)
+    return get_candidate(candidate.name).budget_weight

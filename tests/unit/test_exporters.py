@@ -14,14 +14,12 @@ import jinja2
 import pytest
 
 from analysis.automl.candidates import CANDIDATES, get_candidate
-from analysis.automl.candidates.lstm import TIMESTEPS
 from analysis.automl.preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY
 from exporters import build_bundle, render_files
 from exporters.render import ENVIRONMENT, pykwargs, pyrepr
 from exporters.spec import (
     EstimatorCall,
     ExportSpec,
-    LSTMParams,
     SampleFacts,
     SourceFile,
     SplitFacts,
@@ -56,7 +54,7 @@ def make_spec(family: str = "random_forest", task: str = "regression", **changes
     """A spec as export_spec builds it, with the real estimator of `family`."""
     candidate = get_candidate(family)
     classification = task != "regression"
-    model_file = "model.keras" if family == "lstm" else "model.joblib"
+    model_file = candidate.model_file
     fields = {
         "title": "Churn, first try",
         "family": family,
@@ -106,19 +104,13 @@ def make_spec(family: str = "random_forest", task: str = "regression", **changes
         "fit_seconds": 1.5,
     }
     params = candidate.default_params(task)
-    if family == "lstm":
-        fields["lstm"] = LSTMParams(
-            units=params["units"],
-            epochs=params["epochs"],
-            batch_size=params["batch_size"],
-            learning_rate=params["learning_rate"],
-            patience=params["patience"],
-            timesteps=TIMESTEPS,
-            validation_split=0.1,
-        )
-    else:
-        built = candidate.estimator_spec(params, task=task, seed=7)
-        fields["estimator"] = EstimatorCall(built.module, built.cls, dict(built.kwargs))
+    # The model as the family itself describes it for the export (candidates/base.py).
+    fields["estimator"] = candidate.export_estimator(params, task=task, seed=7)
+    fields["lstm"] = candidate.export_network(params, task=task)
+    fields["model_file"] = candidate.model_file
+    fields["out_of_core"] = candidate.out_of_core
+    fields["fit_time_note"] = candidate.fit_time_note
+    fields["model_size_note"] = candidate.model_size_note
     fields.update(changes)
     return ExportSpec(**fields)
 
@@ -291,7 +283,7 @@ def test_the_spec_refuses_an_estimator_that_is_not_a_plain_name():
 
 
 def test_the_spec_refuses_a_family_without_its_model_settings():
-    with pytest.raises(ValueError, match="lstm params"):
+    with pytest.raises(ValueError, match="either an estimator call or lstm params"):
         make_spec("lstm", lstm=None)
 
 

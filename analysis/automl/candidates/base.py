@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -78,8 +79,118 @@ class SearchSpace:
         return {**self.fixed, **tuned}
 
 
+class Candidate:
+    """One model family: everything the search, the trainer, serving and the export know of it.
+
+    A family is one module that defines a Candidate (or a SklearnCandidate) and registers
+    it (candidates/__init__.py). Subclasses set the attributes and `search_space` and
+    `build`; the hooks below have the behaviour of a plain scikit-learn estimator.
+    """
+
+    name: str
+    label: str
+    description: str
+    # Relative share of the run's budget (budget.py): cheap families get less.
+    budget_weight: float = 1.0
+    # Packages the export pins beyond the base ones; each entry lists the names the
+    # package may be installed under, the preferred first.
+    packages: tuple[tuple[str, ...], ...] = ()
+    # The file `save` writes the fitted estimator to, which the export ships.
+    model_file: str = "model.joblib"
+    # The share of its training rows a fit holds out for itself (the LSTM's early
+    # stopping); None when it holds out none (search.py, 4.).
+    validation_split: float | None = None
+    # The export's train.py can also train out of core (--external-memory).
+    out_of_core: bool = False
+    # ONNX reads float32 inputs (trees compare float32 thresholds), else float64.
+    onnx_float32: bool = False
+    # README sentences: what a fit's time adds to linear growth, and what sets the model
+    # file's size (str.format fields: megabytes, gigabytes_per_million, rows).
+    fit_time_note: str = ""
+    model_size_note: str = ""
+
+    def search_space(self, n_rows: int, n_cols: int, task: str) -> SearchSpace:
+        raise NotImplementedError
+
+    def build(self, params: dict[str, Any], *, task: str, seed: int):
+        """The unfitted estimator for `params`."""
+        raise NotImplementedError
+
+    def pipeline(self, params: dict[str, Any], *, features, task: str, seed: int):
+        """The scikit-learn Pipeline the final fit trains: preprocessing, then the estimator."""
+        from sklearn.pipeline import Pipeline
+
+        from ..preprocess import build_preprocessor
+
+        return Pipeline(
+            [
+                ("preprocess", build_preprocessor(features, task, seed)),
+                ("model", self.build(params, task=task, seed=seed)),
+            ]
+        )
+
+    def set_clock(self, estimator, seconds: float | None) -> None:
+        """Bound a fit of `estimator` to `seconds`; only families whose fits stop
+        themselves on a clock (SearchSpace.clocked) do anything."""
+
+    def fold_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters one CV fold fits with (early stopping widens them)."""
+        return params
+
+    def fit_fold(self, estimator, x, y, eval_x, eval_y) -> dict[str, int]:
+        """Fit `estimator` on one fold's training rows; returns the settings it learned on
+        the fold's validation rows (`eval_x`, `eval_y`), which the folds average."""
+        estimator.fit(x, y)
+        return {}
+
+    def save(self, estimator, directory: Path) -> list[Path]:
+        """Write the fitted `estimator` into `directory`; returns the files written."""
+        import joblib
+
+        path = directory / self.model_file
+        joblib.dump(estimator, path)
+        return [path]
+
+    def load(self, directory: Path, *, task: str):
+        """The estimator `save` wrote (only files PROMISE wrote itself are loaded)."""
+        import joblib
+
+        return joblib.load(directory / self.model_file)
+
+    def to_onnx(self, estimator, n_inputs: int, *, task: str) -> bytes:
+        """The fitted estimator as ONNX bytes (skl2onnx); raises when it cannot be."""
+        from skl2onnx import convert_sklearn
+        from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+        tensor = FloatTensorType if self.onnx_float32 else DoubleTensorType
+        options = None if task == "regression" else {id(estimator): {"zipmap": False}}
+        graph = convert_sklearn(
+            estimator,
+            initial_types=[("X", tensor([None, n_inputs]))],
+            options=options,
+            target_opset=ONNX_OPSET,
+        )
+        return graph.SerializeToString()
+
+    def fast_function(self, estimator):
+        """A function of preprocessed inputs to the network's output when serving calls the
+        estimator's own network directly instead of ONNX; None for the others."""
+        return None
+
+    def export_estimator(self, params: dict[str, Any], *, task: str, seed: int):
+        """The export's `EstimatorCall` (module, class, keyword arguments), or None."""
+        return None
+
+    def export_network(self, params: dict[str, Any], *, task: str):
+        """The export's `LSTMParams` for a network family, or None."""
+        return None
+
+
+ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
+
+
 @dataclass(frozen=True)
-class SklearnCandidate:
+class SklearnCandidate(Candidate):
     """A family whose model is one scikit-learn-compatible estimator class.
 
     `estimator_spec` is the single source of the model: the platform builds from it
@@ -96,8 +207,12 @@ class SklearnCandidate:
     classifier_defaults: dict[str, Any]
     space: Callable[[int, int, str], SearchSpace] | None = None
     seeded: bool = True
-    # XGBoost: n_estimators is found by early stopping on each CV fold's validation rows.
-    early_stopping: bool = False
+    budget_weight: float = 1.0
+    packages: tuple[tuple[str, ...], ...] = ()
+    out_of_core: bool = False
+    onnx_float32: bool = False
+    fit_time_note: str = ""
+    model_size_note: str = ""
 
     def default_params(self, task: str) -> dict[str, Any]:
         defaults = self.regressor_defaults if task == "regression" else self.classifier_defaults
@@ -119,3 +234,9 @@ class SklearnCandidate:
 
     def build(self, params: dict[str, Any], *, task: str, seed: int):
         return self.estimator_spec(params, task=task, seed=seed).build()
+
+    def export_estimator(self, params: dict[str, Any], *, task: str, seed: int):
+        from exporters.spec import EstimatorCall
+
+        spec = self.estimator_spec(params, task=task, seed=seed)
+        return EstimatorCall(module=spec.module, cls=spec.cls, kwargs=dict(spec.kwargs))

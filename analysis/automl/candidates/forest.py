@@ -45,4 +45,11 @@ FOREST = SklearnCandidate(
     regressor_defaults={**_DEFAULTS, "max_features": 1.0},
     classifier_defaults=_DEFAULTS,
     space=_space,
+    budget_weight=1.0,
+    onnx_float32=True,
+    fit_time_note="a little\nmore for trees, whose sorting costs grow as n log n",
+    model_size_note=(
+        "The forest's trees grow with the rows: the model file is {megabytes} MB for\n"
+        "{rows} rows, so expect about {gigabytes_per_million} GB per million rows."
+    ),
 )

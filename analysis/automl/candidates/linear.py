@@ -31,4 +31,9 @@ LINEAR = SklearnCandidate(
     space=_space,
     # Both solvers are deterministic and take no seed.
     seeded=False,
+    # Cheap to fit: less of the budget (budget.py).
+    budget_weight=0.5,
+    model_size_note=(
+        "The model holds one weight per model input per class ({megabytes} MB), whatever\nthe rows."
+    ),
 )

@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..problem import REGRESSION
-from .base import SearchSpace, choice, float_range, int_range
+from .base import Candidate, SearchSpace, choice, float_range, int_range
 
 TIMESTEPS = 8
 # The last share of its training rows the network holds out to stop early (Keras's
@@ -35,7 +35,7 @@ SETTINGS_FILE = "lstm.json"  # the estimator's settings, which model.keras does 
 
 
 @dataclass(frozen=True)
-class LSTMCandidate:
+class LSTMCandidate(Candidate):
     name: str = "lstm"
     label: str = "LSTM neural network"
     description: str = (
@@ -43,6 +43,13 @@ class LSTMCandidate:
         f"{TIMESTEPS} steps, then a dense output layer."
     )
     validation_split: float = VALIDATION_SPLIT
+    budget_weight: float = 0.8
+    packages: tuple[tuple[str, ...], ...] = (("tensorflow-cpu", "tensorflow"), ("keras",))
+    model_file: str = NETWORK_FILE
+    model_size_note: str = (
+        "The network's size does not depend on the rows ({megabytes} MB); each epoch\n"
+        "takes time in proportion to them."
+    )
 
     def default_params(self, task: str) -> dict[str, Any]:
         return {"units": 32, "epochs": 40, "batch_size": 256, "learning_rate": 0.003, "patience": 4}
@@ -69,6 +76,37 @@ class LSTMCandidate:
     def build(self, params: dict[str, Any], *, task: str, seed: int) -> LSTMEstimator:
         estimator = LSTMRegressor if task == REGRESSION else LSTMClassifier
         return estimator(seed=seed, **params)
+
+    def set_clock(self, estimator: LSTMEstimator, seconds: float | None) -> None:
+        estimator.set_params(time_limit=seconds)
+
+    def to_onnx(self, estimator, n_inputs: int, *, task: str) -> bytes:
+        raise ValueError("the LSTM keeps Keras (no Keras-to-ONNX converter is installed)")
+
+    def fast_function(self, estimator: LSTMEstimator):
+        """The network as one traced TensorFlow function of preprocessed inputs:
+        `Model.predict` sets up a data pipeline on every call, the cost that matters for a
+        row; the traced call skips it and computes the same layers."""
+        import tensorflow as tf
+
+        network = estimator.model_
+        spec = tf.TensorSpec([None, *network.input_shape[1:]], tf.float32)
+        traced = tf.function(lambda batch: network(batch, training=False), input_signature=[spec])
+        return lambda inputs: traced(to_sequences(inputs))
+
+    def export_network(self, params: dict[str, Any], *, task: str):
+        from exporters.spec import LSTMParams
+
+        settings = {**self.default_params(task), **params}
+        return LSTMParams(
+            units=int(settings["units"]),
+            epochs=int(settings["epochs"]),
+            batch_size=int(settings["batch_size"]),
+            learning_rate=float(settings["learning_rate"]),
+            patience=int(settings["patience"]),
+            timesteps=TIMESTEPS,
+            validation_split=VALIDATION_SPLIT,
+        )
 
     def save(self, estimator: LSTMEstimator, directory: Path) -> list[Path]:
         """Write the fitted `estimator` into `directory`: the network as model.keras (the

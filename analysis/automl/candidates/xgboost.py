@@ -5,6 +5,9 @@ validation rows stop improving (early stopping), and the final model gets the me
 the folds' best counts as a plain `n_estimators`, so the export builds the same model.
 """
 
+from dataclasses import dataclass
+from typing import Any
+
 from .base import SearchSpace, SklearnCandidate, float_range, int_range
 
 _DEFAULTS = {
@@ -66,7 +69,33 @@ def _space(n_rows: int, n_cols: int, task: str) -> SearchSpace:
     )
 
 
-XGBOOST = SklearnCandidate(
+@dataclass(frozen=True)
+class XGBoostCandidate(SklearnCandidate):
+    """Each CV fold grows up to MAX_TREES trees and stops EARLY_STOPPING_ROUNDS after its
+    validation rows last improved; the folds' mean best count is the final model's."""
+
+    def fold_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, "n_estimators": MAX_TREES, "early_stopping_rounds": EARLY_STOPPING_ROUNDS}
+
+    def fit_fold(self, estimator, x, y, eval_x, eval_y) -> dict[str, int]:
+        estimator.fit(x, y, eval_set=[(eval_x, eval_y)], verbose=False)
+        return {"n_estimators": int(estimator.best_iteration) + 1}
+
+    def to_onnx(self, estimator, n_inputs: int, *, task: str) -> bytes:
+        import warnings
+
+        from onnxmltools.convert import convert_xgboost
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = convert_xgboost(
+                estimator, initial_types=[("X", FloatTensorType([None, n_inputs]))]
+            )
+        return graph.SerializeToString()
+
+
+XGBOOST = XGBoostCandidate(
     name="xgboost",
     label="XGBoost",
     description="Gradient-boosted decision trees (XGBoost, histogram method).",
@@ -75,5 +104,15 @@ XGBOOST = SklearnCandidate(
     regressor_defaults=_DEFAULTS,
     classifier_defaults=_DEFAULTS,
     space=_space,
-    early_stopping=True,
+    # The most of the budget: on mid-sized tables boosted trees are usually the best model
+    # and the one whose search gains most from more trials (discovery benchmark: 4 trials
+    # became 8 on the 20,000-row Friedman table at 30 s, CV R² 0.838 → 0.847).
+    budget_weight=2.2,
+    packages=(("xgboost-cpu", "xgboost"),),
+    out_of_core=True,
+    onnx_float32=True,
+    model_size_note=(
+        "The model's size is set by its number of trees and their depth, not by the rows:\n"
+        "the model file is {megabytes} MB."
+    ),
 )

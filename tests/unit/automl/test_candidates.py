@@ -64,3 +64,49 @@ def test_a_forest_on_a_big_table_grows_each_tree_on_a_bounded_sample():
     assert big.trial_cost == small.trial_cost / 4
     forest = FOREST.build(big.params(big.init), task="regression", seed=0)
     assert forest.max_samples == 0.25
+
+
+@pytest.mark.parametrize("candidate", CANDIDATES, ids=lambda c: c.name)
+def test_every_family_is_one_candidate_that_builds_a_pipeline(candidate):
+    from sklearn.pipeline import Pipeline
+
+    from analysis.automl.candidates.base import Candidate
+    from analysis.automl.preprocess import FeatureSpec
+
+    features = FeatureSpec(numeric=["a", "b"], categorical=[], datetime=[])
+    space = candidate.search_space(100, 2, "regression")
+
+    pipeline = candidate.pipeline(
+        space.params(space.init), features=features, task="regression", seed=0
+    )
+
+    assert isinstance(candidate, Candidate)
+    assert isinstance(pipeline, Pipeline)
+    assert list(pipeline.named_steps) == ["preprocess", "model"]
+    assert candidate.budget_weight > 0
+    assert candidate.model_file.startswith("model.")
+
+
+def test_a_family_registers_once_and_leaves_with_its_block():
+    from analysis.automl.candidates import get_candidate, register, registered
+    from analysis.automl.candidates.linear import LINEAR
+
+    extra = SklearnCandidate(
+        name="knn",
+        label="Nearest neighbours",
+        description="The mean of the nearest rows.",
+        regressor="sklearn.neighbors.KNeighborsRegressor",
+        classifier="sklearn.neighbors.KNeighborsClassifier",
+        regressor_defaults={},
+        classifier_defaults={},
+        seeded=False,
+    )
+
+    with pytest.raises(ValueError, match="already registered"):
+        register(LINEAR)
+    with registered(extra):
+        assert CANDIDATES[-1] is extra
+        assert get_candidate("knn") is extra
+    assert extra not in CANDIDATES
+    with pytest.raises(KeyError):
+        get_candidate("knn")
