@@ -12,67 +12,18 @@ from collections import Counter
 import pytest
 import schemathesis
 from django.core import signals
-from django.core.files.base import ContentFile
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 
-from analysis.automl.discovery import train_candidate
-from analysis.automl.prepare import prepare_run
-from analysis.automl.profile import profile_table
-from analysis.batch_predictions import BatchPrediction
-from analysis.models import CandidateResult, Dataset, Run
-from analysis.storage import run_dir
-from analysis.tokens import token_create
-from tests.conftest import churn_frame
+from tests.unit.api_world import world  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = 12
 
 
-@pytest.fixture
-def world(owner, outsider, tmp_path):
-    """The owner's dataset (the churn table, profiled), a finished run prepared and with a
-    decision tree trained in its folder as a worker would, a scored file; the outsider's
-    run on it; and the owner's API token."""
-    path = tmp_path / "churn.csv"
-    churn_frame(rows=200).to_csv(path, index=False)
-    profile = profile_table(path)
-    dataset = Dataset(owner=owner, name="churn.csv", status=Dataset.Status.READY)
-    dataset.file.save("churn.csv", ContentFile(path.read_bytes()), save=False)
-    dataset.profile = profile.to_dict()
-    dataset.row_count = 200
-    dataset.save()
-    run = Run.objects.create(
-        owner=owner, dataset=dataset, target="churned", status=Run.Status.SUCCEEDED
-    )
-    plan = prepare_run(path, run_dir(run), profile=profile, target="churned", max_rows=None, seed=3)
-    outcome = train_candidate(run_dir(run), plan, "decision_tree", time_limit=3)
-    candidate = CandidateResult.objects.create(
-        run=run,
-        name="decision_tree",
-        label="Decision tree",
-        status=CandidateResult.Status.SUCCEEDED,
-        model_dir=outcome.model_dir,
-        params=outcome.params,
-        metrics=outcome.metrics,
-        charts=outcome.charts,
-        rank=1,
-    )
-    batch = BatchPrediction.objects.create(owner=owner, candidate=candidate, name="f.csv")
-    theirs = Run.objects.create(owner=outsider, dataset=dataset, target="churned")
-    _, key = token_create(owner=owner, name="schemathesis")
-    ids = {
-        "datasets": dataset.pk,
-        "runs": run.pk,
-        "candidates": candidate.pk,
-        "prediction-files": batch.pk,
-    }
-    return {"ids": ids, "foreign": theirs.pk, "headers": {"Authorization": f"Token {key}"}}
-
-
-def _owned_ids(case, world) -> None:
+def _owned_ids(case, objects: dict) -> None:
     """Half the ids become the user's own object of that kind; a third of the rest, for
     runs, another user's run (which must be a 404)."""
     parameters = case.path_parameters or {}
@@ -80,10 +31,10 @@ def _owned_ids(case, world) -> None:
     if not isinstance(number, int):
         return
     kind = case.path.split("/")[2]
-    if number % 2 == 0 and kind in world["ids"]:
-        parameters["id"] = world["ids"][kind]
+    if number % 2 == 0 and kind in objects["ids"]:
+        parameters["id"] = objects["ids"][kind]
     elif number % 3 == 0 and kind == "runs":
-        parameters["id"] = world["foreign"]
+        parameters["id"] = objects["foreign"]
 
 
 @pytest.fixture
@@ -97,7 +48,7 @@ def connection_kept():
     signals.request_finished.connect(close_old_connections)
 
 
-def test_no_request_the_schema_allows_gets_a_server_error(world, connection_kept):
+def test_no_request_the_schema_allows_gets_a_server_error(world, connection_kept):  # noqa: F811
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     # The docs page and the schema itself take no data.
     schema = schema.exclude(path_regex=r"^/api/(schema|docs)/$")
