@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from analysis.models import Run
 from tests.e2e.readable import scrolls_sideways, shots, within_screen
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PROFILE_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 240_000
@@ -237,52 +237,6 @@ def test_a_run_reads_at_a_glance_on_a_laptop_and_a_phone(
     assert rendered.locator("b").count() == 0
     shots(page, tmp_path, "export-readme")
     assert not [f for f in traffic.failed if "/favicon.ico" not in f], traffic.failed
-
-
-@pytest.fixture
-def stored_run(django_user_model):
-    """A finished regression run of two models with raw floats, long parameter values and
-    every metric, stored as a worker would leave it (no training)."""
-    from django.core.files.base import ContentFile
-
-    from analysis.models import CandidateResult, Dataset
-
-    owner = django_user_model.objects.get(username="grace")
-    profile = {
-        "rows": 17817,
-        "columns": [
-            {"name": "carat", "kind": "numeric", "missing": 0, "distinct": 300},
-            {"name": "price", "kind": "numeric", "missing": 0, "distinct": 9000},
-        ],
-        "preview": [{"carat": 0.23, "price": 326.0}],
-    }
-    dataset = Dataset(owner=owner, name="diamonds.csv", status=Dataset.Status.READY)
-    dataset.profile, dataset.row_count, dataset.column_count = profile, 17817, 2
-    dataset.file.save("diamonds.csv", ContentFile(b"carat,price\n0.23,326\n"), save=True)
-    run = Run.objects.create(
-        owner=owner, dataset=dataset, target="price", status=Run.Status.SUCCEEDED,
-        metric="r2", recommended="forest", sample_rows=17817, total_rows=17817,
-        plan={"task": "regression", "detected_task": "regression", "train_rows": 14253,
-              "holdout_rows": 3564},
-    )  # fmt: skip
-    models = [
-        ("forest", "Random Forest", 0.9843322109988776, 4750.2216796875),
-        ("xgboost", "XGBoost", 0.9794612345678901, 5123.987654321),
-        ("lstm", "LSTM neural network", 0.003828123456, 39123.45678),
-    ]
-    for position, (name, label, r2, rmse) in enumerate(models):
-        CandidateResult.objects.create(
-            run=run, name=name, label=label, position=position, rank=position + 1,
-            status="succeeded", cv_mean=r2 - 0.003, cv_std=0.0012345678,
-            holdout_ci=[r2 - 0.01234567, r2 + 0.00987654],
-            metrics={"r2": r2, "rmse": rmse, "mae": rmse * 0.61234567, "mape": 0.1234567891},
-            params={"max_features": 0.7123456789, "criterion": "squared_error_with_a_long_name",
-                    "n_estimators": 1200 + position},
-            trials_done=37 + position, fit_seconds=123.456789, predict_ms_per_1000=2.3456789,
-            model_bytes=123_456_789, tied_with_first=position > 0,
-            cv_scores=[r2] * 5, charts={"inner_validation_rows": 32} if name == "lstm" else {},
-        )  # fmt: skip
-    return run
 
 
 def test_a_stored_leaderboard_fits_a_phone_and_sorts_best_first(signed_in, stored_run, tmp_path):
