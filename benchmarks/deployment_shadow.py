@@ -109,7 +109,11 @@ def main() -> None:
         print(json.dumps(result, indent=2))
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a busy machine: kept-alive threads linger
+            server.kill()
+            server.wait()
         log.close()
 
 
