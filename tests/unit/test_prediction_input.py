@@ -1,9 +1,11 @@
 """Rows checked against a model's feature schema, through the prediction API: a missing
 column, a value of the wrong type and an unseen category, one record or a list."""
 
+import numpy as np
 import pytest
 from django.urls import reverse
 
+from analysis.prediction_input import FeatureSchema, InputRefused, check_rows
 from tests.unit.test_serving import fresh_serving, make_candidate, run, save_model  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +116,60 @@ def test_a_record_that_is_not_an_object_is_refused(owner_client, binary, row):
 def test_another_users_model_is_not_found(outsider_client, binary):
     candidate, _, holdout = binary
     assert post(outsider_client, candidate, {"row": record(holdout)}).status_code == 404
+
+
+SCHEMA = FeatureSchema(
+    numeric=("x",),
+    categorical=("plan",),
+    datetime=("since",),
+    categories={"plan": frozenset({"basic", "pro"})},
+)
+
+
+def test_the_checks_keep_only_the_models_columns_and_read_empty_cells_as_missing():
+    rows = [{"x": float("nan"), "plan": np.str_("basic"), "since": "2024-05-31", "id": "7"}]
+    checked = check_rows(SCHEMA, rows)
+    assert checked.rows == [{"x": None, "plan": "basic", "since": "2024-05-31"}]
+    assert checked.notes() == {"ignored_columns": ["id"]}
+
+
+def test_many_bad_rows_are_counted_after_the_first_few_from_the_chunks_first_row():
+    rows = [{"x": "bad", "plan": "pro", "since": None} for _ in range(8)]
+    with pytest.raises(InputRefused) as refused:
+        check_rows(SCHEMA, rows, first_row=101)
+    messages = refused.value.fields["x"]
+    assert messages[0].startswith("row 101: 'bad' is not a number")
+    assert messages[-1] == "… and 3 more rows." and len(messages) == 6
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (10**40, "this value is too large"),
+        (-1e39, "this value is too large"),
+        ([1], "this column takes numbers, not objects or lists."),
+    ],
+)
+def test_numbers_beyond_float32_and_lists_are_refused(value, message):
+    with pytest.raises(InputRefused) as refused:
+        check_rows(SCHEMA, [{"x": value, "plan": None, "since": None}])
+    assert refused.value.fields["x"][0].startswith(message)
+
+
+def test_a_date_in_another_format_still_reads_and_a_number_does_not():
+    assert check_rows(SCHEMA, [{"x": 1, "plan": "pro", "since": "31 May 2024"}]).rows
+    with pytest.raises(InputRefused) as refused:
+        check_rows(SCHEMA, [{"x": 1, "plan": "pro", "since": 20240531}])
+    assert refused.value.fields == {
+        "since": ["this column takes a date as text, such as 2024-05-31."]
+    }
+
+
+def test_the_prediction_page_shows_a_wrong_value_beside_its_field(owner_client, binary):
+    candidate, _, holdout = binary
+    values = {k: "" if v is None else str(v) for k, v in record(holdout).items()}
+    response = owner_client.post(
+        reverse("candidate_predict", args=[candidate.pk]), {**values, "amount": "lots"}
+    )
+    assert response.status_code == 400
+    assert b'data-testid="field-error">&#x27;lots&#x27; is not a number' in response.content
