@@ -36,7 +36,7 @@ def queue_depths() -> list[dict]:
     """Messages waiting in each Celery queue (kombu keeps a Redis list per priority)."""
     names = [queue.name for queue in settings.CELERY_TASK_QUEUES]
     try:
-        pipe = _redis(settings.CELERY_BROKER_URL).pipeline(transaction=False)
+        pipe = _redis(app.conf.broker_url).pipeline(transaction=False)
         for name in names:
             for priority in PRIORITIES:
                 pipe.llen(f"{name}{PRIORITY_SEPARATOR}{priority}" if priority else name)
@@ -55,7 +55,7 @@ def workers(now: float | None = None) -> list[dict]:
     that answered before but not now, with when they last did."""
     now = now or time.time()
     try:  # a broker that is down would hold Celery's own calls for seconds of retries
-        _redis(settings.CELERY_BROKER_URL).ping()
+        _redis(app.conf.broker_url).ping()
     except redis.RedisError as exc:
         raise Unavailable(f"The broker did not answer ({type(exc).__name__}).") from exc
     try:

@@ -21,6 +21,10 @@ from tests.broker import celery_app_on
 
 pytestmark = pytest.mark.django_db
 
+# Nothing listens there. Celery is pointed at it with tests/broker.py's celery_app_on, never
+# through Django's settings: Celery reads those once, and would keep the dead address.
+CLOSED = "redis://127.0.0.1:1/0"
+
 
 @pytest.fixture
 def staff(django_user_model):
@@ -120,15 +124,17 @@ def test_it_reads_each_queue_depth_from_the_broker(staff_client):
 
 
 def test_it_says_the_broker_is_down_instead_of_failing(staff_client, settings):
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.REDIS_URL = CLOSED
     serving_metrics._clients.clear()
-    for name in ("queues", "workers", "serving"):
-        response = panel(staff_client, name)
-        assert response.status_code == 200
-        assert "did not answer" in response.content.decode()
-    serving_metrics._clients.clear()
-    assert panel(staff_client, "health").context["health"]["redis"]["ok"] is False
+    try:
+        with celery_app_on(CLOSED):
+            for name in ("queues", "workers", "serving"):
+                response = panel(staff_client, name)
+                assert response.status_code == 200
+                assert "did not answer" in response.content.decode()
+        assert panel(staff_client, "health").context["health"]["redis"]["ok"] is False
+    finally:
+        serving_metrics._clients.clear()
 
 
 def test_it_lists_recent_failures_with_the_sentence_and_the_traceback(
@@ -263,12 +269,9 @@ def test_it_keeps_the_traceback_of_a_run_that_failed_on_our_side(staff_client, p
     )
 
 
-def test_it_says_so_when_a_requeue_cannot_reach_the_broker(
-    staff_client, profiled_dataset, settings
-):
+def test_it_says_so_when_a_requeue_cannot_reach_the_broker(staff_client, profiled_dataset):
     run = make_run(profiled_dataset, Run.Status.QUEUED)
-    settings.CELERY_BROKER_URL = settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    with celery_app_on("redis://127.0.0.1:1/0"):
+    with celery_app_on(CLOSED):
         response = staff_client.post(
             reverse("ops_run_requeue", args=[run.pk]), HTTP_HX_REQUEST="true"
         )
