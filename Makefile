@@ -3,10 +3,19 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# The PostgreSQL that `make test` runs the database-backed tests against a second time
-# (all but those marked engine_agnostic: about Redis, processes, files or page layout);
-# `make test TEST_POSTGRES_URL=` skips that run.
+# `make test` runs the whole suite once, against PostgreSQL (the production database),
+# in TEST_PROCESSES pytest-xdist processes, one test file per process at a time; each
+# process has a test database, Redis database (REDIS_URL's number minus its index: 15
+# and 14 by default), media folder, Celery worker and browser of its own (tests/settings.py).
+# Then, on SQLite (make run's default), only the tests about SQLite: what each engine
+# stores (JSON key order, hostile names) and the whole path with the web and a worker
+# writing one SQLite file. tests/integration/test_make_run*.py start make run on SQLite
+# in the first pass already. `make test TEST_POSTGRES_URL=` runs everything on SQLite.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_PROCESSES ?= 2
+SQLITE_TESTS := tests/integration/test_stored_key_order.py \
+	tests/integration/test_hostile_names.py tests/integration/test_discovery_path.py
+PYTEST_PARALLEL = $(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: venv run test admin chromium clean
@@ -34,9 +43,11 @@ chromium:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
 test: venv chromium
-	$(PY) -m pytest
 ifneq ($(strip $(TEST_POSTGRES_URL)),)
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest tests/integration tests/e2e -m "not engine_agnostic"
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST_PARALLEL)
+	env -u DATABASE_URL $(PY) -m pytest $(SQLITE_TESTS)
+else
+	env -u DATABASE_URL $(PYTEST_PARALLEL)
 endif
 
 # Removes what can be rebuilt; keeps var/ (your database, uploads and models) and .venv.

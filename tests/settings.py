@@ -10,6 +10,32 @@ from pathlib import Path
 _VAR = Path(__file__).resolve().parent.parent / "var"
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("MEDIA_ROOT", str(_VAR / "test-media"))
+# One key for the whole session: written into the environment, every process agrees on it
+# (parallel processes would otherwise race to create var/secret_key).
+os.environ.setdefault("SECRET_KEY", "promise-test-suite-only-" + "x" * 40)
+
+
+def _own_per_xdist_worker() -> None:
+    """Under pytest-xdist, worker gwN takes Redis database REDIS_URL's − N, the media folder
+    MEDIA_ROOT/gwN and (pytest-django's suffix) the test database <name>_gwN; written into
+    the environment, so the Celery workers and servers it starts use the same ones."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or os.environ.get("PROMISE_TEST_XDIST_WORKER") == worker:
+        return  # not under xdist, or a child process that inherited what was worked out
+    os.environ["PROMISE_TEST_XDIST_WORKER"] = worker
+    index = int(worker.removeprefix("gw"))
+    base, _, number = os.environ["REDIS_URL"].rpartition("/")
+    database = int(number or 0) - index
+    if database < 0:
+        raise RuntimeError(
+            f"pytest-xdist worker {worker} would need Redis database {database}: "
+            f"give REDIS_URL the highest of the consecutive databases the workers may use"
+        )
+    os.environ["REDIS_URL"] = f"{base}/{database}"
+    os.environ["MEDIA_ROOT"] = str(Path(os.environ["MEDIA_ROOT"]) / worker)
+
+
+_own_per_xdist_worker()
 os.environ.setdefault("PROMISE_MANIFEST_STATIC", "false")
 # A killed worker's candidate is picked up again once its lease lapses; shorter than the
 # default so the lost-worker tests do not wait half a minute for it.

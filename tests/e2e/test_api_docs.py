@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_docs_draw_every_endpoint_from_local_files(app_page, traffic, violations):

@@ -22,7 +22,7 @@ from tests.bombs import CORPUS, write_corpus
 from tests.celery_command import celery_worker_command
 from tests.worker import wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 30

@@ -14,7 +14,7 @@ from tests.broker import RECONCILE_SECONDS, PrivateRedis, Worker, celery_app_on
 from tests.conftest import churn_frame
 from tests.worker import wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 FINAL_RUN = (Run.Status.SUCCEEDED, Run.Status.FAILED, Run.Status.CANCELLED)
 OUTAGE_SECONDS = 8

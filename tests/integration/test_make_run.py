@@ -22,11 +22,9 @@ import pytest
 import redis
 from celery import Celery
 
-pytestmark = pytest.mark.engine_agnostic
+from tests.broker import PrivateRedis
 
 REPO = Path(__file__).resolve().parents[2]
-# The Redis that the rest of the integration tests use too; a database of its own here.
-EXISTING_REDIS_URL = "redis://127.0.0.1:6379/14"
 START_TIMEOUT = 90
 STOP_TIMEOUT = 20
 
@@ -219,14 +217,20 @@ def test_make_run_starts_an_embedded_redis_when_none_answers(tmp_path):
 
 
 def test_make_run_uses_the_redis_that_already_answers(tmp_path):
-    assert redis_pings(EXISTING_REDIS_URL), f"these tests need a Redis at {EXISTING_REDIS_URL}"
-    # Under `make test`'s PostgreSQL run, DATABASE_URL names it: make run then uses it.
+    # A Redis already running, as on a machine that has one: started here, on a free port,
+    # so that no other test (or parallel test process) shares its queues.
+    existing = PrivateRedis(tmp_path / "existing-redis")
+    existing.folder.mkdir()
+    existing.start()
+    # Under `make test`, DATABASE_URL names PostgreSQL: make run then uses it.
     database_url = os.environ.get("DATABASE_URL")
+    try:
+        run, processes = check_make_run(tmp_path, existing.url, database_url=database_url)
 
-    run, processes = check_make_run(tmp_path, EXISTING_REDIS_URL, database_url=database_url)
-
-    assert not any("redis-server" in command for command in processes.values()), processes
-    assert "using the one that answers at redis://127.0.0.1:6379/14" in run.output
-    assert not (tmp_path / "var" / "redis").exists()
-    assert (tmp_path / "var" / "promise.sqlite3").exists() == (database_url is None)
-    assert redis_pings(EXISTING_REDIS_URL)  # not stopped by Ctrl-C: it was not ours
+        assert not any("redis-server" in command for command in processes.values()), processes
+        assert f"using the one that answers at {existing.url}" in run.output
+        assert not (tmp_path / "var" / "redis").exists()
+        assert (tmp_path / "var" / "promise.sqlite3").exists() == (database_url is None)
+        assert redis_pings(existing.url)  # not stopped by Ctrl-C: it was not ours
+    finally:
+        existing.stop()

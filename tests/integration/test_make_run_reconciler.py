@@ -16,8 +16,6 @@ from tests.integration.test_make_run import (
     redis_pings,
 )
 
-pytestmark = pytest.mark.engine_agnostic
-
 
 def test_make_run_reconciles_on_beat_and_its_redis_keeps_an_append_only_file(tmp_path):
     redis_url = f"redis://127.0.0.1:{free_port()}/0"

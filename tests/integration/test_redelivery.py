@@ -7,7 +7,7 @@ from analysis.services import dataset_create_from_path, run_start
 from analysis.tasks import train_candidate
 from tests.worker import wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

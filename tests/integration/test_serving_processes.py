@@ -23,7 +23,7 @@ from analysis.automl.compiled import compile_model
 from analysis.models import CandidateResult, Run
 from tests.unit.test_compiled import fitted
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
+pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = 40
 
