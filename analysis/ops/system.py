@@ -16,12 +16,15 @@ from django.db.models import Count, Sum
 from promise.celery import app
 
 from .. import serving_metrics
+from ..batch_predictions import BatchPrediction
+from ..limits import limits_for
 from ..liveness import PRIORITIES, PRIORITY_SEPARATOR
 from ..models import CandidateResult, Dataset, Export
 
 INSPECT_SECONDS = 1.0
 SEEN = "promise:ops:workers"  # worker hostname -> when it last answered the dashboard
 FORGET_SECONDS = 86400  # a worker silent this long drops off the list
+KINDS = ("files", "models", "exports", "scored", "uploads")  # what a user's bytes are
 
 
 class Unavailable(Exception):  # noqa: N818 - the name says what happened
@@ -98,15 +101,20 @@ def workers(now: float | None = None) -> list[dict]:
     return found
 
 
+def _file_bytes(name: str) -> int:
+    path = Path(settings.MEDIA_ROOT) / name
+    return path.stat().st_size if path.is_file() else 0
+
+
 def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
 
 
 def storage() -> dict:
-    """Bytes per user (uploaded files, trained models, exports, unfinished uploads) and
-    the disk that holds them."""
+    """Bytes per user (uploaded files, trained models, exports, scored files, unfinished
+    uploads) with their quota, and the disk that holds them."""
     users = {
-        u.pk: {"user": u.username, "datasets": 0, "files": 0, "models": 0, "exports": 0}
+        u.pk: {"user": u.username, "datasets": 0, **dict.fromkeys(KINDS, 0)}
         for u in get_user_model().objects.only("pk", "username")
     }
     for owner, n, size in Dataset.objects.values_list("owner").annotate(
@@ -118,19 +126,21 @@ def storage() -> dict:
     ):
         users[owner]["models"] = size or 0
     for owner, name in Export.objects.exclude(file="").values_list("owner", "file"):
-        path = Path(settings.MEDIA_ROOT) / name
-        users[owner]["exports"] += path.stat().st_size if path.is_file() else 0
-    for row in users.values():
-        row["uploads"] = 0
+        users[owner]["exports"] += _file_bytes(name)
+    for owner, *names in BatchPrediction.objects.values_list("owner", "input_file", "result_file"):
+        users[owner]["scored"] += sum(_file_bytes(name) for name in names if name)
     uploads = Path(settings.MEDIA_ROOT) / "uploads"
     if uploads.is_dir():
         for folder in uploads.iterdir():
             if folder.name.isdigit() and int(folder.name) in users:
                 users[int(folder.name)]["uploads"] = _folder_bytes(folder)
     rows = []
-    for row in users.values():
-        row["total"] = row["files"] + row["models"] + row["exports"] + row["uploads"]
+    for pk, row in users.items():
+        row["total"] = sum(row[kind] for kind in KINDS)
         if row["total"] or row["datasets"]:
+            # The quota counts the uploaded files (analysis/limits.py).
+            row["quota"] = limits_for(pk).storage_quota_bytes
+            row["quota_used"] = round(100 * row["files"] / row["quota"]) if row["quota"] else None
             rows.append(row)
     rows.sort(key=lambda r: -r["total"])
     media = Path(settings.MEDIA_ROOT)

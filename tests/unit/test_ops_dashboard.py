@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analysis import services, serving_metrics
+from analysis.batch_predictions import BatchPrediction
 from analysis.failures import FailureTrace, record_traceback
 from analysis.models import CandidateResult, Dataset, Run
 from analysis.ops import system
@@ -210,7 +211,12 @@ def test_it_adds_up_storage_per_user(staff_client, owner, outsider, settings):
     dataset.file.save("big.csv", ContentFile(b"a\n1\n"), save=False)
     dataset.save()
     run = make_run(dataset)
-    CandidateResult.objects.create(run=run, name="tree", label="Tree", model_bytes=700)
+    tree = CandidateResult.objects.create(run=run, name="tree", label="Tree", model_bytes=700)
+    scored = BatchPrediction(owner=owner, candidate=tree, name="rows.csv")
+    scored.input_file.save("rows.csv", ContentFile(b"y" * 200), save=False)
+    scored.result_file.save("rows-scored.csv", ContentFile(b"z" * 250), save=False)
+    scored.save()
+    settings.PROMISE_STORAGE_QUOTA_BYTES = 20_000
     upload = Path(settings.MEDIA_ROOT) / "uploads" / str(owner.pk) / ("a" * 32)
     upload.mkdir(parents=True, exist_ok=True)
     (upload / "data").write_bytes(b"x" * 300)
@@ -220,9 +226,10 @@ def test_it_adds_up_storage_per_user(staff_client, owner, outsider, settings):
         (upload / "data").unlink()
     mine = next(u for u in storage["users"] if u["user"] == "owner")
     assert (mine["files"], mine["models"], mine["uploads"]) == (5000, 700, 300)
-    assert mine["total"] == 6000 and mine["datasets"] == 1
+    assert mine["scored"] == 450 and mine["quota_used"] == 25
+    assert mine["total"] == 6450 and mine["datasets"] == 1
     assert "outsider" not in {u["user"] for u in storage["users"]}
-    assert storage["total"] >= 6000 and storage["disk"]["free"] > 0
+    assert storage["total"] >= 6450 and storage["disk"]["free"] > 0
 
 
 def test_it_shows_prediction_volume_and_latency(staff_client, profiled_dataset):
