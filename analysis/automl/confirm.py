@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .cluster import on_cluster
 from .errors import ProblemError
 from .fitted import FittedModel
 from .ingest import IngestOptions, parquet_path, read_table, scan_memory_pool
@@ -49,6 +50,7 @@ class Confirmation:
     unknown_class_rows: int = 0
 
 
+@on_cluster
 def confirm_candidates(
     source: str | Path,
     run_dir: Path,

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .cluster import on_cluster
 from .errors import DataFileError
 from .ingest import IngestOptions, SourceInfo, Visitor, normalize_table
 from .kinds import EMPTY, ColumnProfile, DatasetProfile, column_kind
@@ -45,6 +46,7 @@ HISTOGRAM_BINS = 20
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 
+@on_cluster
 def profile_table(path: str | Path, *, options: IngestOptions | None = None) -> DatasetProfile:
     """Read the table at `path` once and describe it; raises DataFileError when unreadable.
 

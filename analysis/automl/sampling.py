@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .cluster import on_cluster
 from .errors import ProblemError
 from .ingest import (
     IngestOptions,
@@ -73,6 +74,7 @@ class SampleResult:
         return self.sample_rows < self.usable_rows
 
 
+@on_cluster
 def sample_table(
     path: str | Path,
     *,
