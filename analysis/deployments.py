@@ -17,6 +17,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models, transaction
 
+from . import deployment_metrics
+
 MAX_NAME = 100
 MAX_DEPLOYMENTS = 50  # per user
 
@@ -107,12 +109,10 @@ def _check_setting(mode: str, percent) -> None:
 
 
 def _check_pair(owner, champion, challenger) -> None:
-    from .models import CandidateResult
-
     for field, candidate in (("champion", champion), ("challenger", challenger)):
         if candidate.run.owner_id != owner.pk:
             raise DeploymentError(f"There is no such candidate of yours: {candidate.pk}.", field)
-        if candidate.status != CandidateResult.Status.SUCCEEDED or not candidate.model_dir:
+        if candidate.status != candidate.Status.SUCCEEDED or not candidate.model_dir:
             raise DeploymentError(
                 f"The {field} ({candidate.label}, run {candidate.run_id}) has no trained model.",
                 field,
@@ -188,8 +188,6 @@ def _record(deployment: Deployment, *, by, created: bool) -> DeploymentChange:
 
 
 def deployment_delete(*, deployment: Deployment) -> None:
-    from . import deployment_metrics
-
     deployment_id = deployment.pk
     deployment.delete()
     deployment_metrics.forget(deployment_id)
