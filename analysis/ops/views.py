@@ -73,14 +73,14 @@ def _stuck(request):
     return {"stuck": runs.stuck_runs(), "limit_minutes": settings.PROMISE_STUCK_RUN_SECONDS / 60}
 
 
-@panel("failures", 15)
-def _failures(request):
-    return {"failures": runs.recent_failures()}
-
-
 @panel("serving", 5)
 def _serving(request):
     return {"serving": system.serving()}
+
+
+@panel("failures", 15)
+def _failures(request):
+    return {"failures": runs.recent_failures()}
 
 
 @panel("storage", 60)
