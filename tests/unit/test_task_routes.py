@@ -68,3 +68,15 @@ def test_a_worker_started_with_q_train_consumes_only_the_training_tasks():
     consumed = set(worker_app.amqp.queues.consume_from)
     assert consumed == {"train"}
     assert {name for name in our_tasks() if queue_of(name) in consumed} == TRAINING
+
+
+def test_make_run_starts_one_worker_on_every_queue_and_beat():
+    # bin/run.py runs the Procfile: one machine needs no queue set up by hand.
+    from pathlib import Path
+
+    from honcho.environ import parse_procfile
+
+    procfile = parse_procfile((Path(__file__).resolve().parents[2] / "Procfile").read_text())
+    worker = procfile.processes["worker"].split()
+    assert set(worker[worker.index("-Q") + 1].split(",")) == QUEUES
+    assert "beat" in procfile.processes["beat"].split()
