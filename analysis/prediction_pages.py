@@ -7,8 +7,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .batch_predictions import BatchPrediction, BatchRefused, batch_prediction_create
+from .batch_predictions import BatchPrediction, BatchRefused
 from .models import CandidateResult
+from .prediction_files import batch_prediction_create
 
 
 @login_required

@@ -101,7 +101,7 @@ def prune_audit() -> int:
 
 @shared_task
 def score_prediction_file(batch_id: int) -> None:
-    """Check and score an uploaded file of records (analysis/batch_predictions.py)."""
-    from .batch_predictions import batch_prediction_score
+    """Check and score an uploaded file of records (analysis/prediction_files.py)."""
+    from .prediction_files import batch_prediction_score
 
     batch_prediction_score(batch_id=batch_id)

@@ -10,8 +10,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..batch_predictions import BatchPrediction, BatchRefused, batch_prediction_create
+from ..batch_predictions import BatchPrediction, BatchRefused
 from ..models import CandidateResult
+from ..prediction_files import batch_prediction_create
 from .errors import refusal
 from .parsing import unknown_fields
 
