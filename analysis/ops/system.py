@@ -16,10 +16,9 @@ from django.db.models import Count, Sum
 from promise.celery import app
 
 from .. import serving_metrics
-from ..batch_predictions import BatchPrediction
 from ..limits import limits_for
 from ..liveness import PRIORITIES, PRIORITY_SEPARATOR
-from ..models import CandidateResult, Dataset, Export
+from ..models import BatchPrediction, CandidateResult, Dataset, Export
 
 INSPECT_SECONDS = 1.0
 SEEN = "promise:ops:workers"  # worker hostname -> when it last answered the dashboard

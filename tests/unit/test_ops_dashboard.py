@@ -11,9 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analysis import services, serving_metrics
-from analysis.batch_predictions import BatchPrediction
 from analysis.failures import FailureTrace, record_traceback
-from analysis.models import CandidateResult, Dataset, Run
+from analysis.models import BatchPrediction, CandidateResult, Dataset, Run
 from analysis.ops import system
 from analysis.ops.runs import STOPPED_BY_STAFF
 from analysis.ops.views import PANELS
