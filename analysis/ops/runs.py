@@ -13,7 +13,7 @@ from django.db.models import Count, Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .. import reconcile
+from .. import audit, reconcile
 from ..failures import FailureTrace
 from ..figures import PALETTE, Figure
 from ..models import CandidateResult, Dataset, Run
@@ -201,4 +201,6 @@ def stuck_run_fail(*, run: Run) -> bool:
         return False
     minutes = settings.PROMISE_STUCK_RUN_SECONDS / 60
     run_fail(run_id=run.pk, message=STOPPED_BY_STAFF.format(minutes=minutes))
+    # The staff member acting is read from the request being served.
+    audit.record(audit.AuditEntry.Action.CANCEL, target=run, detail="failed as stuck on /ops/")
     return True

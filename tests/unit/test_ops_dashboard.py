@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analysis import services, serving_metrics
+from analysis.audit import AuditEntry
 from analysis.failures import FailureTrace, record_traceback
 from analysis.models import BatchPrediction, CandidateResult, Dataset, Run
 from analysis.ops import system
@@ -183,6 +184,8 @@ def test_it_fails_a_stuck_run_with_a_sentence_for_its_owner(staff_client, profil
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED and run.error.startswith(STOPPED_BY_STAFF[:30])
     assert run.candidates.get().status == CandidateResult.Status.CANCELLED
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CANCEL, object_id=str(run.pk))
+    assert entry.username == "operator" and "stuck" in entry.detail
 
 
 def test_it_requeues_a_stuck_run_through_the_broker(staff_client, profiled_dataset):
