@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -79,9 +80,8 @@ def amount(size: int) -> str:
 
 def storage_used(user_id: int) -> int:
     """Bytes of the user's stored datasets."""
-    from .models import Dataset
-
-    return Dataset.objects.filter(owner_id=user_id).aggregate(n=Sum("size_bytes"))["n"] or 0
+    datasets = apps.get_model("analysis", "Dataset")  # models.py imports this module
+    return datasets.objects.filter(owner_id=user_id).aggregate(n=Sum("size_bytes"))["n"] or 0
 
 
 def lock_user(user_id: int) -> None:
@@ -116,8 +116,9 @@ def check_upload(user_id: int, size: int, *, pending: int = 0) -> None:
 
 def check_run(user_id: int, time_budget: int) -> None:
     """Refuse a run over the user's time-budget ceiling or past their runs at once."""
-    from .models import Run
     from .services.errors import LimitExceeded
+
+    Run = apps.get_model("analysis", "Run")  # noqa: N806 - models.py imports this module
 
     limits = limits_for(user_id)
     if time_budget > limits.max_time_budget:

@@ -202,13 +202,12 @@ class Export(models.Model):
         ordering = ["-created_at"]
 
 
-# The tracebacks behind failures, for staff (analysis/ops/).
-from .failures import FailureTrace  # noqa: E402, F401
-
-# Personal API tokens are a concept of their own; the model lives with them.
-from .tokens import ApiToken  # noqa: E402, F401
-# Limits per user and the audit log, each a concept of its own.
-from .limits import UserLimits  # noqa: E402, F401
+# Concepts whose models live with them: the audit log, files of records scored in bulk,
+# deployments (champion and challenger), the tracebacks behind failures (for staff),
+# limits per user, and personal API tokens.
 from .audit import AuditEntry  # noqa: E402, F401
 from .batch_predictions import BatchPrediction  # noqa: E402, F401
 from .deployments import Deployment, DeploymentChange  # noqa: E402, F401
+from .failures import FailureTrace  # noqa: E402, F401
+from .limits import UserLimits  # noqa: E402, F401
+from .tokens import ApiToken  # noqa: E402, F401

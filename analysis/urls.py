@@ -1,14 +1,14 @@
 from django.urls import path
 
-from . import deployment_pages, prediction_pages, run_pages, serving_views, views
+from . import dataset_pages, deployment_pages, prediction_pages, run_pages, serving_views, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("datasets/upload/", views.dataset_upload, name="dataset_upload"),
-    path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
-    path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset_delete"),
-    path("datasets/<int:pk>/reread/", views.dataset_reprofile, name="dataset_reprofile"),
-    path("datasets/<int:pk>/rename/", views.dataset_rename, name="dataset_rename"),
+    path("", dataset_pages.home, name="home"),
+    path("datasets/upload/", dataset_pages.dataset_upload, name="dataset_upload"),
+    path("datasets/<int:pk>/", dataset_pages.dataset_detail, name="dataset_detail"),
+    path("datasets/<int:pk>/delete/", dataset_pages.dataset_delete, name="dataset_delete"),
+    path("datasets/<int:pk>/reread/", dataset_pages.dataset_reprofile, name="dataset_reprofile"),
+    path("datasets/<int:pk>/rename/", dataset_pages.dataset_rename, name="dataset_rename"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/compare/", views.run_compare, name="run_compare"),
     path("runs/<int:pk>/compare-runs/", views.run_compare_runs, name="run_compare_runs"),
@@ -25,7 +25,7 @@ urlpatterns = [
     ),
     path("serving/", serving_views.serving_page, name="serving_page"),
     path("serving/clear/", serving_views.serving_clear, name="serving_clear"),
-    path("examples/<slug:slug>/", views.example_create, name="example_create"),
+    path("examples/<slug:slug>/", dataset_pages.example_create, name="example_create"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<int:pk>/finish/", views.run_finish, name="run_finish"),
     path("runs/<int:pk>/retry/", views.run_retry, name="run_retry"),
