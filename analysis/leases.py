@@ -39,6 +39,11 @@ class LeaseHeld(Exception):  # noqa: N818 - the name says what happened
         super().__init__(f"another worker holds the lease for {seconds:.0f} s more")
         self.seconds = seconds
 
+    def __reduce__(self):
+        # Rebuilt from `seconds`, not the message: Celery pickles the exception behind a
+        # retry from the pool process to the worker, and unpickling it must not raise.
+        return type(self), (self.seconds,)
+
 
 def lease_expiry(now: datetime) -> datetime:
     """When a lease taken or renewed at `now` lapses."""

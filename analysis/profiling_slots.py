@@ -52,6 +52,11 @@ class SlotsTaken(Exception):  # noqa: N818 - the name says what happened
         super().__init__(f"every profiling slot is taken; again in {seconds:.0f} s")
         self.seconds = seconds
 
+    def __reduce__(self):
+        # Rebuilt from `seconds`, not the message: Celery pickles the exception behind a
+        # retry from the pool process to the worker, and unpickling it must not raise.
+        return type(self), (self.seconds,)
+
 
 def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
