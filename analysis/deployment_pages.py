@@ -6,6 +6,7 @@ import redis
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -51,10 +52,26 @@ def compare_section(user, run, pair) -> dict:
     }
 
 
+def compare_runs_section(user, run, other) -> dict | None:
+    """The deployment section of two runs' comparison: each run's best trained model (the
+    first run's as the champion), or None when a run has none or they predict different
+    columns."""
+    pair = [_best(run), _best(other)]
+    if None in pair or run.target != other.target:
+        return None
+    return {**compare_section(user, run, pair), "pair": pair}
+
+
+def _best(run) -> CandidateResult | None:
+    trained = run.candidates.filter(status=CandidateResult.Status.SUCCEEDED).exclude(model_dir="")
+    return trained.order_by(F("rank").asc(nulls_last=True), "pk").first()
+
+
 @login_required
 @require_POST
 def deployment_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """From the comparison page of run `pk`: deploy its two models."""
+    """From the comparison page of run `pk`: deploy its two models, or from its comparison
+    with another run on the same dataset: deploy their best models."""
     run = get_object_or_404(selectors.runs_of(request.user), pk=pk)
     form = CreateForm(request.POST)
     back = reverse("run_detail", args=[run.pk])
@@ -62,16 +79,22 @@ def deployment_create(request: HttpRequest, pk: int) -> HttpResponse:
         return _refused(request, _first_error(form), back)
     data = form.cleaned_data
     arms = {
-        field: CandidateResult.objects.filter(pk=data[field], run=run).select_related("run").first()
+        field: CandidateResult.objects.filter(
+            pk=data[field], run__owner=request.user, run__dataset_id=run.dataset_id
+        )
+        .select_related("run")
+        .first()
         for field in ("champion", "challenger")
     }
     if None in arms.values():
-        return _refused(request, "Choose two models of this run.", back)
-    back = (
-        reverse("run_compare", args=[run.pk])
-        + "?"
-        + urlencode({"first": arms["champion"].name, "second": arms["challenger"].name})
-    )
+        return _refused(request, "Choose two models of runs on this dataset.", back)
+    champion, challenger = arms["champion"], arms["challenger"]
+    if champion.run_id == challenger.run_id:
+        query = {"first": champion.name, "second": challenger.name}
+        back = reverse("run_compare", args=[champion.run_id]) + "?" + urlencode(query)
+    else:
+        query = {"other": challenger.run_id}
+        back = reverse("run_compare_runs", args=[champion.run_id]) + "?" + urlencode(query)
     try:
         deployment = deployments.deployment_create(
             owner=request.user, name=data["name"], mode=data["mode"],

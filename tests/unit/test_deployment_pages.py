@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from analysis import deployment_serving
 from analysis.deployments import Deployment
+from analysis.models import Run
 from tests.unit import deployment_world as world
 from tests.unit import test_serving as shared
-from tests.unit.deployment_world import create, predict
+from tests.unit.deployment_world import candidate, create, predict
 
 fresh_serving, pair, saved_models = shared.fresh_serving, world.pair, world.saved_models
 
@@ -124,3 +125,28 @@ def test_delete_removes_the_deployment(owner_client, pair):
     deployment = Deployment.objects.get()
     response = owner_client.post(reverse("deployment_delete", args=[deployment.pk]))
     assert response.status_code == 302 and not Deployment.objects.exists()
+
+
+def test_two_runs_on_one_dataset_deploy_their_best_models(owner_client, owner, pair):
+    champion, challenger, _ = pair
+    second_run = Run.objects.create(owner=owner, dataset=champion.run.dataset, target="y")
+    best = candidate(second_run, challenger.model_dir, "linear")
+    page = owner_client.get(
+        reverse("run_compare_runs", args=[champion.run_id]) + f"?other={second_run.pk}"
+    ).content.decode()
+    section = page.split('data-testid="deployments"')[1].split("</section>")[0]
+    assert f'name="challenger" value="{best.pk}"' in section
+    response = _deploy(owner_client, champion, best)
+    assert response.status_code == 302, response.content.decode()[-600:]
+    deployment = Deployment.objects.get()
+    assert response.url == reverse("deployment_page", args=[deployment.pk])
+    assert deployment.challenger == best
+
+
+def test_runs_that_predict_different_columns_offer_no_deployment(owner_client, owner, pair):
+    champion, challenger, _ = pair
+    other = Run.objects.create(owner=owner, dataset=champion.run.dataset, target="z")
+    candidate(other, challenger.model_dir, "linear")
+    url = reverse("run_compare_runs", args=[champion.run_id]) + f"?other={other.pk}"
+    page = owner_client.get(url)
+    assert page.status_code == 200 and b'data-testid="deployments"' not in page.content
