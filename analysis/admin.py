@@ -18,6 +18,7 @@ from .admin_uploads import open_uploads, uploads_page
 from .audit import AuditEntry
 from .batch_predictions import BatchPrediction
 from .deployments import Deployment, DeploymentChange
+from .failures import FailureTrace
 from .limits import UserLimits, amount
 from .models import CandidateResult, Dataset, Export, Run
 from .storage import run_dir
@@ -354,6 +355,21 @@ class DeploymentAdmin(admin.ModelAdmin):
     search_fields = ("name", "owner__username")
     readonly_fields = ("created_at", "updated_at")
     inlines = [DeploymentChangeInline]
+
+
+# Tracebacks of our own failures (the operations dashboard shows the latest), read-only.
+
+
+@admin.register(FailureTrace)
+class FailureTraceAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("created_at", "kind", "dataset", "run", "candidate", "last_line")
+    list_filter = ("kind", "created_at")
+    search_fields = ("traceback", "candidate", "=dataset__id", "=run__id")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="What failed")
+    def last_line(self, trace: FailureTrace) -> str:
+        return trace.traceback.strip().rsplit("\n", 1)[-1][:120]
 
 
 # The audit log: read-only, kept for PROMISE_AUDIT_RETENTION_DAYS (manage.py prune_audit).

@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
+from analysis.failures import FailureTrace
 from analysis.models import (
     ApiToken,
     AuditEntry,
@@ -90,6 +91,9 @@ def _action(client, model, action: str, objects) -> None:
 def test_it_lists_every_model_with_its_computed_columns(staff, stored, owner):
     ApiToken.objects.create(owner=owner, name="laptop", key_hash="x" * 64, shown="pmt_abc")
     UserLimits.objects.create(user=owner, max_concurrent_runs=2)
+    FailureTrace.objects.create(
+        kind="run", run=stored["run"], traceback="Traceback …\nValueError: bad input"
+    )
     pages = {
         Dataset: "8 bytes",
         Run: "r2 0.5",
@@ -99,6 +103,7 @@ def test_it_lists_every_model_with_its_computed_columns(staff, stored, owner):
         ApiToken: "laptop",
         UserLimits: "owner",
         AuditEntry: "Signed in",  # the staff member, by force_login
+        FailureTrace: "ValueError: bad input",
     }
     for model, shown in pages.items():
         response = staff.get(_changelist(model))
