@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import figures, selectors, services, serving
+from . import explanations, figures, selectors, services, serving
 from .automl.metrics import METRIC_LABELS
+from .explanation_figures import waterfall
 from .forms import (
     CompareForm,
     prediction_value_error,
@@ -184,7 +185,7 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         example = selectors.dataset_example_row(candidate.run.dataset)
         values = {c: "" if example.get(c) is None else str(example[c]) for c in columns}
-    result = error = None
+    result = error = row = None
     field_errors: dict[str, list[str]] = {}
     if request.method == "POST":
         row = {c: (v if v != "" else None) for c, v in values.items()}
@@ -210,8 +211,20 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
         for i, c in enumerate(columns)
     ]
     context = {"candidate": candidate, "fields": fields, "result": result, "error": error}
+    context["explanation"], context["explanation_note"] = _explanation(candidate, result, row)
     context["files"] = candidate.batch_predictions.filter(owner=request.user)[:5]
     return render(request, "analysis/predict.html", context, status=400 if error else 200)
+
+
+def _explanation(candidate: CandidateResult, result: dict | None, row: dict | None):
+    """The waterfall of a predicted record's contributions, or why there is none."""
+    if result is None or row is None:
+        return None, ""
+    try:
+        answer = explanations.explain_rows(candidate, [row])[0]
+    except explanations.NotExplained as exc:
+        return None, str(exc)
+    return waterfall(answer, target=candidate.run.target), ""
 
 
 @login_required

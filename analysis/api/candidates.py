@@ -15,7 +15,7 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import figures, selectors, services, serving
+from .. import explanations, figures, selectors, services, serving
 from ..models import CandidateResult
 from ..prediction_input import InputRefused
 from .errors import refusal
@@ -71,6 +71,11 @@ def candidate_charts(request: Request, pk: int) -> Response:
             "row": serializers.DictField(
                 required=False, help_text="One record: the same as rows with one item."
             ),
+            "explain": serializers.BooleanField(
+                required=False,
+                help_text="true: also each column's contribution to each record's output "
+                f"(at most {explanations.MAX_EXPLAINED_ROWS} records).",
+            ),
         },
     ),
     responses={
@@ -90,6 +95,17 @@ def candidate_charts(request: Request, pk: int) -> Response:
                 "unseen_categories": serializers.DictField(
                     child=serializers.ListField(child=serializers.CharField()), required=False
                 ),
+                "explanations": serializers.ListField(
+                    child=serializers.DictField(),
+                    required=False,
+                    help_text='With "explain": per record, "output" (prediction, log-odds '
+                    'or probability of the predicted "class"), "base_value", "value" and '
+                    '"contributions" {column: number}; base_value plus the contributions '
+                    "is value.",
+                ),
+                "explanations_unavailable": serializers.CharField(
+                    required=False, help_text="Why the model's predictions are not explained."
+                ),
             },
         ),
         400: OpenApiTypes.OBJECT,
@@ -105,21 +121,43 @@ def predict(request: Request, pk: int) -> Response:
     an unknown value); a column the model does not use is ignored and listed in
     "ignored_columns"; a category the model never saw is predicted as the model treats
     rare values and listed in "unseen_categories". Classification answers the labels
-    and each class's probability.
+    and each class's probability. With "explain": true, "explanations" gives each
+    column's contribution (SHAP value) to each record's output: in the target's units for
+    regression; for classification, of the predicted class's log-odds (XGBoost, linear)
+    or probability (decision tree, random forest). The LSTM's are not given
+    ("explanations_unavailable" says why).
     """
     candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)
-    data = json_object(request, ("rows", "row"))
+    data = json_object(request, ("rows", "row", "explain"))
     if isinstance(data, Response):
         return data
     if ("row" in data) == ("rows" in data):
         return refusal('Send either "row" (one record) or "rows" (a list of records).')
     rows = [data["row"]] if "row" in data else data["rows"]
+    explain = data.get("explain", False)
+    if not isinstance(explain, bool):
+        return refusal('Send "explain" as true or false (JSON booleans, without quotes).')
+    if explain and isinstance(rows, list) and len(rows) > explanations.MAX_EXPLAINED_ROWS:
+        return refusal(
+            f"Explanations are given for at most {explanations.MAX_EXPLAINED_ROWS} records "
+            f"per request; this one sent {len(rows)}."
+        )
     try:
-        return Response(serving.predict_checked(candidate, rows))
+        answer = serving.predict_checked(candidate, rows)
+        if explain:
+            answer.update(_explained(candidate, rows))
+        return Response(answer)
     except InputRefused as exc:
         return refusal(exc.sentence, fields=exc.fields)
     except serving.PredictionError as exc:
         return refusal(str(exc))
+
+
+def _explained(candidate: CandidateResult, rows: list) -> dict:
+    try:
+        return {"explanations": explanations.explain_rows(candidate, rows)}
+    except explanations.NotExplained as exc:
+        return {"explanations_unavailable": str(exc)}
 
 
 @extend_schema(
