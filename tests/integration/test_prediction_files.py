@@ -15,7 +15,7 @@ from tests.worker import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HOSTILE = ["=HYPERLINK(\"http://x\")", "+SUM(1)", "-2", "@cmd", "\tTAB", "-1+1"]
+HOSTILE = ['=HYPERLINK("http://x")', "+SUM(1)", "-2", "@cmd", "\tTAB", "-1+1", "\rCR"]
 
 
 @pytest.fixture
@@ -26,7 +26,9 @@ def trained(owner, profiled_dataset, tmp_path):
 
 
 def upload(name: str, frame: pd.DataFrame) -> io.BytesIO:
-    handle = io.BytesIO(frame.to_csv(index=False).encode())
+    # Every cell quoted: pandas would write a leading carriage return bare, and read it as
+    # nothing.
+    handle = io.BytesIO(frame.to_csv(index=False, quoting=csv.QUOTE_ALL).encode())
     handle.name = name
     return handle
 
@@ -72,8 +74,10 @@ def test_the_page_scores_a_file_and_hands_back_a_formula_safe_csv(
     assert rows[0] == [*frame.columns, "prediction", *(f"probability_{c}" for c in classes)]
     expected = model.predict(frame)
     assert [r[len(frame.columns)] for r in rows[1:]] == [str(p) for p in expected]
-    refs = [r[0] for r in rows[1:7]]
-    assert refs == ["'=HYPERLINK(\"http://x\")", "'+SUM(1)", "-2", "'@cmd", "'\tTAB", "'-1+1"]
+    refs = [r[0] for r in rows[1:8]]
+    assert refs == [
+        "'=HYPERLINK(\"http://x\")", "'+SUM(1)", "-2", "'@cmd", "'\tTAB", "'-1+1", "'\rCR"
+    ]  # fmt: skip
 
 
 def test_the_api_scores_a_file_with_progress_and_a_download(celery_worker, owner_client, trained):
@@ -132,9 +136,12 @@ def test_another_users_file_is_not_found(owner_client, outsider_client, trained)
     batch = BatchPrediction.objects.create(
         owner=candidate.run.owner, candidate=candidate, name="x.csv", status="succeeded"
     )
-    assert outsider_client.post(
-        reverse("api_predict_file", args=[candidate.pk]), {"file": upload("a.csv", holdout)}
-    ).status_code == 404
+    assert (
+        outsider_client.post(
+            reverse("api_predict_file", args=[candidate.pk]), {"file": upload("a.csv", holdout)}
+        ).status_code
+        == 404
+    )
     for name in ("api_prediction_file", "api_prediction_file_result"):
         assert outsider_client.get(reverse(name, args=[batch.pk])).status_code == 404
     for name in ("prediction_file_page", "prediction_file_download"):
