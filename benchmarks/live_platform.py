@@ -42,29 +42,35 @@ def setup_django(var: Path) -> dict:
 
 
 @contextmanager
-def celery_worker(env: dict, concurrency: int, log: Path) -> Iterator[None]:
-    """One worker with `concurrency` processes on the three queues, answering pings."""
+def celery_worker(env: dict, concurrency: int, log: Path, *, workers: int = 1) -> Iterator[None]:
+    """`workers` Celery workers (hostnames bench-<pid>-<n>@host), each with `concurrency`
+    processes on the three queues, once every one answers pings."""
     import redis
 
     from promise.celery import app
     from tests.celery_command import celery_worker_command
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    worker = subprocess.Popen(
-        celery_worker_command(
-            f"bench-{os.getpid()}@%h", concurrency=concurrency, loglevel="WARNING"
-        ),
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    started = [
+        subprocess.Popen(
+            celery_worker_command(
+                f"bench-{os.getpid()}-{n}@%h", concurrency=concurrency, loglevel="WARNING"
+            ),
+            cwd=ROOT,
+            env=env,
+            stdout=log.with_name(f"{log.stem}-{n}{log.suffix}").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for n in range(workers)
+    ]
     try:
-        wait(lambda: app.control.ping(timeout=0.5), 60, "the worker to start")
+        wait(lambda: len(app.control.ping(timeout=0.5)) >= workers, 60, "the workers to start")
         yield
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        for worker in started:
+            worker.terminate()
+        for worker in started:
+            worker.wait(timeout=30)
 
 
 def wait(check, timeout: float, what: str):
