@@ -5,7 +5,7 @@ deleted, asked for predictions, and measured per arm. Only the owner sees one (4
 import redis
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.request import Request
@@ -101,6 +101,7 @@ def _refused(exc: DeploymentError) -> Response:
     return refusal(str(exc), fields={exc.field: [str(exc)]} if exc.field else None)
 
 
+@extend_schema_view(get=extend_schema(tags=["deployments"]))
 class DeploymentList(generics.ListAPIView):
     """Your deployments, newest first, a page at a time; POST creates one."""
 
@@ -145,12 +146,8 @@ class DeploymentList(generics.ListAPIView):
         return Response(DeploymentDetailSerializer(deployment).data, status=201)
 
 
-DeploymentList.get = extend_schema(tags=["deployments"])(DeploymentList.get)
-
-
-@extend_schema(
-    methods=["GET", "DELETE"], tags=["deployments"], responses={200: DeploymentDetailSerializer}
-)
+@extend_schema(methods=["GET"], tags=["deployments"], responses={200: DeploymentDetailSerializer})
+@extend_schema(methods=["DELETE"], tags=["deployments"], responses={204: None})
 @extend_schema(
     methods=["PATCH"],
     tags=["deployments"],
