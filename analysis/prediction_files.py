@@ -54,9 +54,23 @@ def batch_prediction_create(*, candidate: CandidateResult, upload) -> BatchPredi
     return batch
 
 
+QUEUE_DOWN = (
+    "PROMISE's task queue is not answering right now, so the file was not scored. "
+    "Upload it again in a minute."
+)
+
+
 def _send(batch_id: int) -> None:
+    """Send the scoring task; when the broker is down, the file fails with a sentence
+    (the reconciler does not look for files), and the answer is a 503 saying so."""
     task = workflow.app.signature(TASK_NAME, args=(batch_id,), immutable=True)
-    workflow._send(task, what="scoring the file", again="upload it again")
+    try:
+        workflow._send(task, what="scoring the file", again="upload it again")
+    except workflow.BrokerUnavailable as exc:
+        BatchPrediction.objects.filter(pk=batch_id).update(
+            status=BatchPrediction.Status.FAILED, error=QUEUE_DOWN, finished_at=timezone.now()
+        )
+        raise workflow.BrokerUnavailable(QUEUE_DOWN) from exc
 
 
 def batch_prediction_score(*, batch_id: int) -> None:

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from analysis.batch_predictions import BatchPrediction
 from analysis.models import Run
+from tests.broker import PrivateRedis, celery_app_on
 from tests.unit.test_serving import make_candidate, save_model
 from tests.worker import wait_for
 
@@ -146,3 +147,24 @@ def test_another_users_file_is_not_found(owner_client, outsider_client, trained)
         assert outsider_client.get(reverse(name, args=[batch.pk])).status_code == 404
     for name in ("prediction_file_page", "prediction_file_download"):
         assert outsider_client.get(reverse(name, args=[batch.pk])).status_code == 404
+
+
+def test_a_file_sent_while_the_queue_is_down_fails_with_a_sentence(
+    owner_client, trained, tmp_path_factory
+):
+    candidate, _, holdout = trained
+    server = PrivateRedis(tmp_path_factory.mktemp("queue-down"))
+    server.start()
+    try:
+        with celery_app_on(server.url):
+            server.kill()
+            response = owner_client.post(
+                reverse("api_predict_file", args=[candidate.pk]),
+                {"file": upload("late.csv", records(holdout, 5))},
+            )
+    finally:
+        server.stop()
+    assert response.status_code == 503
+    assert "Upload it again" in response.json()["error"]
+    batch = BatchPrediction.objects.get()
+    assert (batch.status, batch.error) == ("failed", response.json()["error"])
