@@ -5,17 +5,21 @@ alone (split 0) against the champion with the challenger shadowed on every reque
 
 The models, the user and gunicorn are benchmarks/serving.py's (production settings, 2
 gthread workers of 4 threads). The champion is the decision tree; the challengers are the
-random forest and the LSTM (the slowest to answer). For each challenger and for 1 and 8
-kept-alive clients, one-row uncached requests to POST /api/deployments/<id>/predict/ are
-sent for `--seconds` with the deployment rolled back (the champion answers, nothing on
-the side), then in shadow mode (the champion answers, the challenger is asked the same
-row on each web process's background thread). One JSON object goes to stdout: per
-challenger and client count, {"alone": S, "shadow": S, "shadowed": n, "skipped": n,
-"seconds_to_drain": t}, S as serving.py's {"p50_ms", "p95_ms", "p99_ms", "rps", "errors"},
-t how long after the scenario the last side call was counted.
+random forest and the LSTM (the slowest to answer). Requests are one uncached row to
+POST /api/deployments/<id>/predict/, for `--seconds` per scenario:
+- 1_client_interleaved: one kept-alive client alternating between a deployment rolled
+  back (the champion alone) and one in shadow mode (the champion answers, the challenger
+  is asked the same row on the web process's background thread), so that a busy machine
+  weighs on both alike;
+- 8_clients: 8 clients on the deployment rolled back, then on it in shadow mode;
+- side_calls: how many side calls were made and skipped (queue full), and how long after
+  the last scenario the last one was counted.
+One JSON object goes to stdout; S is serving.py's {"p50_ms", "p95_ms", "p99_ms", "rps",
+"errors"} (requests instead of rps when interleaved).
 """
 
 import argparse
+import http.client
 import itertools
 import json
 import os
@@ -24,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -62,6 +68,14 @@ def main() -> None:
         )
         for name in CHALLENGERS
     }
+    alone_path = "/api/deployments/{}/predict/".format(
+        deployments.deployment_create(
+            owner=owner,
+            name="tree alone",
+            champion=champion,
+            challenger=CandidateResult.objects.get(pk=ids["linear"]),
+        ).pk
+    )
     port = free_port()
     log = (var / "gunicorn.log").open("wb")
     server = subprocess.Popen(
@@ -87,24 +101,25 @@ def main() -> None:
             for arm in ("champion", "challenger"):  # every process loads both models
                 body = json.dumps({"rows": records[:1], "arm": arm})
                 warm_up(port, key, lambda p=path, b=body: ("POST", p, b), 8)
-            result[name] = {}
-            for clients in (1, 8):
-                deployments.deployment_change(
-                    deployment=deployment, by=owner, mode="split", challenger_percent=0
-                )
-                alone = drive(port, key, uncached, clients, args.seconds)
-                deployments.deployment_change(deployment=deployment, by=owner, mode="shadow")
-                before = deployment_metrics.summary(deployment.pk)
-                shadow = drive(port, key, uncached, clients, args.seconds)
-                after, waited = _drained(deployment.pk)
-                result[name][f"{clients}_clients"] = {
-                    "alone": alone,
-                    "shadow": shadow,
-                    "shadowed": after["arms"]["challenger"]["shadowed"]
-                    - before["arms"]["challenger"]["shadowed"],
-                    "skipped": after["shadow"]["skipped"] - before["shadow"]["skipped"],
-                    "seconds_to_drain": waited,
-                }
+            deployments.deployment_change(deployment=deployment, by=owner, mode="shadow")
+            before = deployment_metrics.summary(deployment.pk)
+            result[name] = {"1_client_interleaved": interleaved(
+                port, key, {"alone": alone_path, "shadow": path}, records, counter, args.seconds
+            )}  # fmt: skip
+            deployments.deployment_change(
+                deployment=deployment, by=owner, mode="split", challenger_percent=0
+            )
+            alone = drive(port, key, uncached, 8, args.seconds)
+            deployments.deployment_change(deployment=deployment, by=owner, mode="shadow")
+            shadow = drive(port, key, uncached, 8, args.seconds)
+            after, waited = _drained(deployment.pk)
+            result[name]["8_clients"] = {"alone": alone, "shadow": shadow}
+            result[name]["side_calls"] = {
+                "shadowed": after["arms"]["challenger"]["shadowed"]
+                - before["arms"]["challenger"]["shadowed"],
+                "skipped": after["shadow"]["skipped"] - before["shadow"]["skipped"],
+                "seconds_to_drain": waited,
+            }
         result["load_average"] = [round(v, 2) for v in os.getloadavg()]
         print(json.dumps(result, indent=2))
     finally:
@@ -115,6 +130,41 @@ def main() -> None:
             server.kill()
             server.wait()
         log.close()
+
+
+def interleaved(port: int, key: str, paths: dict, records, counter, seconds: float) -> dict:
+    """One kept-alive client sending one-row requests to each path in turn for `seconds`:
+    both see the same machine at the same moments, so a busy machine favours neither."""
+    headers = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies = {name: [] for name in paths}
+    errors = dict.fromkeys(paths, 0)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for name, path in paths.items():
+            n = next(counter)
+            row = {**records[n % len(records)], "amount": 500 + n * 1e-3}
+            started = time.perf_counter()
+            connection.request("POST", path, json.dumps({"rows": [row]}), headers)
+            response = connection.getresponse()
+            response.read()
+            latencies[name].append((time.perf_counter() - started) * 1000)
+            errors[name] += response.status != 200
+    connection.close()
+    return {
+        name: {
+            **dict(
+                zip(
+                    ("p50_ms", "p95_ms", "p99_ms"),
+                    np.percentile(found, [50, 95, 99]).round(3).tolist(),
+                    strict=True,
+                )
+            ),
+            "requests": len(found),
+            "errors": errors[name],
+        }  # fmt: skip
+        for name, found in latencies.items()
+    }
 
 
 def _drained(deployment_id: int) -> tuple[dict, float]:
