@@ -173,3 +173,13 @@ def test_the_prediction_page_shows_a_wrong_value_beside_its_field(owner_client, 
     )
     assert response.status_code == 400
     assert b'data-testid="field-error">&#x27;lots&#x27; is not a number' in response.content
+
+
+def test_the_prediction_page_says_which_category_it_never_saw(owner_client, binary):
+    candidate, _, holdout = binary
+    values = {k: "" if v is None else str(v) for k, v in record(holdout).items()}
+    response = owner_client.post(
+        reverse("candidate_predict", args=[candidate.pk]), {**values, "plan": "platinum"}
+    )
+    assert response.status_code == 200
+    assert b"<code>plan</code> = platinum." in response.content
