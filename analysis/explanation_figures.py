@@ -4,9 +4,13 @@ every axis titled, drawn by static/js/charts.js)."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+import json
 
-from .figures import PALETTE, Figure, _layout
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .figure_layout import PALETTE, TOOLBAR_MARGIN, Figure, _layout
+from .models import CandidateResult
 
 # Columns drawn one by one in a waterfall; the rest are summed into one bar.
 WATERFALL_COLUMNS = 10
@@ -63,4 +67,63 @@ def waterfall(answer: dict, *, target: str, number: int = 1) -> Figure:
         "(the model's average output) to this record's output; red bars raise it, blue "
         "bars lower it.",
         spec,
+    )
+
+
+def partial_dependence(candidate: CandidateResult) -> Figure | None:
+    """One small chart per column (most important first): a grey line per sampled row
+    (ICE) and their mean (partial dependence) in the palette's first colour."""
+    charts = candidate.charts.get("partial_dependence") or []
+    if not charts:
+        return None
+    fig = make_subplots(rows=len(charts), cols=1, vertical_spacing=0.5 / len(charts))
+    for n, chart in enumerate(charts, start=1):
+        xs, ys = [], []
+        for line in chart["ice"]:  # every row's line in one trace, split by gaps
+            xs += [*chart["grid"], None]
+            ys += [*line, None]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"color": "rgba(107,114,128,0.25)", "width": 1},
+                name="one row (ICE)",
+                legendgroup="ice",
+                showlegend=n == 1,
+                hoverinfo="skip",
+            ),
+            row=n,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=chart["grid"],
+                y=chart["average"],
+                mode="lines+markers",
+                line={"color": PALETTE[0], "width": 3},
+                name="average (partial dependence)",
+                legendgroup="average",
+                showlegend=n == 1,
+            ),
+            row=n,
+            col=1,
+        )
+        kind = "category" if chart["kind"] == "categorical" else "linear"
+        fig.update_xaxes(title_text=str(chart["feature"]), type=kind, row=n, col=1)
+        fig.update_yaxes(title_text=chart["output"], row=n, col=1)
+    fig.update_layout(
+        template="plotly_white",
+        height=230 * len(charts) + 110,
+        margin={"l": 64, "r": 16, "t": TOOLBAR_MARGIN, "b": 48},
+        font={"family": "system-ui, sans-serif", "size": 12},
+        legend={"orientation": "h", "y": -0.4 / len(charts)},
+    )
+    return Figure(
+        f"dependence-{candidate.name}",
+        "Partial dependence",
+        "How the model's output moves as one column changes, the others kept as they are: "
+        "a grey line per sampled holdout row (ICE), and their average in blue; the five "
+        "most important columns.",
+        json.loads(fig.to_json()),
     )

@@ -15,39 +15,16 @@ search_history [{trial, score, seconds}].
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .automl.metrics import METRIC_LABELS, higher_is_better
+from .explanation_figures import partial_dependence
+from .figure_layout import PALETTE, TOOLBAR_MARGIN, Figure, _layout
 from .models import CandidateResult, Run
 
-PALETTE = ("#2456d6", "#d9822b", "#1b7a3d", "#8e44ad", "#b3261e", "#0f8b8d", "#6b4f2a")
 TOP_FEATURES = 15
-# Room above the plot for plotly's toolbar, so that it never covers the chart's content.
-TOOLBAR_MARGIN = 40
-
-
-@dataclass(frozen=True)
-class Figure:
-    id: str
-    title: str
-    description: str
-    spec: dict
-
-
-def _layout(fig: go.Figure, *, x: str = "", y: str = "", height: int = 340) -> dict:
-    fig.update_layout(
-        template="plotly_white",
-        height=height,
-        margin={"l": 56, "r": 16, "t": TOOLBAR_MARGIN, "b": 48},
-        font={"family": "system-ui, sans-serif", "size": 12},
-        legend={"orientation": "h", "y": -0.25},
-        xaxis_title=x,
-        yaxis_title=y,
-    )
-    return json.loads(fig.to_json())
 
 
 def _succeeded(candidates: list[CandidateResult]) -> list[CandidateResult]:
@@ -373,6 +350,7 @@ def candidate_figures(candidate: CandidateResult) -> list[Figure]:
         precision_recall,
         reliability,
         feature_importance,
+        partial_dependence,
     )
     return [figure for build in builders if (figure := build(candidate))]
 

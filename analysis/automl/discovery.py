@@ -24,6 +24,7 @@ import pandas as pd
 from .candidates import get_candidate
 from .charts import prediction_charts
 from .compiled import compile_model
+from .dependence import dependence_chart
 from .fitted import FittedModel
 from .importance import permutation_importance
 from .metrics import (
@@ -226,6 +227,13 @@ def refit_and_score(
         score=lambda y, p, q: metric_score(plan.task, plan.metric, y, p, q),
         metric=plan.metric,
         seed=plan.seed,
+    )
+    charts["partial_dependence"] = dependence_chart(
+        model,
+        holdout,
+        charts["feature_importance"],
+        seed=plan.seed,
+        until=None if time_left is None else fit_started + time_left,
     )
     charts["cv_scores"] = result.cv_scores
     charts["search_history"] = result.chart_history()
