@@ -165,21 +165,20 @@ def test_a_date_in_another_format_still_reads_and_a_number_does_not():
     }
 
 
-def test_the_prediction_page_shows_a_wrong_value_beside_its_field(owner_client, binary):
+def post_page(client, binary, **changes):
+    """The prediction page's form, sent with the first holdout record and `changes`."""
     candidate, _, holdout = binary
     values = {k: "" if v is None else str(v) for k, v in record(holdout).items()}
-    response = owner_client.post(
-        reverse("candidate_predict", args=[candidate.pk]), {**values, "amount": "lots"}
-    )
+    return client.post(reverse("candidate_predict", args=[candidate.pk]), {**values, **changes})
+
+
+def test_the_prediction_page_shows_a_wrong_value_beside_its_field(owner_client, binary):
+    response = post_page(owner_client, binary, amount="lots")
     assert response.status_code == 400
     assert b'data-testid="field-error">&#x27;lots&#x27; is not a number' in response.content
 
 
 def test_the_prediction_page_says_which_category_it_never_saw(owner_client, binary):
-    candidate, _, holdout = binary
-    values = {k: "" if v is None else str(v) for k, v in record(holdout).items()}
-    response = owner_client.post(
-        reverse("candidate_predict", args=[candidate.pk]), {**values, "plan": "platinum"}
-    )
+    response = post_page(owner_client, binary, plan="platinum")
     assert response.status_code == 200
     assert b"<code>plan</code> = platinum." in response.content
