@@ -14,6 +14,8 @@ from playwright.sync_api import expect
 from analysis.automl.discovery import train_candidate
 from analysis.automl.prepare import prepare_run
 from analysis.automl.profile import profile_table
+from analysis.batch_predictions import BatchPrediction
+from analysis.deployments import Deployment
 from analysis.models import CandidateResult, Run
 from analysis.storage import run_dir
 from tests.conftest import churn_frame
@@ -86,6 +88,18 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
 ):
     page = signed_in
     run, dataset = stored_run, stored_run.dataset
+    forest, xgboost = run.candidates.get(name="forest"), run.candidates.get(name="xgboost")
+    deployment = Deployment.objects.create(
+        owner=run.owner, name="prices", champion=forest, challenger=xgboost, challenger_percent=10
+    )
+    scored = BatchPrediction.objects.create(
+        owner=run.owner,
+        candidate=trained_model,
+        name="to-score.csv",
+        status=BatchPrediction.Status.FAILED,
+        error="Row 3, column tenure: “soon” is not a number.",
+        error_fields={"tenure": ["Row 3: “soon” is not a number."]},
+    )
     signed_in_pages = [
         "/",
         f"/datasets/{dataset.pk}/",
@@ -94,6 +108,8 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
         f"/candidates/{trained_model.pk}/predict/",
         f"/candidates/{trained_model.pk}/code/",
         "/accounts/tokens/",
+        f"/deployments/{deployment.pk}/",
+        f"/prediction-files/{scored.pk}/",
     ]
     found = scan(page, signed_in_pages)
 
