@@ -18,6 +18,7 @@ from .forms import (
 )
 from .highlight import highlight_file
 from .models import CandidateResult, Run
+from .prediction_form import form_fields
 from .prediction_input import InputRefused
 
 
@@ -189,27 +190,17 @@ def candidate_predict(request: HttpRequest, pk: int) -> HttpResponse:
     field_errors: dict[str, list[str]] = {}
     if request.method == "POST":
         row = {c: (v if v != "" else None) for c, v in values.items()}
-        error = next(filter(None, (prediction_value_error(c, v) for c, v in row.items())), None)
-        if error is None:
+        bad = {c: [m] for c, v in row.items() if (m := prediction_value_error(c, v))}
+        if bad:  # shown beside each field, the first one at the top too
+            error, field_errors = next(iter(bad.values()))[0], bad
+        else:
             try:
                 result = serving.predict_checked(candidate, [row])
             except InputRefused as exc:
                 error, field_errors = exc.sentence, exc.fields
             except serving.PredictionError as exc:
                 error = str(exc)
-    profile = {c["name"]: c for c in (candidate.run.dataset.profile or {}).get("columns", [])}
-    fields = [
-        {
-            "id": f"feature-{i}",
-            "name": c,
-            "value": values[c],
-            "kind": profile.get(c, {}).get("kind", ""),
-            "numeric": profile.get(c, {}).get("kind") == "numeric",
-            "choices": [str(v) for v, _ in profile.get(c, {}).get("top_values") or []][:20],
-            "errors": field_errors.get(c, []),
-        }
-        for i, c in enumerate(columns)
-    ]
+    fields = form_fields(candidate, columns, values, field_errors)
     context = {"candidate": candidate, "fields": fields, "result": result, "error": error}
     context["explanation"], context["explanation_note"] = _explanation(candidate, result, row)
     context["files"] = candidate.batch_predictions.filter(owner=request.user)[:5]
