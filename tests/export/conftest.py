@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_diabetes, load_wine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from analysis.automl.candidates import CANDIDATES
 from analysis.automl.discovery import CandidateOutcome, train_candidate
@@ -33,7 +33,7 @@ from exporters.spec import ExportSpec
 FAMILIES = [candidate.name for candidate in CANDIDATES]
 # Families whose training gives the same model every time (Keras on CPU does not).
 DETERMINISTIC = [family for family in FAMILIES if family != "lstm"]
-DATASETS = ["regression", "classification"]
+DATASETS = ["regression", "classification", "binary"]
 # The LSTM trains for a few seconds only; enough to learn something, quick to test.
 LSTM_SECONDS = 2.0
 SCRIPT_TIMEOUT = 300
@@ -101,6 +101,13 @@ def classification_frame() -> pd.DataFrame:
     return with_category_and_date(frame, seed=2)
 
 
+def binary_frame() -> pd.DataFrame:
+    """Breast tumours, malignant or benign as text, with categories and a date column."""
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
+    return with_category_and_date(frame, seed=3)
+
+
 def with_category_and_date(frame: pd.DataFrame, *, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = len(frame)
@@ -121,7 +128,11 @@ def with_category_and_date(frame: pd.DataFrame, *, seed: int) -> pd.DataFrame:
     return frame
 
 
-FRAMES = {"regression": regression_frame, "classification": classification_frame}
+FRAMES = {
+    "regression": regression_frame,
+    "classification": classification_frame,
+    "binary": binary_frame,
+}
 
 
 class ExportFactory:

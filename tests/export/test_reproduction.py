@@ -1,6 +1,6 @@
 """The export reproduces what the leaderboard says, run as a user runs it: `python -I`.
 
-For each family on a regression and a classification run: evaluate.py on the holdout,
+For each family on a regression, a multi-class and a binary run: evaluate.py on the holdout,
 read in several chunks, gives the holdout metrics; predict.py writes the platform's own
 predictions; train.py on the training rows rebuilds the same model.
 """
