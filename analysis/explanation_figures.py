@@ -59,6 +59,10 @@ def waterfall(answer: dict, *, target: str, number: int = 1) -> Figure:
     )
     measure = output_label(answer, target)
     fig.update_yaxes(autorange="reversed")  # base value on top, the output at the bottom
+    ends = [0.0, *starts, *(a + b for a, b in zip(starts, lengths, strict=True))]
+    low, high = min(ends), max(ends)
+    pad = (high - low) * 0.45 or 1.0  # room for the numbers written beside the bars
+    fig.update_xaxes(range=[low - pad, high + pad], zeroline=True)
     spec = _layout(fig, x=measure, y="contribution of", height=max(280, 28 * len(labels) + 90))
     return Figure(
         f"explain-{number}",
