@@ -20,7 +20,7 @@ from tests.e2e.readable import HEIGHT, WIDTHS
 FITS = """() => [...document.querySelectorAll('.js-plotly-plot')].every(
     p => p.querySelector('.main-svg').getBoundingClientRect().width <= p.clientWidth + 1)"""
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def log_in(page, live_server, username: str, password: str) -> None:

@@ -23,7 +23,7 @@ from analysis.automl.candidates import CANDIDATES
 from analysis.models import CandidateResult, Dataset, Run
 from tests.worker import ROOT, wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine_agnostic]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 WEEKS_AGO = time.time() - 30 * 86400
 
