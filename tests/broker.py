@@ -133,8 +133,10 @@ def _forget_connections() -> None:
     # Only forgotten, never closed: kombu keeps one pool per broker address for the
     # whole process, and the session's own is wanted again afterwards.
     app._pool = None
-    if "amqp" in app.__dict__:
-        app.amqp._producer_pool = None
+    # The whole AMQP helper goes, not only its producers: its queues stay bound to the
+    # channel they were first declared on, and would declare there again (kombu's
+    # maybe_declare keeps a bound entity's own channel).
+    app.__dict__.pop("amqp", None)
     app._backend_cache = None
     app._local.__dict__.pop("backend", None)
 

@@ -75,7 +75,7 @@ def test_upload_to_leaderboard_to_downloaded_export(
     start = page.get_by_role("button", name="Start discovery")
     expect(start).to_be_visible(timeout=PROFILE_TIMEOUT_MS)
     expect(page.locator("#dataset-status")).to_contain_text("500 rows · 6 columns")
-    expect(page.get_by_role("heading", name="Columns")).to_be_visible()
+    expect(page.get_by_role("heading", name="Columns", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="monthly_charges", exact=True)).to_be_visible()
     shoot(page, "dataset")
 
