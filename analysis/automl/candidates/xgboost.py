@@ -39,9 +39,10 @@ _REGULARISED = {
     "reg_lambda": 10.0,
 }
 _FAST = {"learning_rate": 0.2, "max_depth": 4, "subsample": 0.8, "colsample_bytree": 0.8}
+_GENTLE = {"learning_rate": 0.1, "max_depth": 3, "subsample": 0.8, "colsample_bytree": 0.8}
 _UNSET = {"min_child_weight": 1.0, "reg_lambda": 1.0}
 _STARTS = {
-    "regression": (_SHALLOW, _DEEP, _REGULARISED),
+    "regression": (_GENTLE, _SHALLOW, _DEEP, _REGULARISED),
     "classes": (_DEEP, _FAST, _SHALLOW, _REGULARISED),
 }
 
