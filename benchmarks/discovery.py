@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.automl.budget import candidate_time_limit  # noqa: E402
 from analysis.automl.candidates import CANDIDATES  # noqa: E402
-from analysis.automl.metrics import metric_score  # noqa: E402
+from analysis.automl.metrics import higher_is_better, metric_score  # noqa: E402
 from analysis.automl.prepare import RunPlan, encode_target, prepare_run  # noqa: E402
 from analysis.automl.preprocess import build_preprocessor, prepare_frame  # noqa: E402
 from analysis.automl.profile import profile_table  # noqa: E402
@@ -253,7 +253,15 @@ def second_round(run_dir: Path, plan: RunPlan, results: dict, seconds_left, budg
     first = []
     for name, row in results.items():
         search = load_search(run_dir / "candidates" / name)
-        first.append(FirstRound.of(name, name, search, refit_seconds=row["fit_seconds"]))
+        first.append(
+            FirstRound.of(
+                name,
+                name,
+                search,
+                refit_seconds=row["fit_seconds"],
+                maximize=higher_is_better(plan.metric),
+            )
+        )
     planned = plan_second_round(first, seconds_left=seconds_left, budget=budget, workers=WORKERS)
     ends_at = time.time() + seconds_left
     futures = [

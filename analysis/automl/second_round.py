@@ -5,7 +5,10 @@ leave part of the run's budget unused. Once every first-round search has ended, 
 time left until the second round's end (ROUND_END of the budget) is planned here:
 
 1. Searches that converged (search.py's `converged_by`, stated in CONVERGENCE_RULE) are
-   not continued, nor failed candidates.
+   not continued, nor failed candidates, nor candidates out of reach of the leader: their
+   CV score is further behind the best one than their whole first search gained (best
+   trial against first) plus twice their folds' spread, so one more round of the same
+   search would not make them the recommended model (`out_of_reach`).
 2. The others are spread over the `workers` processes, heaviest `budget_weight` first onto
    the least loaded one, and each process's seconds are shared by weight among the
    candidates it runs, one after the other.
@@ -47,18 +50,37 @@ class FirstRound:
     converged: str  # why it cannot improve, "" when it can (search.converged_by)
     trial_seconds: float  # a typical trial of it
     refit_seconds: float  # its final fit on all training rows
+    # Its CV score, its folds' spread and its search's gain (best trial's score against
+    # the first scored one's), signed so that higher is better; None: no CV score.
+    score: float | None = None
+    spread: float = 0.0
+    gain: float = 0.0
 
     @classmethod
-    def of(cls, name: str, label: str, search: SearchResult, *, refit_seconds: float):
+    def of(
+        cls,
+        name: str,
+        label: str,
+        search: SearchResult,
+        *,
+        refit_seconds: float,
+        maximize: bool = True,
+    ):
         """From a stored search; its trials' median is the typical one (the first trial of
-        a process is often the slowest: it warms the process up)."""
+        a process is often the slowest: it warms the process up). `maximize`: whether the
+        run's metric is better higher."""
         seconds = [t.seconds for t in search.history]
+        sign = 1.0 if maximize else -1.0
+        scored = [t.score for t in search.history if t.score is not None]
         return cls(
             name=name,
             label=label,
             converged=search.converged,
             trial_seconds=float(np.median(seconds)) if seconds else 0.0,
             refit_seconds=refit_seconds,
+            score=None if search.cv_mean is None else sign * search.cv_mean,
+            spread=search.cv_std or 0.0,
+            gain=max(sign * s for s in scored) - sign * scored[0] if scored else 0.0,
         )
 
 
@@ -70,6 +92,7 @@ class SecondRoundPlan:
     seconds_left: float
     seconds: dict[str, float] = field(default_factory=dict)
     converged: dict[str, str] = field(default_factory=dict)
+    out_of_reach: list[str] = field(default_factory=list)
     too_slow: list[str] = field(default_factory=list)
     sentence: str = ""  # for the run page when the budget was left unused
 
@@ -81,6 +104,7 @@ class SecondRoundPlan:
             # jsonb sorts keys), so the order to send them in is stored as a list.
             "order": list(self.seconds),
             "converged": self.converged,
+            "out_of_reach": self.out_of_reach,
             "too_slow": self.too_slow,
             "sentence": self.sentence,
         }
@@ -92,7 +116,8 @@ def plan_second_round(
     """Share `seconds_left` among the candidates of `first` whose search can still improve
     (module docstring); `budget` is the run's, for the sentence about unused time."""
     converged = {c.name: c.converged for c in first if c.converged}
-    open_ = [c for c in first if not c.converged]
+    behind = out_of_reach(first)
+    open_ = [c for c in first if not c.converged and c.name not in behind]
     too_slow: list[str] = []
     while True:
         seconds = _shares(open_, seconds_left, workers)
@@ -106,21 +131,40 @@ def plan_second_round(
     labels = {c.name: c.label for c in first}
     sentence = ""
     if not seconds and first and seconds_left > UNUSED_WORTH_SAYING * budget:
-        if not too_slow:
-            sentence = converged_sentence(seconds_left)
-        else:
+        if too_slow:
             names = ", ".join(labels[n] for n in too_slow)
             sentence = (
                 f"About {seconds_left:.0f} s of the budget were left, too little for one more "
                 f"trial and refit of {names}, whose search could still improve."
             )
+        elif behind:
+            names = ", ".join(labels[n] for n in behind)
+            sentence = (
+                f"The run ended about {seconds_left:.0f} s before its budget: the leader's "
+                f"search had converged ({CONVERGENCE_RULE}), and {names} trailed it by more "
+                "than their whole search had gained, so more trials would not change the "
+                "recommendation."
+            )
+        else:
+            sentence = converged_sentence(seconds_left)
     return SecondRoundPlan(
         seconds_left=seconds_left,
         seconds=seconds,
         converged=converged,
+        out_of_reach=behind,
         too_slow=too_slow,
         sentence=sentence,
     )
+
+
+def out_of_reach(first: list[FirstRound]) -> list[str]:
+    """The candidates whose gap to the best CV score is larger than their first search's
+    whole gain plus twice their folds' spread (module docstring, 1.)."""
+    scores = [c.score for c in first if c.score is not None]
+    if not scores:
+        return []
+    best = max(scores)
+    return [c.name for c in first if c.score is not None and best - c.score > c.gain + 2 * c.spread]
 
 
 def converged_sentence(seconds_left: float) -> str:

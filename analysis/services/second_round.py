@@ -12,6 +12,7 @@ from django.utils import timezone
 from .. import workflow
 from ..automl.discovery import load_search
 from ..automl.extension import adopt_extension, discard_extension, extend_candidate
+from ..automl.metrics import higher_is_better
 from ..automl.prepare import RunPlan
 from ..automl.search import SearchCancelled
 from ..automl.second_round import ROUND_END, FirstRound, plan_second_round
@@ -71,6 +72,8 @@ def _second_round_plan(run: Run) -> dict:
     if run.finish_requested_at:
         left = 0.0  # "finish now": the user is waiting for the ranking
     first = []
+    # An empty metric is the task's primary one (R² or accuracy), better higher.
+    maximize = higher_is_better(run.metric)
     for candidate in run.candidates.filter(status=CandidateResult.Status.SUCCEEDED):
         try:
             search = load_search(run_dir(run) / "candidates" / candidate.name)
@@ -78,7 +81,11 @@ def _second_round_plan(run: Run) -> dict:
             continue  # trained before searches were kept: it is not continued
         first.append(
             FirstRound.of(
-                candidate.name, candidate.label, search, refit_seconds=candidate.fit_seconds or 0
+                candidate.name,
+                candidate.label,
+                search,
+                refit_seconds=candidate.fit_seconds or 0,
+                maximize=maximize,
             )
         )
     plan = plan_second_round(

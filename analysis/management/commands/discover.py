@@ -23,6 +23,7 @@ from analysis.automl.candidates import CANDIDATES
 from analysis.automl.discovery import load_search, train_candidate
 from analysis.automl.errors import UserFacingError
 from analysis.automl.extension import adopt_extension, extend_candidate
+from analysis.automl.metrics import higher_is_better
 from analysis.automl.prepare import prepare_run
 from analysis.automl.profile import profile_table
 from analysis.automl.ranking import Contender, rank_candidates
@@ -183,6 +184,7 @@ def _second_round(run_dir: Path, plan, outcomes: dict, budget: float, started: f
             name,
             load_search(run_dir / "candidates" / name),
             refit_seconds=outcome.fit_seconds,
+            maximize=higher_is_better(plan.metric),
         )
         for name, outcome in outcomes.items()
     ]

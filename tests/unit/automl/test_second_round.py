@@ -8,9 +8,16 @@ from analysis.automl.convergence import CONVERGENCE_RULE
 from analysis.automl.second_round import FirstRound, ended_early_sentence, plan_second_round
 
 
-def first(name, *, converged="", trial=1.0, refit=1.0):
+def first(name, *, converged="", trial=1.0, refit=1.0, score=None, spread=0.0, gain=0.0):
     return FirstRound(
-        name=name, label=name.title(), converged=converged, trial_seconds=trial, refit_seconds=refit
+        name=name,
+        label=name.title(),
+        converged=converged,
+        trial_seconds=trial,
+        refit_seconds=refit,
+        score=score,
+        spread=spread,
+        gain=gain,
     )
 
 
@@ -107,3 +114,45 @@ def test_a_run_whose_continued_searches_converged_too_says_why_it_ended_early():
     assert ended.startswith("The run ended about 8 s before its budget")
     assert ended_early_sentence([*converged, ""], seconds_left=8, budget=30) == ""
     assert ended_early_sentence(converged, seconds_left=2, budget=30) == ""
+
+
+def test_a_candidate_further_behind_than_its_search_gained_is_not_continued():
+    plan = plan_second_round(
+        [
+            first("xgboost", score=0.85, spread=0.001, gain=0.01),
+            first("decision_tree", score=0.62, spread=0.004, gain=0.07),  # 0.23 behind
+            first("lstm", score=0.84, spread=0.0, gain=0.0),  # 0.01 behind, gained nothing
+            first("random_forest", score=0.845, spread=0.004, gain=0.0),  # within its noise
+        ],
+        seconds_left=40,
+        budget=120,
+    )
+
+    assert plan.out_of_reach == ["decision_tree", "lstm"]
+    assert set(plan.seconds) == {"xgboost", "random_forest"}
+
+
+def test_it_says_why_it_ends_early_when_the_others_are_out_of_reach():
+    plan = plan_second_round(
+        [
+            first("xgboost", converged="the last 5 trials did not improve it", score=0.85),
+            first("decision_tree", score=0.62, spread=0.004, gain=0.07),
+        ],
+        seconds_left=40,
+        budget=120,
+    )
+
+    assert plan.seconds == {}
+    assert "Decision_Tree trailed it by more than their whole search had gained" in plan.sentence
+
+
+def test_the_gain_and_the_score_are_signed_so_that_higher_is_better():
+    from analysis.automl.search import SearchResult, TrialRecord
+
+    history = [TrialRecord(n, {}, score, [score], 1.0) for n, score in enumerate([9.0, 7.0, 8.0])]
+    search = SearchResult({}, [7.0, 7.2], 3, 2, "trials", 3.0, history)
+
+    rmse = FirstRound.of("linear", "Linear", search, refit_seconds=1.0, maximize=False)
+
+    assert rmse.score == pytest.approx(-7.1)
+    assert rmse.gain == pytest.approx(2.0)
