@@ -19,10 +19,11 @@ from .audit import AuditEntry
 from .batch_predictions import BatchPrediction
 from .deployments import Deployment, DeploymentChange
 from .failures import FailureTrace
-from .limits import UserLimits, amount
+from .limits import amount
 from .models import CandidateResult, Dataset, Export, Run
 from .storage import run_dir
 from .tokens import ApiToken
+from .user_limits import UserLimits
 
 User = get_user_model()
 

@@ -11,36 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import models
 from django.db.models import Sum
 
-
-class UserLimits(models.Model):
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="limits"
-    )
-    max_upload_bytes = models.BigIntegerField(
-        null=True, blank=True, help_text="Largest file, in bytes. Blank: the default."
-    )
-    storage_quota_bytes = models.BigIntegerField(
-        null=True, blank=True, help_text="Bytes of stored datasets. Blank: the default."
-    )
-    max_concurrent_runs = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Runs going at once. Blank: the default."
-    )
-    max_time_budget = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Longest time budget of a run, in seconds."
-    )
-
-    class Meta:
-        app_label = "analysis"
-        verbose_name_plural = "user limits"
-
-    def __str__(self) -> str:
-        return f"Limits of {self.user}"
+from .models import Dataset, Run
+from .user_limits import UserLimits
 
 
 @dataclass(frozen=True)
@@ -80,8 +56,7 @@ def amount(size: int) -> str:
 
 def storage_used(user_id: int) -> int:
     """Bytes of the user's stored datasets."""
-    datasets = apps.get_model("analysis", "Dataset")  # models.py imports this module
-    return datasets.objects.filter(owner_id=user_id).aggregate(n=Sum("size_bytes"))["n"] or 0
+    return Dataset.objects.filter(owner_id=user_id).aggregate(n=Sum("size_bytes"))["n"] or 0
 
 
 def lock_user(user_id: int) -> None:
@@ -117,8 +92,6 @@ def check_upload(user_id: int, size: int, *, pending: int = 0) -> None:
 def check_run(user_id: int, time_budget: int) -> None:
     """Refuse a run over the user's time-budget ceiling or past their runs at once."""
     from .services.errors import LimitExceeded
-
-    Run = apps.get_model("analysis", "Run")  # noqa: N806 - models.py imports this module
 
     limits = limits_for(user_id)
     if time_budget > limits.max_time_budget:

@@ -209,5 +209,5 @@ from .audit import AuditEntry  # noqa: E402, F401
 from .batch_predictions import BatchPrediction  # noqa: E402, F401
 from .deployments import Deployment, DeploymentChange  # noqa: E402, F401
 from .failures import FailureTrace  # noqa: E402, F401
-from .limits import UserLimits  # noqa: E402, F401
 from .tokens import ApiToken  # noqa: E402, F401
+from .user_limits import UserLimits  # noqa: E402, F401
