@@ -57,7 +57,7 @@ def compare_runs_section(user, run, other) -> dict | None:
     first run's as the champion), or None when a run has none or they predict different
     columns."""
     pair = [_best(run), _best(other)]
-    if None in pair or run.target != other.target:
+    if None in pair or deployments.pair_refusal(*pair) is not None:
         return None
     return {**compare_section(user, run, pair), "pair": pair}
 
@@ -78,16 +78,12 @@ def deployment_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _refused(request, _first_error(form), back)
     data = form.cleaned_data
-    arms = {
-        field: CandidateResult.objects.filter(
-            pk=data[field], run__owner=request.user, run__dataset_id=run.dataset_id
+    try:
+        arms = deployments.arms_of(
+            request.user, champion=data["champion"], challenger=data["challenger"]
         )
-        .select_related("run")
-        .first()
-        for field in ("champion", "challenger")
-    }
-    if None in arms.values():
-        return _refused(request, "Choose two models of runs on this dataset.", back)
+    except DeploymentError as exc:
+        return _refused(request, str(exc), back)
     champion, challenger = arms["champion"], arms["challenger"]
     if champion.run_id == challenger.run_id:
         query = {"first": champion.name, "second": challenger.name}

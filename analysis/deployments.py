@@ -108,29 +108,51 @@ def _check_setting(mode: str, percent) -> None:
         )
 
 
-def _check_pair(owner, champion, challenger) -> None:
-    for field, candidate in (("champion", champion), ("challenger", challenger)):
-        if candidate.run.owner_id != owner.pk:
-            raise DeploymentError(f"There is no such candidate of yours: {candidate.pk}.", field)
-        if candidate.status != candidate.Status.SUCCEEDED or not candidate.model_dir:
-            raise DeploymentError(
-                f"The {field} ({candidate.label}, run {candidate.run_id}) has no trained model.",
-                field,
-            )
+def arms_of(owner, *, champion: int, challenger: int) -> dict:
+    """The owner's two candidates by id, as deployment_create takes them (page and API
+    both ask this); an id that is not one of theirs is refused by its field."""
+    # The candidates' model, through the foreign key: importing models.py would be a cycle.
+    candidates = Deployment.champion.field.related_model.objects.select_related("run")
+    arms = {}
+    for field, pk in (("champion", champion), ("challenger", challenger)):
+        arms[field] = candidates.filter(pk=pk, run__owner=owner).first()
+        if arms[field] is None:
+            raise DeploymentError(f"There is no candidate {pk} of yours.", field)
+    return arms
+
+
+def pair_refusal(champion, challenger) -> DeploymentError | None:
+    """Why two trained candidates cannot share one endpoint, or None: the same model
+    twice, another dataset, or another target (their records would not fit both)."""
     if champion.pk == challenger.pk:
-        raise DeploymentError("Choose two different models.", "challenger")
+        return DeploymentError("Choose two different models.", "challenger")
     first, second = champion.run, challenger.run
     if first.dataset_id != second.dataset_id:
-        raise DeploymentError(
+        return DeploymentError(
             "The two models must be trained on the same dataset (of one run, or of two "
             "runs on that dataset).",
             "challenger",
         )
     if first.target != second.target:
-        raise DeploymentError(
+        return DeploymentError(
             f"The two models predict different columns ({first.target} and {second.target}).",
             "challenger",
         )
+    return None
+
+
+def _check_pair(owner, champion, challenger) -> None:
+    for field, candidate in (("champion", champion), ("challenger", challenger)):
+        if candidate.run.owner_id != owner.pk:
+            raise DeploymentError(f"There is no candidate {candidate.pk} of yours.", field)
+        if candidate.status != candidate.Status.SUCCEEDED or not candidate.model_dir:
+            raise DeploymentError(
+                f"The {field} ({candidate.label}, run {candidate.run_id}) has no trained model.",
+                field,
+            )
+    refusal = pair_refusal(champion, challenger)
+    if refusal is not None:
+        raise refusal
 
 
 @transaction.atomic

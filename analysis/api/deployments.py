@@ -123,23 +123,15 @@ class DeploymentList(generics.ListAPIView):
         if not form.is_valid():
             return invalid(form.errors, lead="Invalid deployment: ")
         values = form.validated_data
-        arms = {}
-        for field in ("champion", "challenger"):
-            arms[field] = (
-                CandidateResult.objects.select_related("run")
-                .filter(pk=values[field], run__owner=request.user)
-                .first()
-            )
-            if arms[field] is None:
-                message = f"There is no candidate {values[field]} of yours."
-                return refusal(message, fields={field: [message]})
         try:
             deployment = deployments.deployment_create(
                 owner=request.user,
                 name=values["name"],
                 mode=values.get("mode", Deployment.Mode.SPLIT),
                 challenger_percent=values.get("challenger_percent", 0),
-                **arms,
+                **deployments.arms_of(
+                    request.user, champion=values["champion"], challenger=values["challenger"]
+                ),
             )
         except DeploymentError as exc:
             return _refused(exc)
