@@ -31,6 +31,7 @@ from django.conf import settings
 
 from . import serving_metrics
 from .automl.compiled import CompiledModel, read_record
+from .automl.fitted import ModelFormatError
 from .models import CandidateResult
 from .prediction_input import FeatureSchema, check_rows, schema_of
 
@@ -40,7 +41,7 @@ MAX_ROWS_PER_REQUEST = 10_000
 CACHED_ROWS = 100  # answers for more rows than this are not cached
 GENERATION_KEY = "serving:generation"
 PREDICTION_PREFIX = "serving:prediction:"
-FINGERPRINT_FILES = ("model.json", "model.joblib", "model.keras", "compiled.json")
+FINGERPRINT_FILES = ("model.json", "model.joblib", "compiled.json")
 SWEEP_SECONDS = 5.0
 GENERATION_SECONDS = 1.0  # how long a process trusts the generation it last read
 
@@ -105,7 +106,10 @@ class ModelCache:
             return entry
 
     def _load(self, candidate_id: int, directory: Path, fingerprint: tuple) -> Entry:
-        model = CompiledModel.load(directory)
+        try:
+            model = CompiledModel.load(directory)
+        except ModelFormatError as exc:  # an earlier format, or a damaged file
+            raise PredictionError(str(exc)) from exc
         fingerprint = _fingerprint(directory) or fingerprint  # loading may have compiled it
         size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
         checksum = _checksum(directory, fingerprint)

@@ -24,6 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.automl.candidates import get_candidate  # noqa: E402
+from analysis.automl.candidates.base import assemble  # noqa: E402
 from analysis.automl.compiled import CompiledModel, compile_model  # noqa: E402
 from analysis.automl.fitted import FittedModel  # noqa: E402
 from analysis.automl.preprocess import FeatureSpec, build_preprocessor, prepare_frame  # noqa: E402
@@ -79,9 +80,12 @@ def main() -> None:
     results = {}
     for family in FAMILIES:
         candidate = get_candidate(family)
-        estimator = candidate.build(candidate.default_params("binary"), task="binary", seed=0)
+        estimator = candidate.build_estimator(
+            candidate.default_params("binary"), task="binary", seed=0
+        )
         estimator.fit(inputs, y)
-        model = FittedModel(family, "binary", "y", [0, 1], spec, preprocessor, estimator)
+        pipeline = assemble(spec, preprocessor, estimator)
+        model = FittedModel(family, "binary", "y", [0, 1], spec, pipeline)
         directory = Path(tempfile.mkdtemp())
         model.save(directory)
         compile_model(model, directory)

@@ -2,7 +2,7 @@
 
 Predicting one row through the scikit-learn pipeline costs milliseconds of per-call
 overhead (pandas, validation); the compiled model costs tens of microseconds. Beside the
-model files of fitted.py, compiling writes:
+model files of fitted.py (model.json and the Pipeline's artifact), compiling writes:
 
     model.onnx      the estimator as an ONNX graph (skl2onnx; onnxmltools for XGBoost)
     compiled.json   its SHA-256, the checksums of the model files it was compiled from,
@@ -35,12 +35,12 @@ import numpy as np
 
 from .candidates import get_candidate
 from .compiled_prep import FastPreprocessor
-from .fitted import FittedModel
+from .fitted import ARTIFACT_FILE, META_FILE, FittedModel
 from .problem import REGRESSION
 
 ONNX_FILE = "model.onnx"
 RECORD_FILE = "compiled.json"
-SOURCE_FILES = ("model.json", "preprocessor.joblib", "model.joblib", "model.keras")
+SOURCE_FILES = (META_FILE, ARTIFACT_FILE)
 # skl2onnx spends about 13 µs and 1 KB of memory per tree node: a forest of deep trees on
 # a big table (millions of nodes) would cost a training minutes and gigabytes. Past this
 # many nodes the estimator serves itself, after the numpy preprocessing.

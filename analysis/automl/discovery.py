@@ -185,14 +185,16 @@ def refit_and_score(
     holdout = data.holdout
     params = dict(result.params)
     fit_started = time.perf_counter()
-    pipeline = candidate.pipeline(params, features=plan.features, task=plan.task, seed=plan.seed)
+    pipeline = candidate.build(params, features=plan.features, task=plan.task, seed=plan.seed)
+    estimator = pipeline.named_steps["model"]
     if time_left is not None:
         clock = time_left * FINAL_FIT_SHARE
         if result.stopped_by == "finish":
             clock = min(clock, FINISH_FIT_SECONDS)
-        candidate.set_clock(pipeline.named_steps["model"], max(1.0, clock))
-    pipeline.fit(data.frame, data.y)
-    preprocessor, estimator = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
+        candidate.set_clock(estimator, max(1.0, clock))
+    # The prepared columns are at hand: the steps after `prepare` fit on them, as the
+    # whole Pipeline would on the training rows' own columns.
+    pipeline[1:].fit(data.frame, data.y)
     fit_seconds = time.perf_counter() - fit_started
     if hasattr(estimator, "epochs_"):
         params["epochs"] = estimator.epochs_
@@ -203,8 +205,7 @@ def refit_and_score(
         target=plan.target,
         classes=plan.classes,
         features=plan.features,
-        preprocessor=preprocessor,
-        estimator=estimator,
+        pipeline=pipeline,
     )
     if result.inner_validation:
         result = _scored_on_held_out_rows(result, model, estimator, data, plan)
@@ -220,10 +221,11 @@ def refit_and_score(
         plan.task, y_holdout, predicted, proba, classes=plan.classes, seed=plan.seed
     )
     charts["feature_importance"] = permutation_importance(
+        pipeline,
         holdout,
         y_holdout,
         plan.features.columns,
-        predict=model.predict_encoded,
+        task=plan.task,
         score=lambda y, p, q: metric_score(plan.task, plan.metric, y, p, q),
         metric=plan.metric,
         seed=plan.seed,

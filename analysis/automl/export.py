@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
+import shutil
+import tempfile
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +26,7 @@ from exporters.spec import ExportSpec, SampleFacts, SourceFile, SplitFacts
 from .candidates import CANDIDATES, get_candidate
 from .discovery import load_search
 from .fingerprint import file_sha256
+from .fitted import META_FILE, FittedModel, read_meta
 from .ingest import CSV, IngestOptions, describe_source
 from .metrics import METRIC_LABELS
 from .prepare import HOLDOUT_SHARE, RunPlan
@@ -73,12 +76,10 @@ def export_spec(
     meta = json.loads(_existing(model_dir / "model.json").read_text())
     if meta["family"] != name:
         raise ValueError(f"{model_dir} holds a {meta['family']} model, not {name}.")
-    model_file = model_dir / candidate.model_file
-    files = [model_dir / "model.json", model_dir / "preprocessor.joblib", model_file]
-    for path in files:
-        _existing(path)
-    # Our own file, written by FittedModel.save; user uploads are never unpickled.
-    preprocessor = joblib.load(model_dir / "preprocessor.joblib")
+    files = shipped_files(model_dir, candidate)
+    model_file = files[-1]
+    # Our own file, written from the Pipeline PROMISE saved; user uploads are never unpickled.
+    preprocessor = joblib.load(files[1])
     # By name: the database may hand the parameters back in any order (jsonb does), and
     # the same model must render to the same files.
     params = {key: _plain(params[key]) for key in sorted(params)}
@@ -247,6 +248,33 @@ def _installed_versions(packages: tuple[tuple[str, ...], ...]) -> dict[str, str]
             except metadata.PackageNotFoundError:
                 continue
     return versions
+
+
+def shipped_files(model_dir: Path, candidate) -> list[Path]:
+    """model.json, preprocessor.joblib and the estimator's own file (`model_file`): the
+    model as the export ships it, for scripts that load it with stock libraries only.
+
+    Written from the saved Pipeline the first time an export asks, into a folder named
+    by the artifact's checksum, then read again: the same model ships the same bytes
+    (a Keras file records when it was saved), so the same export is the same zip.
+    """
+    meta = read_meta(model_dir)
+    folder = model_dir / f"export-{meta['sha256'][:16]}"
+    if not folder.is_dir():
+        model = FittedModel.load(model_dir)
+        for stale in model_dir.glob("export-*"):  # of a model since trained again
+            shutil.rmtree(stale, ignore_errors=True)
+        partial = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
+        described = {key: meta[key] for key in ("family", "task", "target", "classes")}
+        described["features"] = meta["features"]
+        (partial / META_FILE).write_text(json.dumps(described, indent=2) + "\n")
+        joblib.dump(model.preprocessor, partial / "preprocessor.joblib")
+        candidate.save_export(model.estimator, partial)
+        try:
+            partial.rename(folder)
+        except OSError:  # another export wrote it meanwhile
+            shutil.rmtree(partial, ignore_errors=True)
+    return [folder / META_FILE, folder / "preprocessor.joblib", folder / candidate.model_file]
 
 
 def _existing(path: Path) -> Path:

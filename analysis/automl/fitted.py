@@ -1,13 +1,15 @@
-"""A trained candidate: the fitted preprocessing and model, saved and loaded as plain files.
+"""A trained candidate: its fitted scikit-learn Pipeline, saved as one artifact with its checksum.
 
-On disk (the files the code export ships; the LSTM's lstm.json stays here):
-    model.json          family, task, target, classes and feature columns
-    preprocessor.joblib the fitted scikit-learn ColumnTransformer
-    the estimator's own files, as its family's `Candidate.save` writes them:
-    model.joblib        the fitted estimator (the scikit-learn-style families), or
-    model.keras         the Keras network of the LSTM, and lstm.json its settings
+On disk:
+    model.json      family, task, target, classes, feature columns, and the SHA-256 of
+                    the artifact, checked before the artifact is loaded
+    model.joblib    the fitted Pipeline (candidates/base.py `assemble`: prepare,
+                    preprocess, model); the LSTM's network is inside it in Keras's own
+                    format (candidates/lstm.py)
 
-Only files PROMISE wrote itself are ever loaded here; user uploads are never unpickled.
+Only files PROMISE wrote itself are ever loaded here; user uploads are never unpickled. A
+model saved before the Pipeline was one artifact (a preprocessor.joblib beside the
+estimator's files) is refused with a sentence asking to train it again.
 """
 
 from __future__ import annotations
@@ -22,8 +24,16 @@ import numpy as np
 import pandas as pd
 
 from .candidates import get_candidate
-from .preprocess import FeatureSpec, prepare_frame
+from .fingerprint import file_sha256
+from .preprocess import FeatureSpec
 from .problem import REGRESSION
+
+META_FILE = "model.json"
+ARTIFACT_FILE = "model.joblib"
+
+
+class ModelFormatError(ValueError):
+    """The saved model cannot be loaded, said in one sentence for the user."""
 
 
 @dataclass
@@ -33,21 +43,24 @@ class FittedModel:
     target: str
     classes: list | None
     features: FeatureSpec
-    preprocessor: Any
-    estimator: Any
+    pipeline: Any  # the fitted Pipeline: prepare, preprocess, model
+
+    @property
+    def preprocessor(self):
+        """The fitted ColumnTransformer (model inputs from prepared columns)."""
+        return self.pipeline.named_steps["preprocess"]
+
+    @property
+    def estimator(self):
+        return self.pipeline.named_steps["model"]
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.preprocessor.transform(prepare_frame(frame, self.features))
+        """The model inputs of `frame`: what the Pipeline gives its estimator."""
+        return self.pipeline[:-1].transform(frame)
 
     def predict_encoded(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Predictions as numbers or class indices, and class probabilities when classifying."""
-        inputs = self.transform(frame)
-        if self.task == REGRESSION:
-            return np.asarray(self.estimator.predict(inputs), dtype="float64"), None
-        proba = np.asarray(self.estimator.predict_proba(inputs), dtype="float64")
-        # float32 outputs (XGBoost, Keras) can miss a sum of one by a rounding error.
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba.argmax(axis=1), proba
+        return encoded_output(self.pipeline, self.task, frame)
 
     def predict(self, frame: pd.DataFrame) -> list:
         """Predicted values, or class labels, one per row of `frame`."""
@@ -60,31 +73,58 @@ class FittedModel:
         return [self.classes[i] for i in encoded]
 
     def save(self, directory: Path) -> list[Path]:
-        """Write the model files into `directory`; returns their paths."""
+        """Write model.json and the artifact into `directory`; returns their paths."""
         directory.mkdir(parents=True, exist_ok=True)
+        get_candidate(self.family).settle(self.estimator)
+        artifact, meta_path = directory / ARTIFACT_FILE, directory / META_FILE
+        joblib.dump(self.pipeline, artifact)
         meta = {
             "family": self.family,
             "task": self.task,
             "target": self.target,
             "classes": self.classes,
             "features": self.features.to_dict(),
+            "artifact": ARTIFACT_FILE,
+            "sha256": file_sha256(artifact),
         }
-        files = [directory / "model.json", directory / "preprocessor.joblib"]
-        files[0].write_text(json.dumps(meta, indent=2))
-        joblib.dump(self.preprocessor, files[1])
-        files += get_candidate(self.family).save(self.estimator, directory)
-        return files
+        meta_path.write_text(json.dumps(meta, indent=2))
+        return [meta_path, artifact]
 
     @classmethod
     def load(cls, directory: Path) -> FittedModel:
-        meta = json.loads((directory / "model.json").read_text())
-        estimator = get_candidate(meta["family"]).load(directory, task=meta["task"])
+        """The model `save` wrote into `directory`; ModelFormatError when it was saved in an
+        earlier format or its artifact does not match its checksum."""
+        meta = read_meta(directory)
+        artifact = directory / meta["artifact"]
+        if file_sha256(artifact) != meta["sha256"]:
+            raise ModelFormatError("This model's file does not match its checksum; train it again.")
         return cls(
             family=meta["family"],
             task=meta["task"],
             target=meta["target"],
             classes=meta["classes"],
             features=FeatureSpec.from_dict(meta["features"]),
-            preprocessor=joblib.load(directory / "preprocessor.joblib"),
-            estimator=estimator,
+            pipeline=joblib.load(artifact),  # checked above: a file PROMISE wrote
         )
+
+
+def read_meta(directory: Path) -> dict:
+    """model.json of a model saved as one Pipeline; ModelFormatError for an earlier format."""
+    meta = json.loads((directory / META_FILE).read_text())
+    if "sha256" not in meta:
+        raise ModelFormatError(
+            "This model was saved by an earlier version of PROMISE, "
+            "in a format it no longer reads; train it again."
+        )
+    return meta
+
+
+def encoded_output(pipeline, task: str, frame: pd.DataFrame):
+    """`pipeline`'s predictions for `frame` as numbers or class indices, and its class
+    probabilities when classifying (None for a regression)."""
+    if task == REGRESSION:
+        return np.asarray(pipeline.predict(frame), dtype="float64"), None
+    proba = np.asarray(pipeline.predict_proba(frame), dtype="float64")
+    # float32 outputs (XGBoost, Keras) can miss a sum of one by a rounding error.
+    proba /= proba.sum(axis=1, keepdims=True)
+    return proba.argmax(axis=1), proba

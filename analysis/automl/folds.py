@@ -95,7 +95,10 @@ def cross_validate(
             raise FinishNow
         train_y, present = _contiguous(fold.train_y, task)
         valid_y = fold.valid_y
-        estimator = candidate.build(candidate.fold_params(dict(params)), task=task, seed=seed)
+        # The fold's preprocessing was fitted once, for every trial (Fold): only the
+        # Pipeline's last step is fitted here.
+        settings = candidate.fold_params(dict(params))
+        estimator = candidate.build_estimator(settings, task=task, seed=seed)
         left = None if deadline is None else deadline - time.monotonic()
         candidate.set_clock(
             estimator, None if left is None else max(0.5, left / (len(fold_data) - index))

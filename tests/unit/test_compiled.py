@@ -10,7 +10,7 @@ from analysis.automl.candidates import get_candidate
 from analysis.automl.compiled import ONNX_FILE, RECORD_FILE, CompiledModel, compile_model
 from analysis.automl.compiled_prep import FastPreprocessor
 from analysis.automl.fitted import FittedModel
-from analysis.automl.preprocess import FeatureSpec, build_preprocessor, prepare_frame
+from analysis.automl.preprocess import FeatureSpec
 
 TASKS = ("regression", "binary", "multiclass")
 FAMILIES = ("linear", "decision_tree", "random_forest", "xgboost", "lstm")
@@ -59,15 +59,12 @@ def fitted(family: str, task: str, spec: FeatureSpec = SPEC) -> tuple[FittedMode
     frame, targets = table()
     y = targets[task]
     train, holdout = frame.iloc[:TRAIN_ROWS], frame.iloc[TRAIN_ROWS:]
-    preprocessor = build_preprocessor(spec, task).fit(
-        prepare_frame(train, spec), y.iloc[:TRAIN_ROWS]
-    )
     candidate = get_candidate(family)
     params = {**candidate.default_params(task), **SMALL.get(family, {})}
-    estimator = candidate.build(params, task=task, seed=0)
-    estimator.fit(preprocessor.transform(prepare_frame(train, spec)), y.iloc[:TRAIN_ROWS])
+    pipeline = candidate.build(params, features=spec, task=task, seed=0)
+    pipeline.fit(train, y.iloc[:TRAIN_ROWS])
     classes = None if task == "regression" else sorted(y.unique().tolist())
-    return FittedModel(family, task, "y", classes, spec, preprocessor, estimator), holdout
+    return FittedModel(family, task, "y", classes, spec, pipeline), holdout
 
 
 def assert_close(got, expected):
@@ -195,7 +192,10 @@ def test_an_estimator_without_a_converter_falls_back_with_its_reason(tmp_path):
     model, holdout = fitted("linear", "regression")
     frame, targets = table()
     inputs = model.transform(frame.iloc[:TRAIN_ROWS])
-    model.estimator = KernelRidge().fit(inputs, targets["regression"].iloc[:TRAIN_ROWS])
+    model.pipeline.steps[-1] = (
+        "model",
+        KernelRidge().fit(inputs, targets["regression"].iloc[:TRAIN_ROWS]),
+    )
     model.save(tmp_path)
     record = compile_model(model, tmp_path)
     assert record["onnx"] is None and "KernelRidge" in record["reason"]

@@ -84,7 +84,7 @@ class Candidate:
 
     A family is one module that defines a Candidate (or a SklearnCandidate) and registers
     it (candidates/__init__.py). Subclasses set the attributes and `search_space` and
-    `build`; the hooks below have the behaviour of a plain scikit-learn estimator.
+    `build_estimator`; the hooks below have the behaviour of a plain scikit-learn estimator.
     """
 
     name: str
@@ -95,7 +95,7 @@ class Candidate:
     # Packages the export pins beyond the base ones; each entry lists the names the
     # package may be installed under, the preferred first.
     packages: tuple[tuple[str, ...], ...] = ()
-    # The file `save` writes the fitted estimator to, which the export ships.
+    # The file `save_export` writes the fitted estimator to, which the export ships.
     model_file: str = "model.joblib"
     # The share of its training rows a fit holds out for itself (the LSTM's early
     # stopping); None when it holds out none (search.py, 4.).
@@ -112,22 +112,23 @@ class Candidate:
     def search_space(self, n_rows: int, n_cols: int, task: str) -> SearchSpace:
         raise NotImplementedError
 
-    def build(self, params: dict[str, Any], *, task: str, seed: int):
-        """The unfitted estimator for `params`."""
+    def build_estimator(self, params: dict[str, Any], *, task: str, seed: int):
+        """The unfitted estimator for `params` (the Pipeline's last step)."""
         raise NotImplementedError
 
-    def pipeline(self, params: dict[str, Any], *, features, task: str, seed: int):
-        """The scikit-learn Pipeline the final fit trains: preprocessing, then the estimator."""
-        from sklearn.pipeline import Pipeline
-
+    def build(self, params: dict[str, Any], *, features, task: str, seed: int):
+        """The unfitted scikit-learn Pipeline for `params`: preprocessing, then the estimator."""
         from ..preprocess import build_preprocessor
 
-        return Pipeline(
-            [
-                ("preprocess", build_preprocessor(features, task, seed)),
-                ("model", self.build(params, task=task, seed=seed)),
-            ]
+        return assemble(
+            features,
+            build_preprocessor(features, task, seed),
+            self.build_estimator(params, task=task, seed=seed),
         )
+
+    def settle(self, estimator) -> None:
+        """Make a fitted `estimator`'s parameters the settings that train it again, before
+        it is saved (the LSTM: the epochs it ran, no clock); the others already are."""
 
     def set_clock(self, estimator, seconds: float | None) -> None:
         """Bound a fit of `estimator` to `seconds`; only families whose fits stop
@@ -143,19 +144,14 @@ class Candidate:
         estimator.fit(x, y)
         return {}
 
-    def save(self, estimator, directory: Path) -> list[Path]:
-        """Write the fitted `estimator` into `directory`; returns the files written."""
+    def save_export(self, estimator, directory: Path) -> Path:
+        """Write the fitted `estimator` as the export ships it (`model_file`, which the
+        exported scripts load with stock libraries only); returns its path."""
         import joblib
 
         path = directory / self.model_file
         joblib.dump(estimator, path)
-        return [path]
-
-    def load(self, directory: Path, *, task: str):
-        """The estimator `save` wrote (only files PROMISE wrote itself are loaded)."""
-        import joblib
-
-        return joblib.load(directory / self.model_file)
+        return path
 
     def to_onnx(self, estimator, n_inputs: int, *, task: str) -> bytes:
         """The fitted estimator as ONNX bytes (skl2onnx); raises when it cannot be."""
@@ -187,6 +183,23 @@ class Candidate:
 
 
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
+
+
+def assemble(features, preprocessor, estimator):
+    """The Pipeline of a candidate: the table's own columns in, a prediction out.
+
+    `prepare` turns the feature columns into model columns (numbers, date parts, category
+    text: preprocess.prepare_frame), `preprocess` imputes, scales and encodes them, and
+    `model` is the family's estimator. Taking the table's columns is what lets scikit-learn's
+    permutation importance shuffle the columns the user knows, a date as one column.
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from ..preprocess import prepare_frame
+
+    prepare = FunctionTransformer(prepare_frame, kw_args={"spec": features})
+    return Pipeline([("prepare", prepare), ("preprocess", preprocessor), ("model", estimator)])
 
 
 @dataclass(frozen=True)
@@ -232,7 +245,7 @@ class SklearnCandidate(Candidate):
             kwargs["random_state"] = seed
         return EstimatorSpec(module=module, cls=cls, kwargs=kwargs)
 
-    def build(self, params: dict[str, Any], *, task: str, seed: int):
+    def build_estimator(self, params: dict[str, Any], *, task: str, seed: int):
         return self.estimator_spec(params, task=task, seed=seed).build()
 
     def export_estimator(self, params: dict[str, Any], *, task: str, seed: int):

@@ -10,8 +10,8 @@ standard deviation, which keeps the loss well conditioned whatever the target's 
 
 from __future__ import annotations
 
-import json
 import math
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,6 @@ TIMESTEPS = 8
 # candidate's estimate (search.py, 4.).
 VALIDATION_SPLIT = 0.1
 NETWORK_FILE = "model.keras"
-SETTINGS_FILE = "lstm.json"  # the estimator's settings, which model.keras does not keep
 
 
 @dataclass(frozen=True)
@@ -73,12 +72,15 @@ class LSTMCandidate(Candidate):
             clocked=True,
         )
 
-    def build(self, params: dict[str, Any], *, task: str, seed: int) -> LSTMEstimator:
+    def build_estimator(self, params: dict[str, Any], *, task: str, seed: int) -> LSTMEstimator:
         estimator = LSTMRegressor if task == REGRESSION else LSTMClassifier
         return estimator(seed=seed, **params)
 
     def set_clock(self, estimator: LSTMEstimator, seconds: float | None) -> None:
         estimator.set_params(time_limit=seconds)
+
+    def settle(self, estimator: LSTMEstimator) -> None:
+        estimator.set_params(**estimator.trained_settings())
 
     def to_onnx(self, estimator, n_inputs: int, *, task: str) -> bytes:
         raise ValueError("the LSTM keeps Keras (no Keras-to-ONNX converter is installed)")
@@ -108,42 +110,11 @@ class LSTMCandidate(Candidate):
             validation_split=VALIDATION_SPLIT,
         )
 
-    def save(self, estimator: LSTMEstimator, directory: Path) -> list[Path]:
-        """Write the fitted `estimator` into `directory`: the network as model.keras (the
-        file the export ships) and, beside it, its settings; returns their paths."""
-        network, settings = directory / NETWORK_FILE, directory / SETTINGS_FILE
-        estimator.model_.save(network)
-        fitted = {
-            "n_features_in_": estimator.n_features_in_,
-            "epochs_": estimator.epochs_,
-            "validation_start_": estimator.validation_start_,
-        }
-        if hasattr(estimator, "classes_"):
-            fitted["classes_"] = estimator.classes_.tolist()
-        record = {"params": estimator.trained_settings(), "fitted": fitted}
-        settings.write_text(json.dumps(record, indent=2))
-        return [network, settings]
-
-    def load(self, directory: Path, *, task: str) -> LSTMEstimator:
-        """The estimator `save` wrote into `directory`, its `get_params()` the settings it
-        trained with. A model saved before the settings were kept has the defaults."""
-        import keras
-
-        network = keras.models.load_model(directory / NETWORK_FILE)
-        settings = directory / SETTINGS_FILE
-        if settings.exists():
-            record = json.loads(settings.read_text())
-        else:  # saved before the settings were kept: the defaults
-            record = {"params": {}, "fitted": {}}
-            if task != REGRESSION:
-                record["fitted"]["classes_"] = list(range(network.output_shape[-1]))
-        params = dict(record["params"])
-        seed = params.pop("seed", 0)
-        estimator = self.build(params, task=task, seed=seed)
-        for name, value in record["fitted"].items():
-            setattr(estimator, name, np.asarray(value) if name == "classes_" else value)
-        estimator.model_ = network
-        return estimator
+    def save_export(self, estimator: LSTMEstimator, directory: Path) -> Path:
+        """The network alone, in Keras's own format: the exported scripts rebuild the rest."""
+        path = directory / NETWORK_FILE
+        estimator.model_.save(path)
+        return path
 
 
 LSTM = LSTMCandidate()
@@ -230,6 +201,28 @@ class LSTMEstimator(BaseEstimator):
         """The settings that train this network again: the epochs it ran, and no clock."""
         check_is_fitted(self)
         return {**self.get_params(), "epochs": self.epochs_, "time_limit": None}
+
+    def __getstate__(self):
+        """Pickled with its network in Keras's own format (a .keras file's bytes): a Keras
+        model is not meant to be pickled, and its own format is what Keras promises to read."""
+        state = dict(super().__getstate__())  # a copy: it may be the live __dict__
+        if "model_" in state:
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / NETWORK_FILE
+                self.model_.save(path)
+                state["model_"] = path.read_bytes()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if isinstance(state.get("model_"), bytes):
+            import keras
+
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / NETWORK_FILE
+                path.write_bytes(state["model_"])
+                state["model_"] = keras.models.load_model(path)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -48,7 +48,7 @@ def test_it_fits_and_predicts_tiny_data(candidate, task):
         y = np.digitize(x[:, 0], [-0.5, 0.5])
     space = candidate.search_space(60, 4, task)
 
-    model = candidate.build(space.params(space.init), task=task, seed=1).fit(x, y)
+    model = candidate.build_estimator(space.params(space.init), task=task, seed=1).fit(x, y)
 
     assert model.predict(x).shape == (60,)
 
@@ -62,7 +62,7 @@ def test_a_forest_on_a_big_table_grows_each_tree_on_a_bounded_sample():
     assert "max_samples" not in small.fixed
     assert big.fixed["max_samples"] == 0.25
     assert big.trial_cost == small.trial_cost / 4
-    forest = FOREST.build(big.params(big.init), task="regression", seed=0)
+    forest = FOREST.build_estimator(big.params(big.init), task="regression", seed=0)
     assert forest.max_samples == 0.25
 
 
@@ -76,13 +76,13 @@ def test_every_family_is_one_candidate_that_builds_a_pipeline(candidate):
     features = FeatureSpec(numeric=["a", "b"], categorical=[], datetime=[])
     space = candidate.search_space(100, 2, "regression")
 
-    pipeline = candidate.pipeline(
+    pipeline = candidate.build(
         space.params(space.init), features=features, task="regression", seed=0
     )
 
     assert isinstance(candidate, Candidate)
     assert isinstance(pipeline, Pipeline)
-    assert list(pipeline.named_steps) == ["preprocess", "model"]
+    assert list(pipeline.named_steps) == ["prepare", "preprocess", "model"]
     assert candidate.budget_weight > 0
     assert candidate.model_file.startswith("model.")
 

@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from analysis.automl.candidates.lstm import LSTM, SETTINGS_FILE, LSTMClassifier, LSTMRegressor
-from analysis.automl.fitted import FittedModel
+from analysis.automl.candidates.base import assemble
+from analysis.automl.candidates.lstm import LSTM, LSTMClassifier, LSTMRegressor
+from analysis.automl.fitted import FittedModel, ModelFormatError
 from analysis.automl.preprocess import FeatureSpec, build_preprocessor
 
 # Tiny networks for one epoch in one batch: the checks fit a few hundred of them.
@@ -67,15 +68,15 @@ def _trained_model(task: str, directory) -> FittedModel:
     preprocessor = build_preprocessor(features, task, seed=0)
     inputs = preprocessor.fit_transform(frame, y)
     params = {"units": 5, "epochs": 3, "batch_size": 16, "learning_rate": 0.01, "patience": 1}
-    estimator = LSTM.build({**params, "time_limit": 60.0}, task=task, seed=7).fit(inputs, y)
+    estimator = LSTM.build_estimator({**params, "time_limit": 60.0}, task=task, seed=7)
+    estimator.fit(inputs, y)
     model = FittedModel(
         family="lstm",
         task=task,
         target="y",
         classes=None if task == "regression" else [0, 1],
         features=features,
-        preprocessor=preprocessor,
-        estimator=estimator,
+        pipeline=assemble(features, preprocessor, estimator),
     )
     model.save(directory)
     return model
@@ -103,12 +104,19 @@ def test_it_loads_with_the_settings_it_trained_with(task, tmp_path):
     np.testing.assert_array_equal(loaded.predict(inputs), trained.predict(inputs))
 
 
-@pytest.mark.parametrize("task", ["regression", "binary"])
-def test_a_model_saved_without_its_settings_still_predicts(task, tmp_path):
-    trained = _trained_model(task, tmp_path)
-    (tmp_path / SETTINGS_FILE).unlink()
-    frame = pd.DataFrame(np.ones((4, 3)), columns=["a", "b", "c"])
+def test_a_model_saved_in_the_earlier_format_is_refused_with_a_sentence(tmp_path):
+    # Before the Pipeline was one artifact: model.json without the artifact's checksum,
+    # beside preprocessor.joblib and model.keras.
+    (tmp_path / "model.json").write_text('{"family": "lstm", "task": "regression"}')
 
-    loaded = FittedModel.load(tmp_path)
+    with pytest.raises(ModelFormatError, match="earlier version of PROMISE.*train it again"):
+        FittedModel.load(tmp_path)
 
-    assert loaded.predict(frame) == trained.predict(frame)
+
+def test_a_model_whose_artifact_was_changed_is_not_loaded(tmp_path):
+    _trained_model("regression", tmp_path)
+    with (tmp_path / "model.joblib").open("ab") as artifact:
+        artifact.write(b"\0")
+
+    with pytest.raises(ModelFormatError, match="checksum"):
+        FittedModel.load(tmp_path)

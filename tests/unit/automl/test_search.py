@@ -71,7 +71,7 @@ def test_xgboost_keeps_the_tree_count_early_stopping_found():
 
     assert isinstance(result.params["n_estimators"], int)
     assert "early_stopping_rounds" not in result.params
-    get_candidate("xgboost").build(result.params, task="binary", seed=3)
+    get_candidate("xgboost").build_estimator(result.params, task="binary", seed=3)
 
 
 def test_the_portfolio_follows_the_first_trial_in_order_and_a_second_round_finishes_it():
