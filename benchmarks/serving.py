@@ -20,25 +20,44 @@ being {"p50_ms", "p95_ms", "p99_ms", "rps", "errors"}, and the machine's load av
 """
 
 import argparse
-import functools
+import http.client
+import itertools
 import json
 import os
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.serving_load import drive, warm_up  # noqa: E402
-from benchmarks.serving_server import ROOT, Server, gunicorn, server_env  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ("linear", "decision_tree", "random_forest", "xgboost", "lstm")
-UNCACHED_SHARE = 0.5  # of the reference's most requests/s: the issue's goals
-CACHED_SHARE = 0.6
-BATCH_RATE = 4.0  # batches of 1,000 rows per second, all clients together
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_env(var: Path) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.serving_site",
+        "PROMISE_VAR_DIR": str(var),
+        "MEDIA_ROOT": str(var / "media"),
+        "DEBUG": "false",
+        "SECRET_KEY": "serving-benchmark-" + "x" * 40,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "PROMISE_MANIFEST_STATIC": "false",  # the API serves no static files
+        "PROMISE_API_USER_RATE": "none",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def prepare(var: Path) -> tuple[str, dict[str, int], list[dict]]:
@@ -113,69 +132,129 @@ def prepare(var: Path) -> tuple[str, dict[str, int], list[dict]]:
     return key, ids, records
 
 
-def measure(server: Server, key: str, request, clients: int, seconds: float, rate=None) -> dict:
-    """drive()'s numbers, with the server's CPU time per request (ms) over the scenario."""
-    cpu = server.cpu_seconds()
-    found = drive(server.port, key, request, clients=clients, seconds=seconds, rate=rate)
-    cpu = server.cpu_seconds() - cpu
-    return {**found, "server_cpu_ms": round(cpu * 1000 / max(found["requests"], 1), 3)}
+def drive(port: int, key: str, requests, clients: int, seconds: float) -> dict:
+    """`clients` threads send `requests()` (method, path, body) until `seconds` pass."""
+    latencies, errors, lock = [], [0], threading.Lock()
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
 
+    def client():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, failed = [], 0
+        while time.monotonic() < deadline:
+            method, path, body = requests()
+            started = time.perf_counter()
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            mine.append((time.perf_counter() - started) * 1000)
+            failed += not ok
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
 
-def at_share(server, key, request, share: float, reference_rps: float, args) -> dict:
-    """The scenario paced at `share` of the reference's most requests/s, with its own most
-    (unpaced) requests/s as max_rps."""
-    most = measure(server, key, request, args.clients, args.seconds)
-    target = round(reference_rps * share, 1)
-    paced = measure(server, key, request, args.clients, args.seconds, rate=target)
-    return {**paced, "target_rps": target, "max_rps": most["rps"]}
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    p50, p95, p99 = np.percentile(latencies, [50, 95, 99]).round(3).tolist()
+    return {
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "p99_ms": p99,
+        "rps": round(len(latencies) / elapsed, 1),
+        "errors": errors[0],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--batch-rate", type=float, default=BATCH_RATE)
-    parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--var", type=Path, default=None)
     args = parser.parse_args()
     var = args.var or Path(tempfile.mkdtemp(prefix="promise-serving-bench-"))
     key, ids, records = prepare(var)
-    batch = json.dumps({"rows": (records * 2)[:1000]})
-    one_row = json.dumps({"rows": [records[0]]})
+    port = free_port()
+    log = (var / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "promise.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "2",
+            "--threads", "4", "--keep-alive", "5", "--no-control-socket",
+        ],
+        cwd=ROOT, env=server_env(var), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_until_up(port, server, var)
+        counter = itertools.count()
+        warm_up(port, key, lambda: ("GET", "/bench/ping/", None), args.clients)
+        result = {
+            "reference": drive(
+                port, key, lambda: ("GET", "/bench/ping/", None), args.clients, args.seconds
+            ),
+            "models": {},
+        }
+        batch = json.dumps({"rows": (records * 2)[:1000]})
+        one_row = json.dumps({"rows": [records[0]]})
+        for family, pk in ids.items():
+            path = f"/api/candidates/{pk}/predict/"
 
-    def ping(n):
-        return "GET", "/bench/ping/", None
-
-    with gunicorn(var) as server:
-        warm_up(server.port, key, ping, args.clients)
-        reference = measure(server, key, ping, args.clients, args.seconds)
-        result = {"reference": reference, "models": {}}
-        for family in args.families.split(","):
-            path = f"/api/candidates/{ids[family]}/predict/"
-
-            def uncached(n, path=path):
+            def uncached(path=path):
+                n = next(counter)
                 row = {**records[n % len(records)], "amount": 500 + n * 1e-3}
                 return "POST", path, json.dumps({"rows": [row]})
 
-            def cached(n, path=path):
+            def cached(path=path):
                 return "POST", path, one_row
 
-            def batch_1000(n, path=path):
-                return "POST", path, batch
-
-            warm_up(server.port, key, uncached, args.clients)
-            share = functools.partial(
-                at_share, server, key, reference_rps=reference["rps"], args=args
-            )
+            warm_up(port, key, uncached, args.clients)
             result["models"][family] = {
-                "single_uncached": share(uncached, UNCACHED_SHARE),
-                "single_cached": share(cached, CACHED_SHARE),
-                "batch_1000": measure(
-                    server, key, batch_1000, args.clients, args.seconds, rate=args.batch_rate
+                "single_uncached": drive(port, key, uncached, args.clients, args.seconds),
+                "single_cached": drive(port, key, cached, args.clients, args.seconds),
+                "batch_1000": drive(
+                    port, key, lambda p=path: ("POST", p, batch), args.clients, args.seconds
                 ),
             }
         result["load_average"] = [round(v, 2) for v in os.getloadavg()]
         print(json.dumps(result, indent=2))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+def warm_up(port: int, key: str, requests, clients: int) -> None:
+    """Send requests until every web process has the model loaded (no request of a second
+    takes over a second: loading the LSTM's Keras takes seconds), at most 60 s."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if drive(port, key, requests, clients, 1.0)["p99_ms"] < 1000:
+            return
+
+
+def wait_until_up(port: int, server, var: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            break
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    sys.exit(f"gunicorn did not start:\n{(var / 'gunicorn.log').read_text()[-3000:]}")
 
 
 if __name__ == "__main__":
