@@ -139,6 +139,17 @@ def test_a_deleted_model_is_forgotten(tree, monkeypatch):
     assert serving_metrics.summary()["models"][0]["errors"] == 1
 
 
+def test_a_model_saved_in_the_earlier_format_is_answered_with_a_sentence(run, tmp_path):
+    # Before the Pipeline was one artifact, model.json had no checksum of it.
+    directory = tmp_path / "old"
+    directory.mkdir()
+    (directory / "model.json").write_text('{"family": "decision_tree", "task": "binary"}')
+    candidate = make_candidate(run, directory)
+
+    with pytest.raises(serving.PredictionError, match="earlier version.*train it again"):
+        serving.predict_rows(candidate, [{"x": 1.0}])
+
+
 def test_models_whose_files_went_away_are_swept_out(run, tmp_path, monkeypatch):
     first = make_candidate(run, tmp_path / "a")
     second = make_candidate(run, tmp_path / "b", name="linear")
