@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .fitted import FittedModel
-from .preprocess import DATETIME_PARTS, prepare_frame
+from .preprocess import DATETIME_PARTS
 from .problem import REGRESSION
 
 EXPLAINED = ("xgboost", "decision_tree", "random_forest", "linear")
@@ -72,7 +72,7 @@ def explain(
     (classification), "contributions": {column: contribution}}."""
     if model.family not in EXPLAINED:
         raise NotExplained(NOT_EXPLAINED)
-    inputs = model.preprocessor.transform(prepare_frame(frame, model.features))
+    inputs = model.transform(frame)
     inputs = np.asarray(inputs, dtype="float64")
     values, base = _shap(model, inputs, background)  # (rows, inputs[, classes]), base
     encoded, _ = model.predict_encoded(frame)
