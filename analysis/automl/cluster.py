@@ -2,7 +2,9 @@
 
 With the environment variable `DASK_SCHEDULER_ADDRESS` set (such as tcp://10.0.0.5:8786),
 the functions marked `@on_cluster` (profiling, sampling and the full-file confirmation)
-are sent to that cluster, one task each, and the caller waits for the answer; the
+are sent to that cluster, one task each, and the caller waits for the answer. A function
+that can be split says how (`in_parts`): profiling a Parquet file runs as one task per
+run of row groups, merged by one more task (profile_parts.py). The
 cluster's workers read the same files, so they need the same MEDIA_ROOT (a shared
 folder). Without the variable they run here, as before.
 
@@ -59,8 +61,38 @@ def _under_limits(function: Callable[..., T], limits, /, *args, **kwargs) -> T:
         return function(*args, **kwargs)
 
 
-def on_cluster(function: Callable[..., T]) -> Callable[..., T]:
-    """Run `function` on the cluster named by DASK_SCHEDULER_ADDRESS, if one is."""
+class Cluster:
+    """The cluster a call goes to: tasks sent through it run under the caller's read limits."""
+
+    def __init__(self, client, limits):
+        self.client, self.limits = client, limits
+
+    def submit(self, function: Callable[..., T], /, *args, **kwargs):
+        """A future of `function(*args, **kwargs)` run on a worker (futures in `args` are
+        replaced by their results there)."""
+        return self.client.submit(
+            _under_limits,
+            function,
+            self.limits,
+            *args,
+            key=f"{function.__name__}-{os.urandom(8).hex()}",
+            **kwargs,
+        )
+
+    def threads(self) -> int:
+        """How many tasks the cluster's workers run at once."""
+        return sum(self.client.nthreads().values())
+
+
+def on_cluster(function: Callable[..., T] | None = None, /, *, in_parts=None):
+    """Run `function` on the cluster named by DASK_SCHEDULER_ADDRESS, if one is.
+
+    `in_parts(cluster, *args, **kwargs)`, when given, may instead split the call into
+    tasks that the workers run in parallel and return the answer; it returns None for a
+    call it cannot split, which then goes to one worker whole.
+    """
+    if function is None:
+        return functools.partial(on_cluster, in_parts=in_parts)
 
     @functools.wraps(function)
     def call(*args, **kwargs):
@@ -68,14 +100,11 @@ def on_cluster(function: Callable[..., T]) -> Callable[..., T]:
         if not address or _inside_a_dask_worker():
             return function(*args, **kwargs)
         sent = {name: value for name, value in kwargs.items() if name not in LOCAL_ONLY}
-        future = _client(address).submit(
-            _under_limits,
-            function,
-            current_guard().limits,
-            *args,
-            key=f"{function.__name__}-{os.urandom(8).hex()}",
-            **sent,
-        )
-        return future.result()
+        cluster = Cluster(_client(address), current_guard().limits)
+        if in_parts is not None:
+            answer = in_parts(cluster, *args, **sent)
+            if answer is not None:
+                return answer
+        return cluster.submit(function, *args, **sent).result()
 
     return call
