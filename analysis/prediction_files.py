@@ -19,7 +19,6 @@ from .storage import stored_file_name, upload_name
 
 log = logging.getLogger(__name__)
 
-TASK_NAME = "analysis.tasks.score_prediction_file"
 MAX_FILE_BYTES = 512 * 1024**2
 
 
@@ -50,27 +49,9 @@ def batch_prediction_create(*, candidate: CandidateResult, upload) -> BatchPredi
     with transaction.atomic():
         batch.save()
         audit.record(audit.AuditEntry.Action.PREDICT_BULK, user=batch.owner, target=batch)
-        transaction.on_commit(lambda: _send(batch.pk))
+        # Broker down: a 503 says it starts by itself, and the reconciler sends it later.
+        transaction.on_commit(lambda: workflow.send_scoring(batch.pk))
     return batch
-
-
-QUEUE_DOWN = (
-    "PROMISE's task queue is not answering right now, so the file was not scored. "
-    "Upload it again in a minute."
-)
-
-
-def _send(batch_id: int) -> None:
-    """Send the scoring task; when the broker is down, the file fails with a sentence
-    (the reconciler does not look for files), and the answer is a 503 saying so."""
-    task = workflow.app.signature(TASK_NAME, args=(batch_id,), immutable=True)
-    try:
-        workflow._send(task, what="scoring the file", again="upload it again")
-    except workflow.BrokerUnavailable as exc:
-        BatchPrediction.objects.filter(pk=batch_id).update(
-            status=BatchPrediction.Status.FAILED, error=QUEUE_DOWN, finished_at=timezone.now()
-        )
-        raise workflow.BrokerUnavailable(QUEUE_DOWN) from exc
 
 
 def batch_prediction_score(*, batch_id: int) -> None:

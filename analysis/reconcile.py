@@ -16,6 +16,7 @@ step that continues it:
     run training, every search ended     plan_second_round (it ranks when nothing is left)
     run ranking                          rank_and_explain
     confirmation queued or running       confirm_candidates
+    file of records queued or scoring    score_prediction_file (scoring starts over)
 
 A lost task is thus detected and continued within 2 × PROMISE_RECONCILE_SECONDS of the
 broker answering again (for a candidate in training: of its lease lapsing). Each
@@ -40,6 +41,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import workflow
+from .batch_predictions import BatchPrediction
 from .liveness import Alive, CannotTell, live_tasks
 from .models import CandidateResult, Dataset, Run
 from .services import run_fail
@@ -72,13 +74,18 @@ CONFIRM_GIVEN_UP = (
     "Scoring on the whole file was lost {times} times " + LOST + ", so it was stopped. "
     "Ask for it again to try once more."
 )
+BATCH_GIVEN_UP = (
+    "Scoring this file was lost {times} times " + LOST + ", so it was stopped. "
+    "Upload it again to try once more."
+)
+BATCH_ACTIVE = (BatchPrediction.Status.QUEUED, BatchPrediction.Status.RUNNING)
 
 
 @dataclass(frozen=True)
 class Orphan:
     """A row no live task is working on, and the step that continues it."""
 
-    kind: str  # "dataset", "run" or "confirm" (a run's confirmations)
+    kind: str  # "dataset", "run", "confirm" (a run's confirmations) or "batch" (a file)
     pk: int
     step: str
     names: tuple = ()  # candidate names (training, second round) or ids (confirm)
@@ -120,6 +127,13 @@ def find_orphans(alive: Alive, now=None) -> list[Orphan]:
         Orphan("confirm", run_id, "confirm", tuple(ids))
         for run_id, ids in confirming.items()
         if (workflow.CONFIRM_CANDIDATES, run_id) not in alive
+    ]
+    orphans += [
+        Orphan("batch", pk, "score")
+        for pk in BatchPrediction.objects.filter(status__in=BATCH_ACTIVE).values_list(
+            "pk", flat=True
+        )
+        if (workflow.SCORE_PREDICTION_FILE, pk) not in alive
     ]
     return orphans
 
@@ -227,6 +241,8 @@ def _send(orphan: Orphan) -> None:
         workflow.send_profile(orphan.pk)
     elif orphan.kind == "confirm":
         workflow.send_confirmation(orphan.pk, list(orphan.names))
+    elif orphan.kind == "batch":
+        workflow.send_scoring(orphan.pk)
     else:
         budget = Run.objects.values_list("time_budget", flat=True).get(pk=orphan.pk)
         if orphan.step == "pipeline":
@@ -263,6 +279,12 @@ def _give_up(orphan: Orphan, times: int) -> None:
             confirm_status=CandidateResult.Confirmation.FAILED,
             confirm_error=CONFIRM_GIVEN_UP.format(times=times),
         )
+    elif orphan.kind == "batch":
+        BatchPrediction.objects.filter(pk=orphan.pk, status__in=BATCH_ACTIVE).update(
+            status=BatchPrediction.Status.FAILED,
+            error=BATCH_GIVEN_UP.format(times=times),
+            finished_at=timezone.now(),
+        )
     else:
         run_fail(run_id=orphan.pk, message=RUN_GIVEN_UP.format(times=times))
 
@@ -282,6 +304,12 @@ def _forget_finished(client: redis.Redis) -> None:
             Q(confirm_status=CandidateResult.Confirmation.QUEUED)
             | Q(confirm_status=CandidateResult.Confirmation.RUNNING)
         ).values_list("run_id", flat=True)
+    }
+    active |= {
+        f"batch:{pk}"
+        for pk in BatchPrediction.objects.filter(status__in=BATCH_ACTIVE).values_list(
+            "pk", flat=True
+        )
     }
     if ended := [key for key in counted if key not in active]:
         client.hdel(SENT, *ended)

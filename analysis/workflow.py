@@ -26,6 +26,7 @@ PLAN_SECOND_ROUND = "analysis.tasks.plan_second_round"
 EXTEND_CANDIDATE = "analysis.tasks.extend_candidate"
 RANK_AND_EXPLAIN = "analysis.tasks.rank_and_explain"
 CONFIRM_CANDIDATES = "analysis.tasks.confirm_candidates"
+SCORE_PREDICTION_FILE = "analysis.tasks.score_prediction_file"
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,11 @@ def send_step(name: str, run_id: int) -> None:
 def send_confirmation(run_id: int, candidate_ids: list[int]) -> None:
     task = _task(CONFIRM_CANDIDATES, run_id, candidate_ids)
     _send(task, what="scoring on the whole file", again="ask again")
+
+
+def send_scoring(batch_id: int) -> None:
+    task = _task(SCORE_PREDICTION_FILE, batch_id)
+    _send(task, what="scoring the file", again="upload it again")
 
 
 def terminate(task_ids: list[str]) -> None:

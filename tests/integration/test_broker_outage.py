@@ -1,7 +1,9 @@
-"""A real Redis restarted without its data during a run and while uploading: nothing stays
-stuck. The pages and the API answer 503 with a sentence while it is down, and the
-reconciler on beat (every 3 s here) sends the lost work again once it is back."""
+"""A real Redis restarted without its data during a run, while uploading and with a file of
+records waiting to be scored: nothing stays stuck. The pages and the API answer 503 with a
+sentence while it is down, and the reconciler on beat (every 3 s here) sends the lost work
+again once it is back."""
 
+import io
 import time
 
 import pytest
@@ -9,9 +11,10 @@ from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
-from analysis.models import CandidateResult, Dataset, Run
+from analysis.models import BatchPrediction, CandidateResult, Dataset, Run
 from tests.broker import RECONCILE_SECONDS, PrivateRedis, Worker, celery_app_on
 from tests.conftest import churn_frame
+from tests.unit.test_serving import make_candidate, save_model
 from tests.worker import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -199,6 +202,32 @@ def test_a_run_whose_worker_host_vanished_is_continued_by_another_worker(
     run.refresh_from_db()
     assert run.status == Run.Status.SUCCEEDED, run.error
     assert not CandidateResult.objects.filter(run=run, status__in=["pending", "running"]).exists()
+
+
+def test_a_file_of_records_lost_with_the_queue_is_scored_once_redis_is_back(
+    on_broker, owner_client, owner, profiled_dataset, tmp_path
+):
+    _, holdout = save_model(tmp_path / "tree")
+    run = Run.objects.create(owner=owner, dataset=profiled_dataset, target="y")
+    candidate = make_candidate(run, tmp_path / "tree")
+    records = io.BytesIO(holdout.head(25).to_csv(index=False).encode())
+    records.name = "records.csv"
+
+    on_broker.worker.stop()  # nobody takes the scoring task: it waits in the queue
+    response = owner_client.post(
+        reverse("api_predict_file", args=[candidate.pk]), {"file": records}
+    )
+    assert response.status_code == 202, response.content
+    on_broker.kill()  # the queue, and the scoring task in it, are gone
+    on_broker.start()
+    on_broker.worker.start()
+
+    batch = wait_for(
+        lambda: (b := BatchPrediction.objects.get(pk=response.json()["id"])).done and b,
+        timeout=10 * RECONCILE_SECONDS,
+        what="the file whose task was lost to be scored",
+    )
+    assert (batch.status, batch.rows_total) == (BatchPrediction.Status.SUCCEEDED, 25), batch.error
 
 
 def test_healthz_reports_a_run_with_no_live_task(on_broker, client, owner, profiled_dataset):

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from analysis import liveness, reconcile, workflow
-from analysis.models import CandidateResult, Dataset, Run
+from analysis.models import BatchPrediction, CandidateResult, Dataset, Run
 from tests.broker import PrivateRedis, celery_app_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -125,6 +125,38 @@ def test_it_finds_confirmations_whose_task_is_lost(owner, profiled_dataset):
         reconcile.Orphan("confirm", run.pk, "confirm", (first.pk, second.pk))
     ]
     assert reconcile.find_orphans({(workflow.CONFIRM_CANDIDATES, run.pk)}) == []
+
+
+def file_of_records(run, status) -> BatchPrediction:
+    scorer = CandidateResult.objects.get_or_create(run=run, name="linear", label="linear")[0]
+    return BatchPrediction.objects.create(
+        owner=run.owner, candidate=scorer, name="in.csv", status=status
+    )
+
+
+def test_it_finds_files_of_records_whose_scoring_is_lost(owner, profiled_dataset):
+    run = make_run(owner, profiled_dataset, Run.Status.SUCCEEDED)
+    waiting = file_of_records(run, BatchPrediction.Status.QUEUED)
+    scoring = file_of_records(run, BatchPrediction.Status.RUNNING)
+    file_of_records(run, BatchPrediction.Status.SUCCEEDED)
+
+    alive = {(workflow.SCORE_PREDICTION_FILE, waiting.pk)}
+
+    assert reconcile.find_orphans(alive) == [reconcile.Orphan("batch", scoring.pk, "score")]
+
+
+def test_a_file_of_records_given_up_fails_with_a_sentence(owner, profiled_dataset, settings):
+    settings.PROMISE_RECONCILE_ATTEMPTS = 0
+    batch = file_of_records(
+        make_run(owner, profiled_dataset, Run.Status.SUCCEEDED), BatchPrediction.Status.RUNNING
+    )
+    reconcile.reconcile(now=1000.0)
+
+    assert reconcile.reconcile(now=1000.0 + INTERVAL)["failed"] == [f"batch:{batch.pk}"]
+
+    batch.refresh_from_db()
+    assert (batch.status, batch.done) == (BatchPrediction.Status.FAILED, True)
+    assert batch.error.startswith("Scoring this file was lost 0 times")
 
 
 def test_it_sends_an_orphan_again_only_when_found_on_two_passes_in_a_row(dataset):
