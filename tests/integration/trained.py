@@ -4,6 +4,7 @@ run's own folder without a worker, and a long run on the real worker."""
 from django.core.files.base import ContentFile
 
 from analysis import services
+from analysis.automl.candidates import get_candidate
 from analysis.automl.discovery import train_candidate
 from analysis.automl.prepare import prepare_run
 from analysis.automl.profile import DatasetProfile
@@ -13,29 +14,31 @@ from tests.conftest import churn_frame
 from tests.worker import wait_for
 
 
-def trained_linear_candidate(owner, content: bytes) -> CandidateResult:
-    """The linear family trained on `content`, a table with a "churned" column, stored as
-    a finished run's."""
-    dataset = Dataset(owner=owner, name="churn.csv", size_bytes=len(content))
-    dataset.file.save("churn.csv", ContentFile(content), save=True)
+def trained_candidate(
+    owner, content: bytes, *, target: str = "churned", family: str = "linear"
+) -> CandidateResult:
+    """The family `family` trained by the AutoML core on `content`, a CSV table with a
+    `target` column, profiled and stored as a finished run's."""
+    dataset = Dataset(owner=owner, name=f"{target}.csv", size_bytes=len(content))
+    dataset.file.save(f"{target}.csv", ContentFile(content), save=True)
     services.dataset_profile(dataset_id=dataset.pk)
     dataset.refresh_from_db()
     run = Run.objects.create(
-        owner=owner, dataset=dataset, target="churned", seed=3, status=Run.Status.SUCCEEDED
+        owner=owner, dataset=dataset, target=target, seed=3, status=Run.Status.SUCCEEDED
     )
     plan = prepare_run(
         dataset_path(dataset),
         run_dir(run),
         profile=DatasetProfile.from_dict(dataset.profile),
-        target="churned",
+        target=target,
         max_rows=None,
         seed=run.seed,
     )
-    outcome = train_candidate(run_dir(run), plan, "linear")
+    outcome = train_candidate(run_dir(run), plan, family)
     return CandidateResult.objects.create(
         run=run,
-        name="linear",
-        label="Linear model",
+        name=family,
+        label=get_candidate(family).label,
         status=CandidateResult.Status.SUCCEEDED,
         params=outcome.params,
         metrics=outcome.metrics,
@@ -43,6 +46,11 @@ def trained_linear_candidate(owner, content: bytes) -> CandidateResult:
         charts=outcome.charts,
         fit_seconds=outcome.fit_seconds,
     )
+
+
+def trained_linear_candidate(owner, content: bytes) -> CandidateResult:
+    """The linear family trained on `content`, a table with a "churned" column."""
+    return trained_candidate(owner, content)
 
 
 def ten_minute_run(owner, tmp_path) -> Run:

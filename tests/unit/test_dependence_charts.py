@@ -5,22 +5,22 @@ import pytest
 from django.urls import reverse
 
 from analysis import figures
-from analysis.automl.discovery import train_candidate
-from analysis.models import CandidateResult, Dataset, Run
-from tests.unit.automl.test_discovery import prepared
+from tests.integration.trained import trained_candidate
+from tests.unit.automl.test_discovery import size_and_shape
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def outcome(tmp_path_factory):
-    run_dir, plan = prepared(tmp_path_factory.mktemp("dependence"), regression=True)
-    return train_candidate(run_dir, plan, "decision_tree", time_limit=None)
+@pytest.fixture
+def candidate(owner):
+    """A decision tree trained for real on a table where round shapes and size matter."""
+    content = size_and_shape(regression=True).to_csv(index=False).encode()
+    return trained_candidate(owner, content, target="target", family="decision_tree")
 
 
-def test_training_stores_partial_dependence_of_the_most_important_columns(outcome):
-    stored = outcome.charts["partial_dependence"]
-    importance = [row["feature"] for row in outcome.charts["feature_importance"]]
+def test_training_stores_partial_dependence_of_the_most_important_columns(candidate):
+    stored = candidate.charts["partial_dependence"]
+    importance = [row["feature"] for row in candidate.charts["feature_importance"]]
     assert [chart["feature"] for chart in stored] == importance[:5]
     by_name = {chart["feature"]: chart for chart in stored}
     assert by_name["shape"]["kind"] == "categorical"
@@ -30,22 +30,6 @@ def test_training_stores_partial_dependence_of_the_most_important_columns(outcom
     assert shape["round"] > shape["flat"] + 1
     assert by_name["size"]["average"][-1] > by_name["size"]["average"][0] + 1
     assert all(chart["output"] == "prediction" and chart["ice"] for chart in stored)
-
-
-@pytest.fixture
-def candidate(owner, outcome):
-    dataset = Dataset.objects.create(owner=owner, name="t.csv", status=Dataset.Status.READY)
-    run = Run.objects.create(
-        owner=owner, dataset=dataset, target="target", metric="r2", status=Run.Status.SUCCEEDED
-    )
-    return CandidateResult.objects.create(
-        run=run,
-        name="decision_tree",
-        label="Decision Tree",
-        status=CandidateResult.Status.SUCCEEDED,
-        metrics=outcome.metrics,
-        charts=outcome.charts,
-    )
 
 
 def test_the_run_page_draws_it_with_every_axis_titled(owner_client, candidate):

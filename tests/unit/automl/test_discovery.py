@@ -10,7 +10,9 @@ from analysis.automl.profile import profile_table
 from analysis.automl.search import SearchCancelled
 
 
-def prepared(tmp_path, *, regression: bool):
+def size_and_shape(*, regression: bool) -> pd.DataFrame:
+    """150 rows whose target grows with size and is 4 higher for round shapes (or, for a
+    classifier, "big" above 11); a column of noise beside them."""
     rng = np.random.default_rng(5)
     rows = 150
     frame = pd.DataFrame(
@@ -22,8 +24,12 @@ def prepared(tmp_path, *, regression: bool):
     )
     signal = frame["size"] + 4 * (frame["shape"] == "round")
     frame["target"] = signal if regression else np.where(signal > 11, "big", "small")
+    return frame
+
+
+def prepared(tmp_path, *, regression: bool):
     source = tmp_path / "table.csv"
-    frame.to_csv(source, index=False)
+    size_and_shape(regression=regression).to_csv(source, index=False)
     run_dir = tmp_path / "run"
     plan = prepare_run(
         source, run_dir, profile=profile_table(source), target="target", max_rows=None, seed=1
