@@ -15,11 +15,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_PROCESSES ?= 2
 SQLITE_TESTS := tests/integration/test_stored_key_order.py \
 	tests/integration/test_hostile_names.py tests/integration/test_discovery_path.py
-# Run alone, in a process of their own: a test before them in the same process can leave
-# its Celery app's connections on a private Redis that is gone (see the session-6 note).
-ALONE_TESTS := tests/integration/test_redelivery.py
-PYTEST_PARALLEL = $(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile \
-	$(foreach t,$(ALONE_TESTS),--ignore=$(t))
+PYTEST_PARALLEL = $(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: venv run test admin chromium clean
@@ -49,11 +45,9 @@ chromium:
 test: venv chromium
 ifneq ($(strip $(TEST_POSTGRES_URL)),)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST_PARALLEL)
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest $(ALONE_TESTS)
 	env -u DATABASE_URL $(PY) -m pytest $(SQLITE_TESTS)
 else
 	env -u DATABASE_URL $(PYTEST_PARALLEL)
-	env -u DATABASE_URL $(PY) -m pytest $(ALONE_TESTS)
 endif
 
 # Removes what can be rebuilt; keeps var/ (your database, uploads and models) and .venv.

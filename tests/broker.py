@@ -14,13 +14,16 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import kombu.pools
 import psutil
 import pytest
 import redis
+from kombu.utils.collections import eqhash
 
 from promise.celery import app
 from tests.celery_command import celery_worker_command
@@ -130,34 +133,69 @@ def _answers() -> bool:
         return False
 
 
-def _forget_connections() -> None:
+def _close_backend() -> None:
+    """Stop and close the result backend this process's Celery app holds, then forget it.
+
+    Celery keeps a backend that is not thread-safe (Redis's) per thread, in app._local:
+    a fresh threading.local forgets every thread's, not only the calling one's."""
     backend = app._backend_cache or app._local.__dict__.get("backend")
     if (consumer := getattr(backend, "result_consumer", None)) is not None:
         # The results this process subscribed to there: forgotten, so that no result
-        # collected later tries to unsubscribe from a Redis that is gone by then.
+        # collected later tries to unsubscribe from a Redis that may be gone by then.
         consumer.subscribed_to.clear()
         with contextlib.suppress(Exception):
             consumer.stop()
         consumer._pubsub = None
-    # Only forgotten, never closed: kombu keeps one pool per broker address for the
-    # whole process, and the session's own is wanted again afterwards.
-    app._pool = None
-    # The whole AMQP helper goes, not only its producers: its queues stay bound to the
-    # channel they were first declared on, and would declare there again (kombu's
-    # maybe_declare keeps a bound entity's own channel).
-    app.__dict__.pop("amqp", None)
+    if (client := getattr(backend, "client", None)) is not None:
+        client.connection_pool.disconnect()
     app._backend_cache = None
-    app._local.__dict__.pop("backend", None)
+    app._local = threading.local()
+
+
+def _close_broker_pools(url: str) -> None:
+    """Close kombu's connection and producer pools of the broker at `url` and drop them.
+
+    kombu keeps one pool per broker address for the whole process (kombu.pools), outside
+    the app: forgetting app._pool leaves the old address's connections open there, with
+    their channels' finalizers, for as long as the process lives."""
+    key = eqhash(app.connection_for_write(url))
+    for group in (kombu.pools.producers, kombu.pools.connections):  # producers use connections
+        if (pool := dict.pop(group, key, None)) is not None:
+            with contextlib.suppress(Exception):
+                pool.force_close_all()
+
+
+def _forget_connections() -> None:
+    """Forget every broker and result connection this process's Celery app holds."""
+    _close_backend()
+    # Only forgotten, not closed: the pool of the address the app goes to may be the
+    # one it used before, and kombu keeps it per address (_close_broker_pools closes
+    # the address it leaves).
+    app._pool = None
+    # A new AMQP helper: its producer pool, routes and queues are built again for the
+    # new address (Celery itself drops only the producer pool, after a fork).
+    app.__dict__.pop("amqp", None)
+
+
+_ADDRESSES = ("broker_url", "result_backend")
 
 
 @contextmanager
 def celery_app_on(url: str):
-    """This process's Celery app sends to `url` (and reads results there) inside the block."""
-    saved = app.conf.broker_url, app.conf.result_backend
-    app.conf.broker_url = app.conf.result_backend = url
+    """This process's Celery app sends to `url` (and reads results there) inside the block;
+    afterwards it is as before: the same configuration (set or read from Django's
+    settings), no connection to `url` left open, fresh connections to its own broker."""
+    changes = app.conf.changes
+    saved = {key: changes[key] for key in _ADDRESSES if key in changes}
+    before = app.conf.broker_url
+    changes.update(dict.fromkeys(_ADDRESSES, url))
     _forget_connections()
     try:
         yield
     finally:
-        app.conf.broker_url, app.conf.result_backend = saved
+        for key in _ADDRESSES:
+            changes.pop(key, None)
+        changes.update(saved)
         _forget_connections()
+        if url != before:
+            _close_broker_pools(url)

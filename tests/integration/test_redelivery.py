@@ -5,7 +5,6 @@ import pytest
 from analysis.models import CandidateResult, Dataset, Run
 from analysis.services import dataset_create_from_path, run_start
 from analysis.tasks import train_candidate
-from tests.broker import celery_app_on
 from tests.worker import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,17 +33,7 @@ def last_one_training(run: Run) -> CandidateResult | None:
     return running[0] if len(running) == 1 else None
 
 
-@pytest.fixture
-def session_broker(settings):
-    """This process's Celery app on the session's broker, with fresh connections: an
-    earlier test in the same process may have pointed it at a private Redis since gone."""
-    with celery_app_on(settings.CELERY_BROKER_URL):
-        yield
-
-
-def test_it_trains_a_candidate_once_when_its_task_is_delivered_again(
-    owner, ready_dataset, session_broker
-):
+def test_it_trains_a_candidate_once_when_its_task_is_delivered_again(owner, ready_dataset):
     run = run_start(owner=owner, dataset=ready_dataset, target="churned", time_budget=60)
     training = wait_for(
         lambda: last_one_training(run), timeout=120, what="the last candidate to train alone"
