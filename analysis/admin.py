@@ -13,7 +13,7 @@ from django.db.models import Count, Q, Sum
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import services
+from . import file_store, services
 from .admin_uploads import open_uploads, uploads_page
 from .audit import AuditEntry
 from .batch_predictions import BatchPrediction
@@ -21,15 +21,16 @@ from .deployments import Deployment, DeploymentChange
 from .failures import FailureTrace
 from .limits import amount
 from .models import CandidateResult, Dataset, Export, Run
-from .storage import run_dir
+from .storage import run_prefix
 from .tokens import ApiToken
 from .user_limits import UserLimits
 
 User = get_user_model()
 
 
-def _folder_bytes(path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+def _stored_bytes(prefix: str) -> int:
+    storage = file_store.storage()
+    return sum(storage.size(name) for name in file_store.walk(prefix))
 
 
 def _file_bytes(field) -> str:
@@ -246,7 +247,7 @@ class RunAdmin(DeleteWithFilesMixin, admin.ModelAdmin):
 
     @admin.display(description="files")
     def folder_size(self, run) -> str:
-        return amount(_folder_bytes(run_dir(run)))
+        return amount(_stored_bytes(run_prefix(run.pk)))
 
     @admin.action(description="Cancel the selected runs")
     def cancel(self, request, queryset):

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
@@ -34,7 +32,7 @@ class OpenUpload:
 
 def open_uploads(owner_id: int | None = None) -> list[OpenUpload]:
     """Every unfinished upload (or one user's), the most recently active first."""
-    root = Path(settings.MEDIA_ROOT) / "uploads"
+    root = uploads.uploads_dir()
     found = []
     for owner in root.iterdir() if root.is_dir() else ():
         if not owner.name.isdecimal() or (owner_id is not None and int(owner.name) != owner_id):

@@ -17,7 +17,7 @@ from .automl.ingest.parquet_copy import normalized_path
 from .automl.ingest.source import IngestOptions
 from .figure_layout import PALETTE, Figure, _layout
 from .models import Dataset
-from .storage import dataset_path
+from .storage import dataset_file
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ def associations(dataset: Dataset, target: str) -> list[dict]:
 
 def _compute(dataset: Dataset, target: str, kinds: dict[str, str]) -> list[dict]:
     try:
-        path = dataset_path(dataset)
-        options = IngestOptions(**(dataset.read_options or {}))
-        parquet = path if is_parquet(path) else normalized_path(path, options)
-        if not parquet.exists():
-            return []
-        frame = _read_sample(parquet, list(kinds))
+        with dataset_file(dataset) as path:
+            options = IngestOptions(**(dataset.read_options or {}))
+            parquet = path if is_parquet(path) else normalized_path(path, options)
+            if not parquet.exists():
+                return []
+            frame = _read_sample(parquet, list(kinds))
     except Exception:  # an unreadable copy costs the chart, never the page
         log.exception("associations of dataset %s could not be read", dataset.pk)
         return []

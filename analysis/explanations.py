@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import serving
+from . import file_store, serving
 from .automl.explain import EXPLAINED, NOT_EXPLAINED, NotExplained, explain
 from .models import CandidateResult
 from .prediction_input import check_rows
@@ -46,12 +46,19 @@ def explain_rows(candidate: CandidateResult, rows: list) -> list[dict]:
     model = serving.MODELS.get(candidate.pk, candidate.model_dir, None).model.model
     background = None
     if model.family == "linear":  # the only family whose explainer reads a background
+        # The run's folder holds the holdout, two levels above the model's folder.
         background = _background(str(Path(candidate.model_dir).parent.parent / HOLDOUT_FILE))
     return explain(model, pd.DataFrame.from_records(checked.rows), background)
 
 
 @functools.lru_cache(maxsize=16)
 def _background(path: str) -> pd.DataFrame | None:
+    """The holdout at `path`: a local path, or a stored file's name (file_store)."""
+    if not Path(path).is_absolute():
+        if not file_store.storage().exists(path):
+            return None
+        with file_store.local_copy(path) as local:
+            return _background(str(local))
     if not Path(path).exists():
         return None
     frame = pd.read_parquet(path)

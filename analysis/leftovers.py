@@ -28,9 +28,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from . import file_store
 from .automl.ingest.scratch import PARTIAL_SUFFIX, partial_owner, writer_is_gone
 from .models import BatchPrediction, Dataset, Export, Run
-from .storage import run_dir
+from .storage import run_prefix
 
 log = logging.getLogger(__name__)
 
@@ -156,21 +157,22 @@ class MissingFile:
 def rows_missing_files() -> list[MissingFile]:
     """Rows whose stored files are gone: datasets, exports and scoring jobs whose file is
     missing, and sampled runs whose folder is missing. None when MEDIA_ROOT is missing."""
-    if not Path(settings.MEDIA_ROOT).is_dir():
+    if file_store.is_local() and not Path(settings.MEDIA_ROOT).is_dir():
         return []
+    exists = file_store.storage().exists
     found = []
     for model in (Dataset, Export):
         for row in model.objects.exclude(file="").only("pk", "file"):
-            if not Path(row.file.path).exists():
+            if not exists(row.file.name):
                 found.append(MissingFile(row, f"{row.file.name} is missing"))
     for batch in BatchPrediction.objects.all():
         for field in (batch.input_file, batch.result_file):
-            if field and not Path(field.path).exists():
+            if field and not exists(field.name):
                 found.append(MissingFile(batch, f"{field.name} is missing"))
                 break
     sampled = Run.objects.exclude(status__in=Run.ACTIVE).exclude(plan=None).only("pk")
     for run in sampled:
-        if not run_dir(run).is_dir():
+        if not file_store.folder_exists(run_prefix(run.pk)):
             found.append(MissingFile(run, f"its folder runs/{run.pk} is missing"))
     return found
 

@@ -34,6 +34,7 @@ from .automl.compiled import CompiledModel, read_record
 from .automl.fitted import ModelFormatError
 from .models import CandidateResult
 from .prediction_input import FeatureSchema, check_rows, schema_of
+from .storage import model_folder
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class ModelCache:
     def get(self, candidate_id: int, model_dir: str, generation: bytes | None) -> Entry:
         self._follow(generation)
         self._sweep()
-        directory = Path(model_dir)
+        directory = model_folder(model_dir)
         fingerprint = _fingerprint(directory)
         if fingerprint is None:
             self.forget(candidate_id)

@@ -1,13 +1,21 @@
 """Resumable chunked uploads: the browser sends a big file in pieces of about 8 MB.
 
-Each piece is appended straight to one file on disk,
-`MEDIA_ROOT/uploads/<user id>/<upload id>/data`, next to a small `upload.json` that
-holds the declared name and size. The bytes already received are the size of that
-file, so an interrupted upload resumes by asking how many bytes the server has and
-sending the rest. Nothing is held in memory beyond one read block.
+Each piece is appended straight to one file on the web host's disk,
+`<uploads folder>/<user id>/<upload id>/data`, next to a small `upload.json` that holds
+the declared name and size (the folder: UPLOADS_DIR, by default MEDIA_ROOT/uploads).
+The bytes already received are the size of that file, so an interrupted upload resumes
+by asking how many bytes the server has and sending the rest. Nothing is held in
+memory beyond one read block.
 
 When every byte is in, `services.dataset_create_from_upload` moves the file into the
-datasets storage (a rename on local storage, no second copy). An upload that received
+datasets storage (a rename on local storage, no second copy; streamed to S3).
+
+Why assemble on a local disk rather than store each piece as an object and join them at
+the end: S3 has no append, and joining objects server-side needs parts of 5 MB or more
+(a resumed piece can be any size), so the join would read every byte back; a local file
+keeps "bytes received = the file's size", the flock that serialises writers and a
+cut-short piece simple. The price: every piece of one upload must reach a host that sees
+this folder (one web host, sticky sessions, or a shared UPLOADS_DIR). An upload that received
 nothing for UPLOAD_EXPIRY is abandoned: it is removed when its owner opens a new one.
 """
 
@@ -72,8 +80,13 @@ class Upload:
         return {"id": self.id, "name": self.name, "size": self.size, "offset": self.received}
 
 
+def uploads_dir() -> Path:
+    """The folder unfinished uploads are assembled in, one sub-folder per user."""
+    return Path(settings.UPLOADS_DIR or Path(settings.MEDIA_ROOT) / "uploads")
+
+
 def uploads_root(owner_id: int) -> Path:
-    return Path(settings.MEDIA_ROOT) / "uploads" / str(owner_id)
+    return uploads_dir() / str(owner_id)
 
 
 def upload_begin(*, owner_id: int, name: str, size: int) -> Upload:

@@ -199,8 +199,32 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
+# Stored files (uploads, Parquet copies, run folders with samples and models, exports,
+# scored files) go through Django's storage API (analysis/file_store.py): MEDIA_ROOT by
+# default, or an S3-compatible bucket through django-storages when its name is set. The
+# AWS_* names are django-storages' own (README, "Files on S3-compatible storage").
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+_S3_OPTIONS = {
+    "bucket_name": AWS_STORAGE_BUCKET_NAME,
+    "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+    "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+    # Two uploads of one name must not replace each other, as on a local folder.
+    "file_overwrite": False,
+    "location": os.environ.get("AWS_LOCATION", ""),
+}
+# Workers copy stored files here to read them (a bounded cache) and work in scratch
+# folders below it, removed after each task; unused with local storage.
+FILE_CACHE_DIR = Path(os.environ.get("PROMISE_FILE_CACHE_DIR", VAR_DIR / "file-cache"))
+FILE_CACHE_BYTES = int(float(os.environ.get("PROMISE_FILE_CACHE_GB", 10)) * 1024**3)
+# Chunked uploads are assembled in this folder before they are stored (analysis/uploads.py);
+# None: MEDIA_ROOT/uploads, where a finished one is renamed into place without a copy.
+UPLOADS_DIR = os.environ.get("PROMISE_UPLOADS_DIR") or (
+    VAR_DIR / "uploads" if AWS_STORAGE_BUCKET_NAME else None
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _S3_OPTIONS}
+    if AWS_STORAGE_BUCKET_NAME
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if _env_bool("PROMISE_MANIFEST_STATIC", not DEBUG)

@@ -23,7 +23,7 @@ from .. import leftovers, reconcile
 from ..liveness import CannotTell, live_tasks
 from ..models import Dataset, Run
 from ..services import dataset_delete
-from ..uploads import abandoned_uploads
+from ..uploads import abandoned_uploads, uploads_dir
 
 
 @dataclass
@@ -82,7 +82,7 @@ def _size(folder: Path) -> int:
 def expire_uploads(*, dry_run: bool = False, now: float | None = None) -> Chore:
     """Every user's uploads that received nothing for PROMISE_UPLOAD_EXPIRY_SECONDS."""
     chore = Chore(dry_run)
-    root = Path(settings.MEDIA_ROOT) / "uploads"
+    root = uploads_dir()
     cutoff = (now or time.time()) - settings.PROMISE_UPLOAD_EXPIRY_SECONDS
     owners = sorted(root.iterdir()) if root.is_dir() else []
     for owner in owners:

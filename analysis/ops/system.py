@@ -15,10 +15,11 @@ from django.db.models import Count, Sum
 
 from promise.celery import app
 
-from .. import serving_metrics
+from .. import file_store, serving_metrics
 from ..limits import limits_for
 from ..liveness import PRIORITIES, PRIORITY_SEPARATOR
 from ..models import BatchPrediction, CandidateResult, Dataset, Export
+from ..uploads import uploads_dir
 
 INSPECT_SECONDS = 1.0
 SEEN = "promise:ops:workers"  # worker hostname -> when it last answered the dashboard
@@ -101,8 +102,10 @@ def workers(now: float | None = None) -> list[dict]:
 
 
 def _file_bytes(name: str) -> int:
-    path = Path(settings.MEDIA_ROOT) / name
-    return path.stat().st_size if path.is_file() else 0
+    try:
+        return file_store.storage().size(name)
+    except (OSError, ValueError):  # gone, or the storage cannot be reached
+        return 0
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -128,7 +131,7 @@ def storage() -> dict:
         users[owner]["exports"] += _file_bytes(name)
     for owner, *names in BatchPrediction.objects.values_list("owner", "input_file", "result_file"):
         users[owner]["scored"] += sum(_file_bytes(name) for name in names if name)
-    uploads = Path(settings.MEDIA_ROOT) / "uploads"
+    uploads = uploads_dir()
     if uploads.is_dir():
         for folder in uploads.iterdir():
             if folder.name.isdigit() and int(folder.name) in users:

@@ -11,7 +11,7 @@ from ..automl.confirm import confirm_candidates
 from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions
 from ..models import CandidateResult, Run
-from ..storage import dataset_path, run_dir
+from ..storage import dataset_file, run_folder
 from .errors import UNEXPECTED_ERROR, ServiceError
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,10 @@ def run_confirm(*, run_id: int, candidate_ids: list[int]) -> None:
     run = Run.objects.select_related("dataset").get(pk=run_id)
     ids = dict(CandidateResult.objects.filter(pk__in=claimed).values_list("name", "pk"))
     try:
-        confirmed = confirm_candidates(
-            dataset_path(run.dataset),
-            run_dir(run),
-            list(ids),
-            options=IngestOptions(**run.dataset.read_options),
-        )
+        with dataset_file(run.dataset) as source, run_folder(run) as folder:
+            confirmed = confirm_candidates(
+                source, folder, list(ids), options=IngestOptions(**run.dataset.read_options)
+            )
     except UserFacingError as exc:
         _confirm_failed(claimed, str(exc))
         return

@@ -12,7 +12,7 @@ from django.core.files.base import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from .. import audit, limits, workflow
+from .. import audit, deployments, limits, workflow
 from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions, remove_normalized
 from ..automl.ingest.limits import ReadAbandoned, guarded
@@ -20,7 +20,7 @@ from ..automl.profile import profile_table
 from ..failures import record_traceback
 from ..models import Dataset
 from ..read_limits import limits_from_settings
-from ..storage import dataset_path, run_dir, stored_file_name, upload_name
+from ..storage import dataset_file, stored_file_name, upload_name
 from .errors import UNEXPECTED_ERROR, ServiceError
 from .files import remove_files, stored_files
 from .runs import run_cancel
@@ -117,15 +117,21 @@ def dataset_create_from_upload(*, owner, path: Path, name: str) -> Dataset:
 def dataset_profile(*, dataset_id: int) -> None:
     """Profile the dataset's file and store the profile and the file's SHA-256, or the
     reason it cannot be read."""
-    from ..automl.fingerprint import file_sha256
-
     claimed = Dataset.objects.filter(
         pk=dataset_id, status__in=[Dataset.Status.UPLOADED, Dataset.Status.PROFILING]
     ).update(status=Dataset.Status.PROFILING, error="")
     if not claimed:
         return
     dataset = Dataset.objects.get(pk=dataset_id)
-    source = dataset_path(dataset)
+    # The Parquet copy profiling writes is stored beside the file for sampling to read.
+    with dataset_file(dataset, store_copies=True) as source:
+        _profile(dataset, source)
+
+
+def _profile(dataset: Dataset, source: Path) -> None:
+    from ..automl.fingerprint import file_sha256
+
+    dataset_id = dataset.pk
     # The read stops within a second once the dataset is deleted (`dataset_delete`).
     wanted = Dataset.objects.filter(pk=dataset_id).exists
     try:
@@ -195,9 +201,10 @@ def dataset_delete(*, dataset: Dataset) -> None:
     for run in runs:
         if run.is_active:
             run_cancel(run=run)
-    folders = [run_dir(run) for run in runs]
-    source = dataset_path(dataset)
-    stored = [(dataset.file.storage, dataset.file.name)] + stored_files(run__dataset=dataset)
+    runs = [run.pk for run in runs]
+    name = dataset.file.name
+    stored = stored_files(run__dataset=dataset)
+    deployments.forget_numbers_of_runs(runs)
     audit.record(audit.AuditEntry.Action.DELETE, user=dataset.owner, target=dataset)
     dataset.delete()
-    transaction.on_commit(lambda: remove_files(folders, source, stored))
+    transaction.on_commit(lambda: remove_files(runs, name, stored))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from django.db import transaction
 
 from .. import audit
 from ..models import CandidateResult, Dataset, Export
-from ..storage import dataset_path, run_dir
+from ..storage import dataset_file, run_folder
 from .errors import ServiceError
 
 
@@ -20,18 +23,26 @@ def export_files(*, candidate: CandidateResult) -> dict[str, str]:
     """The text files of the candidate's export, rendered, for previews."""
     from exporters import render_files
 
-    return render_files(_export_spec(candidate))
+    with _inputs(candidate) as (source, folder):
+        return render_files(_export_spec(candidate, source, folder))
 
 
-def _export_spec(candidate: CandidateResult):
-    from ..automl.export import export_spec, source_file
-
+@contextmanager
+def _inputs(candidate: CandidateResult) -> Iterator[tuple[Path, Path]]:
+    """The dataset's file and the run's folder on this machine (file_store)."""
     if candidate.status != CandidateResult.Status.SUCCEEDED:
         raise ServiceError("Only a trained candidate can be exported.")
+    with dataset_file(candidate.run.dataset) as source, run_folder(candidate.run) as folder:
+        yield source, folder
+
+
+def _export_spec(candidate: CandidateResult, data: Path, folder: Path):
+    from ..automl.export import export_spec, source_file
+
     run = candidate.run
     dataset = run.dataset
     source = source_file(
-        dataset_path(dataset),
+        data,
         name=dataset.name,
         sha256=dataset.sha256,
         size_bytes=dataset.size_bytes or None,
@@ -42,7 +53,7 @@ def _export_spec(candidate: CandidateResult):
         # Profiled before hashes were kept: source_file hashed the file now; keep it.
         Dataset.objects.filter(pk=dataset.pk, sha256="").update(sha256=source.sha256)
     return export_spec(
-        run_dir(run),
+        folder,
         candidate.name,
         params=candidate.params,
         metrics=candidate.metrics,
@@ -61,20 +72,21 @@ def export_build(*, candidate: CandidateResult) -> Export:
     round that improves the model, or other reading options, make a new one)."""
     from exporters import build_bundle
 
-    spec = _export_spec(candidate)
-    digest = _contents_sha256(asdict(spec))
-    stored = candidate.exports.filter(contents_sha256=digest).first()
-    if stored is not None and stored.file.storage.exists(stored.file.name):
-        audit.record(audit.AuditEntry.Action.EXPORT, user=candidate.run.owner, target=stored)
-        return stored
-    run = candidate.run
-    zip_path = run_dir(run) / "exports" / f"promise-run{run.pk}-{candidate.name}.zip"
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    build_bundle(spec, zip_path)
-    export = Export(owner=run.owner, candidate=candidate, contents_sha256=digest)
-    with zip_path.open("rb") as handle:
-        export.file.save(zip_path.name, File(handle), save=True)
-    zip_path.unlink()
+    with _inputs(candidate) as (source, folder):
+        spec = _export_spec(candidate, source, folder)
+        digest = _contents_sha256(asdict(spec))
+        stored = candidate.exports.filter(contents_sha256=digest).first()
+        if stored is not None and stored.file.storage.exists(stored.file.name):
+            audit.record(audit.AuditEntry.Action.EXPORT, user=candidate.run.owner, target=stored)
+            return stored
+        run = candidate.run
+        # Built outside the run's folder, which is not the place of a file being stored.
+        with tempfile.TemporaryDirectory(prefix="promise-export-") as scratch:
+            zip_path = Path(scratch) / f"promise-run{run.pk}-{candidate.name}.zip"
+            build_bundle(spec, zip_path)
+            export = Export(owner=run.owner, candidate=candidate, contents_sha256=digest)
+            with zip_path.open("rb") as handle:
+                export.file.save(zip_path.name, File(handle), save=True)
     audit.record(audit.AuditEntry.Action.EXPORT, user=run.owner, target=export)
     return export
 

@@ -4,15 +4,12 @@ files)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 from django.core.files.storage import Storage
 from django.db import transaction
 
-from .. import audit
-from ..automl.ingest import remove_normalized
+from .. import audit, file_store
 from ..models import BatchPrediction, Export
+from ..storage import dataset_delete_files, run_prefix
 
 
 def stored_files(**candidate_filter) -> list[tuple[Storage, str]]:
@@ -28,14 +25,14 @@ def stored_files(**candidate_filter) -> list[tuple[Storage, str]]:
 
 
 def remove_files(
-    folders: list[Path], source: Path | None, stored: list[tuple[Storage, str]]
+    runs: list[int], dataset_file: str | None, stored: list[tuple[Storage, str]]
 ) -> None:
-    """Remove run folders, an upload with the copies beside it and stored files; called
-    on commit, once the rows that pointed at them are gone."""
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
-    if source is not None:
-        remove_normalized(source)
+    """Remove run folders (by run id), a dataset's file with its Parquet copies and stored
+    files; called on commit, once the rows that pointed at them are gone."""
+    for run_id in runs:
+        file_store.delete_prefix(run_prefix(run_id))
+    if dataset_file:
+        dataset_delete_files(dataset_file)
     for storage, name in stored:
         if name:
             storage.delete(name)

@@ -6,13 +6,14 @@ Training each candidate is in training.py, the second round in second_round.py.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import audit, limits, workflow
+from .. import audit, deployments, limits, workflow
 from ..automl.candidates import CANDIDATES
 from ..automl.discovery import load_search
 from ..automl.errors import UserFacingError
@@ -25,7 +26,7 @@ from ..automl.sampling import STRATEGIES, TIME_BASED
 from ..automl.second_round import ended_early_sentence
 from ..failures import record_traceback
 from ..models import CandidateResult, Dataset, Run
-from ..storage import dataset_path, run_dir
+from ..storage import dataset_file, run_folder
 from .confirmation import run_confirm_best
 from .errors import UNEXPECTED_ERROR, ServiceError
 from .files import remove_files, stored_files
@@ -104,20 +105,8 @@ def run_prepare(*, run_id: int, task_id: str = "") -> None:
         return
     run = Run.objects.select_related("dataset").get(pk=run_id)
     try:
-        plan = prepare_run(
-            dataset_path(run.dataset),
-            run_dir(run),
-            profile=DatasetProfile.from_dict(run.dataset.profile),
-            target=run.target,
-            task=run.task or None,
-            excluded=tuple(run.excluded_columns),
-            max_rows=run.sample_size,
-            seed=run.seed,
-            strategy=run.sample_strategy,
-            time_column=run.time_column or None,
-            options=IngestOptions(**run.dataset.read_options),
-            metric=run.metric or None,
-        )
+        with dataset_file(run.dataset) as source, run_folder(run) as folder:
+            plan = _prepare(run, source, folder)
     except UserFacingError as exc:
         run_fail(run_id=run_id, message=str(exc))
         return
@@ -136,6 +125,23 @@ def run_prepare(*, run_id: int, task_id: str = "") -> None:
     )
 
 
+def _prepare(run: Run, source: Path, folder: Path):
+    return prepare_run(
+        source,
+        folder,
+        profile=DatasetProfile.from_dict(run.dataset.profile),
+        target=run.target,
+        task=run.task or None,
+        excluded=tuple(run.excluded_columns),
+        max_rows=run.sample_size,
+        seed=run.seed,
+        strategy=run.sample_strategy,
+        time_column=run.time_column or None,
+        options=IngestOptions(**run.dataset.read_options),
+        metric=run.metric or None,
+    )
+
+
 def _second_round_with_ending(run: Run, done: dict) -> dict | None:
     """The run's second-round record, with the sentence for a run that ends early
     because the continued searches converged too (automl/second_round.py)."""
@@ -143,7 +149,8 @@ def _second_round_with_ending(run: Run, done: dict) -> dict | None:
     if not record or record.get("sentence") or not record.get("seconds"):
         return record
     try:
-        converged = [load_search(run_dir(run) / "candidates" / n).converged for n in done]
+        with run_folder(run) as folder:
+            converged = [load_search(folder / "candidates" / n).converged for n in done]
     except (OSError, ValueError, TypeError, KeyError):
         return record  # trained before searches were kept
     left = run.time_budget - (timezone.now() - run.started_at).total_seconds()
@@ -298,7 +305,8 @@ def run_delete(*, run: Run) -> None:
     if run.is_active:
         run_cancel(run=run)
     stored = stored_files(run=run)
-    folder = run_dir(run)
+    run_id = run.pk
+    deployments.forget_numbers_of_runs([run_id])
     audit.record(audit.AuditEntry.Action.DELETE, user=run.owner, target=run)
     run.delete()
-    transaction.on_commit(lambda: remove_files([folder], None, stored))
+    transaction.on_commit(lambda: remove_files([run_id], None, stored))

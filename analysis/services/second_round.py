@@ -18,7 +18,7 @@ from ..automl.search import SearchCancelled
 from ..automl.second_round import ROUND_END, FirstRound, plan_second_round
 from ..memory_guard import memory_limit
 from ..models import CandidateResult, Run
-from ..storage import run_dir
+from ..storage import run_folder
 from .runs import run_rank
 from .training import candidate_memory_bytes, finish_requested, outcome_fields, run_training
 
@@ -76,7 +76,8 @@ def _second_round_plan(run: Run) -> dict:
     maximize = higher_is_better(run.metric)
     for candidate in run.candidates.filter(status=CandidateResult.Status.SUCCEEDED):
         try:
-            search = load_search(run_dir(run) / "candidates" / candidate.name)
+            with run_folder(run) as folder:
+                search = load_search(folder / "candidates" / candidate.name)
         except (OSError, ValueError, TypeError, KeyError):
             continue  # trained before searches were kept: it is not continued
         first.append(
@@ -117,9 +118,11 @@ def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
         if candidate.filter(second_round=SecondRound.RUNNING).update(
             second_round=SecondRound.STOPPED
         ):
-            discard_extension(run_dir(run), name)
+            with run_folder(run) as folder:
+                discard_extension(folder, name)
         elif candidate.filter(second_round=SecondRound.IMPROVED).exists():
-            adopt_extension(run_dir(run), name)
+            with run_folder(run) as folder:
+                adopt_extension(folder, name)
         return
     ends_at = datetime.fromisoformat(run.second_round["ends_at"])
     time_limit = min(run.second_round["seconds"][name], (ends_at - timezone.now()).total_seconds())
@@ -130,9 +133,10 @@ def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
         return
     max_bytes = candidate_memory_bytes()
     try:
-        with memory_limit(max_bytes, lambda rss: running.update(second_round=SecondRound.STOPPED)):
+        stopped = lambda rss: running.update(second_round=SecondRound.STOPPED)  # noqa: E731
+        with memory_limit(max_bytes, stopped), run_folder(run) as folder:
             extension = extend_candidate(
-                run_dir(run),
+                folder,
                 RunPlan.from_dict(run.plan),
                 name,
                 time_limit=time_limit,
@@ -146,7 +150,8 @@ def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
     except Exception:  # SoftTimeLimitExceeded too
         log.exception("The second round of %s in run %s failed", name, run_id)
         running.update(second_round=SecondRound.STOPPED)
-        discard_extension(run_dir(run), name)
+        with run_folder(run) as folder:
+            discard_extension(folder, name)
         return
     outcome = extension.outcome
     if outcome is None:
@@ -160,7 +165,8 @@ def candidate_extend(*, run_id: int, name: str, task_id: str = "") -> None:
     improved = running.update(
         second_round=SecondRound.IMPROVED, best_score=outcome.cv_mean, **outcome_fields(outcome)
     )
-    if improved:
-        adopt_extension(run_dir(run), name)
-    else:  # a copy of this task stopped it meanwhile: the first round's model stays
-        discard_extension(run_dir(run), name)
+    with run_folder(run) as folder:
+        if improved:
+            adopt_extension(folder, name)
+        else:  # a copy of this task stopped it meanwhile: the first round's model stays
+            discard_extension(folder, name)

@@ -19,7 +19,7 @@ from ..failures import record_traceback
 from ..leases import LeaseHeld, claimable, lease_expiry, lease_renewed, seconds_held
 from ..memory_guard import default_limit_bytes, memory_limit
 from ..models import CandidateResult, Run
-from ..storage import run_dir
+from ..storage import run_folder, stored_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,13 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "", hostname: str 
         run_id=run_id, name=name, worker_task_id=task_id, started_at=now
     )
     try:
-        with memory_limit(max_bytes, out_of_memory), lease_renewed(claim):
+        with (
+            memory_limit(max_bytes, out_of_memory),
+            lease_renewed(claim),
+            run_folder(run) as folder,
+        ):
             outcome = train_candidate(
-                run_dir(run),
+                folder,
                 RunPlan.from_dict(run.plan),
                 name,
                 time_limit=time_limit,
@@ -113,7 +117,7 @@ def candidate_train(*, run_id: int, name: str, task_id: str = "", hostname: str 
         run_id=run_id, name=name, status=CandidateResult.Status.RUNNING
     ).update(
         status=CandidateResult.Status.SUCCEEDED,
-        model_dir=outcome.model_dir,
+        model_dir=stored_model_dir(run, folder, outcome.model_dir),
         **outcome_fields(outcome),
     )
 
