@@ -59,4 +59,3 @@ def test_a_model_trained_again_ships_its_new_files_only(tmp_path):
 
     assert after != before
     assert [path.name for path in tmp_path.glob("export-*")] == [after.name]
-
