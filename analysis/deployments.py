@@ -209,10 +209,25 @@ def _record(deployment: Deployment, *, by, created: bool) -> DeploymentChange:
     )
 
 
+@transaction.atomic
 def deployment_delete(*, deployment: Deployment) -> None:
-    deployment_id = deployment.pk
+    forget_numbers_on_commit([deployment.pk])
     deployment.delete()
-    deployment_metrics.forget(deployment_id)
+
+
+def forget_numbers_on_commit(deployment_ids: list[int]) -> None:
+    """Drop these deployments' numbers in Redis once their deletion is committed (a rolled
+    back deletion keeps them; left behind, a new deployment could never reuse the id's
+    keys, but they would stay in Redis for ever)."""
+    if deployment_ids:
+        transaction.on_commit(lambda: [deployment_metrics.forget(pk) for pk in deployment_ids])
+
+
+def forget_numbers_of_runs(run_ids: list[int]) -> None:
+    """Before these runs are deleted: their candidates' deployments go with them (cascade),
+    and so, on commit, do the deployments' numbers."""
+    pair = models.Q(champion__run__in=run_ids) | models.Q(challenger__run__in=run_ids)
+    forget_numbers_on_commit(list(Deployment.objects.filter(pair).values_list("pk", flat=True)))
 
 
 def deployments_of(user):

@@ -166,12 +166,15 @@ def test_the_list_has_the_owners_deployments_a_page_at_a_time(owner_client, outs
     assert outsider_client.get(reverse("api_deployments")).json()["count"] == 0
 
 
-def test_delete_removes_the_deployment_and_its_numbers(owner_client, pair):
+def test_delete_removes_the_deployment_and_its_numbers(
+    owner_client, pair, django_capture_on_commit_callbacks
+):
     champion, challenger, rows = pair
     deployment = create(owner_client, champion, challenger)
     predict(owner_client, deployment["id"], rows[:2])
     url = reverse("api_deployment_detail", args=[deployment["id"]])
-    assert owner_client.delete(url).status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner_client.delete(url).status_code == 204
     assert owner_client.get(url).status_code == 404
     r = serving_metrics_client()
     assert not list(r.scan_iter(match=f"serving:deployment:{deployment['id']}:*"))
