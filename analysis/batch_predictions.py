@@ -60,6 +60,13 @@ class BatchPrediction(models.Model):
             return 100
         return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
+    # By column name: PostgreSQL's jsonb does not keep a stored object's key order.
+    def unseen_by_column(self) -> list[tuple[str, list[str]]]:
+        return sorted(self.unseen_categories.items())
+
+    def error_fields_by_column(self) -> list[tuple[str, list[str]]]:
+        return sorted(self.error_fields.items())
+
     def result_name(self) -> str:
         stem = self.name.rsplit(".", 1)[0] or "records"
         return f"{stem}-predictions.csv"

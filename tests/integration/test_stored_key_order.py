@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from analysis.automl.metrics import METRIC_LABELS
-from analysis.models import CandidateResult, Dataset, Run
+from analysis.models import BatchPrediction, CandidateResult, Dataset, Run
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +39,19 @@ def test_it_lists_other_metrics_and_parameters_in_one_order(owner_client, run):
     cells = re.findall(r'<td class="num fold" data-value="([^"]*)"', page)
     assert cells.index("0.7") < cells.index("0.3")  # f1_macro's cell, then log_loss's
     assert "Parameters: max_depth=4, n_estimators=100" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "field", "listed"),
+    [("succeeded", "unseen_categories", "file-unseen"), ("failed", "error_fields", "file-fields")],
+)
+def test_a_scored_files_columns_are_listed_by_name(owner_client, run, status, field, listed):
+    # Neither by name nor by length (jsonb's order).
+    written = {"zone": ["z1"], "amount_band": ["huge"], "city": ["Oslo"]}
+    batch = BatchPrediction.objects.create(
+        owner=run.owner, candidate=run.candidates.get(), name="in.csv", status=status,
+        rows_total=3, error="Some records do not fit the model.", **{field: written},
+    )  # fmt: skip
+    page = owner_client.get(reverse("prediction_file_page", args=[batch.pk])).content.decode()
+    shown = page[page.index(f'data-testid="{listed}"') :]
+    assert shown.index("amount_band") < shown.index("city") < shown.index("zone")
