@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import SCREENSHOTS
-from tests.e2e.readable import HEIGHT, WIDTHS, scrolls_sideways
+from tests.e2e.readable import WIDTHS, resize, scrolls_sideways
 from tests.e2e.test_accessibility import severe_violations, trained_model  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,14 +27,13 @@ def test_the_prediction_page_draws_the_waterfall(signed_in, trained_model):  # n
     found, paths = {}, []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": HEIGHT[width]})
-        page.wait_for_timeout(800)  # plotly redraws the chart for the new width
+        resize(page, width)  # and wait for plotly.js to redraw for it
         box = chart.locator(".main-svg").first.bounding_box()
         # the chart fills the card's width and stays on screen
         assert box["x"] >= 0 and width * 0.6 <= box["x"] + box["width"] <= width, (width, box)
         if problems := severe_violations(page):
             found[width] = problems
-        # taken here rather than by `shoot`, which does not wait for plotly's redraw
+        # taken here rather than by `shoot`: the accessibility check runs at each width too
         paths.append(SCREENSHOTS / f"prediction-waterfall-{width}.png")
         page.screenshot(path=paths[-1], full_page=True, animations="disabled")
         assert scrolls_sideways(page.locator("html")) <= 0

@@ -14,7 +14,7 @@ from analysis.models import CandidateResult, Dataset, Run
 from analysis.storage import dataset_path, run_dir
 from tests.conftest import churn_frame
 from tests.e2e.conftest import SCREENSHOTS
-from tests.e2e.readable import HEIGHT, WIDTHS, scrolls_sideways
+from tests.e2e.readable import WIDTHS, resize, scrolls_sideways
 from tests.e2e.test_accessibility import severe_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,8 +51,7 @@ def check_chart(page, chart, name: str) -> list:
     found, paths = {}, []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": HEIGHT[width]})
-        page.wait_for_timeout(800)  # plotly redraws for the new width
+        resize(page, width)  # and wait for plotly.js to redraw for it
         chart.scroll_into_view_if_needed()
         expect(chart.locator(".main-svg").first).to_be_visible(timeout=15_000)
         box = chart.locator(".main-svg").first.bounding_box()
