@@ -151,6 +151,22 @@ def signed_in(app_page, django_user_model, live_server):
 
 
 @pytest.fixture
+def grace_run(signed_in, django_user_model):
+    """A succeeded run of the signed-in user's on a ready two-column table (x, y), without
+    models: each test adds the ones it deploys or scores."""
+    from django.core.files.base import ContentFile
+
+    from analysis.models import Dataset, Run
+
+    owner = django_user_model.objects.get(username="grace")
+    dataset = Dataset(owner=owner, name="table.csv", status=Dataset.Status.READY)
+    dataset.file.save("table.csv", ContentFile(b"x,y\n1,2\n"), save=False)
+    dataset.profile = {"rows": 1, "columns": [{"name": "x"}, {"name": "y"}], "preview": []}
+    dataset.save()
+    return Run.objects.create(owner=owner, dataset=dataset, target="y", status="succeeded")
+
+
+@pytest.fixture
 def stored_run(django_user_model):
     """A finished regression run of two models with raw floats, long parameter values and
     every metric, stored as a worker would leave it (no training)."""

@@ -6,7 +6,6 @@ from playwright.sync_api import expect
 
 from analysis import deployment_metrics, deployment_serving
 from analysis.deployments import Deployment
-from analysis.models import Dataset, Run
 from tests.e2e.readable import shots
 from tests.unit import deployment_world as world
 from tests.unit.deployment_world import candidate
@@ -17,17 +16,9 @@ saved_models = world.saved_models  # the session's two trained models
 
 
 def test_deploy_from_the_comparison_page_then_promote_and_roll_back(
-    signed_in, django_user_model, saved_models, tmp_path
+    signed_in, grace_run, saved_models, tmp_path
 ):
-    from django.core.files.base import ContentFile
-
-    page = signed_in
-    owner = django_user_model.objects.get(username="grace")
-    dataset = Dataset(owner=owner, name="table.csv", status=Dataset.Status.READY)
-    dataset.file.save("table.csv", ContentFile(b"x,y\n1,2\n"), save=False)
-    dataset.profile = {"rows": 1, "columns": [{"name": "x"}, {"name": "y"}], "preview": []}
-    dataset.save()
-    run = Run.objects.create(owner=owner, dataset=dataset, target="y", status="succeeded")
+    page, run = signed_in, grace_run
     candidate(run, saved_models["decision_tree"][0], "decision_tree")
     candidate(run, saved_models["linear"][0], "linear")
     rows = saved_models["decision_tree"][1]

@@ -7,7 +7,6 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from analysis.models import Dataset, Run
 from tests.e2e.readable import shots
 from tests.unit.test_serving import make_candidate, save_model
 
@@ -15,19 +14,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_file_is_scored_from_the_prediction_page_and_downloaded(
-    celery_worker, signed_in, django_user_model, tmp_path
+    celery_worker, signed_in, grace_run, tmp_path
 ):
-    from django.core.files.base import ContentFile
-
     page = signed_in
-    owner = django_user_model.objects.get(username="grace")
-    dataset = Dataset(owner=owner, name="table.csv", status=Dataset.Status.READY)
-    dataset.file.save("table.csv", ContentFile(b"x,y\n1,2\n"), save=False)
-    dataset.profile = {"rows": 1, "columns": [{"name": "x"}, {"name": "y"}], "preview": []}
-    dataset.save()
-    run = Run.objects.create(owner=owner, dataset=dataset, target="y", status="succeeded")
     model, holdout = save_model(tmp_path / "tree", "decision_tree", "binary")
-    candidate = make_candidate(run, tmp_path / "tree")
+    candidate = make_candidate(grace_run, tmp_path / "tree")
     frame = holdout.head(25).reset_index(drop=True)
     frame.insert(0, "ref", ["=1+1"] + [f"r{i}" for i in range(1, 25)])
     upload = tmp_path / "records.csv"
