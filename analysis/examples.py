@@ -1,6 +1,6 @@
 """Example datasets for a first try, from the tables that scikit-learn ships (no download).
 
-Each is written once as a CSV under MEDIA_ROOT/examples/ with readable class names and a
+Each is written once as a CSV under FILE_CACHE_DIR/examples/ with readable class names and a
 named target column, then stored for the user like any upload.
 """
 
@@ -50,7 +50,8 @@ def example_csv(example: Example) -> Path:
     """The example as a CSV file on disk, written on first use."""
     from sklearn import datasets
 
-    path = Path(settings.MEDIA_ROOT) / "examples" / example.filename
+    # A source to store a dataset from, not a stored file: beside the workers' cache.
+    path = Path(settings.FILE_CACHE_DIR) / "examples" / example.filename
     if path.exists():
         return path
     bunch = getattr(datasets, example.loader)(as_frame=True)

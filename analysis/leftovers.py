@@ -32,6 +32,7 @@ from . import file_store
 from .automl.ingest.scratch import PARTIAL_SUFFIX, partial_owner, writer_is_gone
 from .models import BatchPrediction, Dataset, Export, Run
 from .storage import run_prefix
+from .uploads import uploads_dir
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,10 @@ def stale_partials(*, now: float | None = None) -> list[Leftover]:
 def orphan_files(*, now: float | None = None) -> list[Leftover]:
     """Files under MEDIA_ROOT that no row points to, untouched for STALE_SECONDS.
 
+    Local storage only so far: with S3 (file_store) MEDIA_ROOT is absent and nothing is
+    found here; deleting rows deletes their objects, and rows missing their objects are
+    found by `rows_missing_files`.
+
     The age spares a file whose row is not committed yet: an upload is moved into place
     inside the transaction that creates its dataset, and is invisible here until then.
     """
@@ -123,7 +128,7 @@ def orphan_files(*, now: float | None = None) -> list[Leftover]:
         for path in predictions.rglob("*"):
             if path.is_file() and str(path) not in scored:
                 found.append(Leftover(path, _size(path), "a scored file whose job is gone"))
-    uploads = media / "uploads"
+    uploads = uploads_dir()
     if uploads.is_dir():
         users = {str(pk) for pk in get_user_model().objects.values_list("pk", flat=True)}
         for path in uploads.iterdir():
