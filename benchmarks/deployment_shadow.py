@@ -3,8 +3,9 @@ alone (split 0) against the champion with the challenger shadowed on every reque
 
     .venv/bin/python benchmarks/deployment_shadow.py [--seconds 10] [--var DIR]
 
-The models, the user and gunicorn are benchmarks/serving.py's (production settings, 2
-gthread workers of 4 threads). The champion is the decision tree; the challengers are the
+The models and the user are benchmarks/serving.py's; gunicorn is serving_server.py's
+(production settings, 2 gthread workers of 4 threads); the 8 clients are serving_load.py's
+client processes, unpaced. The champion is the decision tree; the challengers are the
 random forest and the LSTM (the slowest to answer). Requests are one uncached row to
 POST /api/deployments/<id>/predict/, for `--seconds` per scenario:
 - 1_client_interleaved: one kept-alive client alternating between a deployment rolled
@@ -23,7 +24,6 @@ import http.client
 import itertools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,15 +33,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.serving import (  # noqa: E402
-    ROOT,
-    drive,
-    free_port,
-    prepare,
-    server_env,
-    wait_until_up,
-    warm_up,
-)
+from benchmarks.serving import prepare  # noqa: E402
+from benchmarks.serving_load import drive, warm_up  # noqa: E402
+from benchmarks.serving_server import gunicorn  # noqa: E402
 
 CHALLENGERS = ("random_forest", "lstm")
 
@@ -76,31 +70,20 @@ def main() -> None:
             challenger=CandidateResult.objects.get(pk=ids["linear"]),
         ).pk
     )
-    port = free_port()
-    log = (var / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "promise.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "2",
-            "--threads", "4", "--keep-alive", "5", "--no-control-socket",
-        ],
-        cwd=ROOT, env=server_env(var), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
     counter = itertools.count()
     result = {}
-    try:
-        wait_until_up(port, server, var)
+    with gunicorn(var) as server:
+        port = server.port
         for name, deployment in made.items():
             path = f"/api/deployments/{deployment.pk}/predict/"
 
-            def uncached(path=path):
-                n = next(counter)
+            def uncached(n, path=path):
                 row = {**records[n % len(records)], "amount": 500 + n * 1e-3}
                 return "POST", path, json.dumps({"rows": [row]})
 
             for arm in ("champion", "challenger"):  # every process loads both models
                 body = json.dumps({"rows": records[:1], "arm": arm})
-                warm_up(port, key, lambda p=path, b=body: ("POST", p, b), 8)
+                warm_up(port, key, lambda n, p=path, b=body: ("POST", p, b), 8)
             deployments.deployment_change(deployment=deployment, by=owner, mode="shadow")
             before = deployment_metrics.summary(deployment.pk)
             result[name] = {"1_client_interleaved": interleaved(
@@ -109,9 +92,9 @@ def main() -> None:
             deployments.deployment_change(
                 deployment=deployment, by=owner, mode="split", challenger_percent=0
             )
-            alone = drive(port, key, uncached, 8, args.seconds)
+            alone = drive(port, key, uncached, clients=8, seconds=args.seconds)
             deployments.deployment_change(deployment=deployment, by=owner, mode="shadow")
-            shadow = drive(port, key, uncached, 8, args.seconds)
+            shadow = drive(port, key, uncached, clients=8, seconds=args.seconds)
             after, waited = _drained(deployment.pk)
             result[name]["8_clients"] = {"alone": alone, "shadow": shadow}
             result[name]["side_calls"] = {
@@ -122,14 +105,6 @@ def main() -> None:
             }
         result["load_average"] = [round(v, 2) for v in os.getloadavg()]
         print(json.dumps(result, indent=2))
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a busy machine: kept-alive threads linger
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def interleaved(port: int, key: str, paths: dict, records, counter, seconds: float) -> dict:

@@ -1,63 +1,70 @@
-"""Serving benchmark: prediction latency and throughput under gunicorn, per family.
+"""Serving benchmark: prediction latency at a stated rate under gunicorn, per family.
 
-    .venv/bin/python benchmarks/serving.py [--seconds 15] [--clients 8] [--var DIR]
+    .venv/bin/python benchmarks/serving.py [--seconds 15] [--clients 8] [--batch-rate 4]
+        [--families linear,...] [--var DIR]
 
 1. In a var folder of its own (SQLite; Redis at REDIS_URL, its serving keys cleared): a
    user with an API token, and one model per family fitted on a generated 2,000-row table
    (numbers with gaps, a 4-value and a 40-value category, a yes/no target), saved and
    compiled as training does, each stored as a candidate of one run.
-2. gunicorn as `make run` starts it (2 gthread workers of 4 threads) on 127.0.0.1 with
-   production settings (DEBUG off), plus one reference address: the cheapest
-   authenticated JSON answer of the API (benchmarks/serving_urls.py).
-3. After a warm-up (until every process has the model loaded), for each scenario,
-   `--clients` threads with a kept-alive connection each send requests
-   for `--seconds`: `reference`; then per model `single_uncached` (one row, a different
-   row each time), `single_cached` (one row, always the same) and `batch_1000` (1,000
-   rows, never cached: answers for more than 100 rows are not).
+2. gunicorn as `make run` starts it (benchmarks/serving_server.py: 2 gthread workers of 4
+   threads) on 127.0.0.1 with production settings (DEBUG off), plus one reference address:
+   the cheapest authenticated JSON answer of the API (benchmarks/serving_urls.py).
+3. `--clients` client processes with a kept-alive connection each (serving_load.py:
+   processes, so the clients' own interpreter lock is not counted as server latency).
+
+How the goals are read. With N clients that each wait for their answer (a closed loop),
+mean latency is N / throughput: at 8 clients a P95 of 10 ms would need more than 800
+requests/s, more than the reference view itself gives on 2 cores that it shares with the
+clients. So the goal is read as the issue states it, a latency *at* a rate:
+- reference: unpaced (each client sends as soon as it has its answer); its requests/s is
+  the most the server gives, and the rate the others are paced against;
+- single_uncached (one row, different every time) and single_cached (one row, always the
+  same): first unpaced, whose requests/s is reported as "max_rps"; then paced (open
+  loop: the clients together send at a fixed schedule) at 50% (uncached) or 60% (cached)
+  of the reference's requests/s, "target_rps". Their P50/P95/P99 are those of the paced
+  run, each latency counted from the request's scheduled time, so that a server falling
+  behind shows as latency instead of as fewer requests ("coordinated omission"); "rps"
+  is the rate achieved, below target_rps when the server could not keep up;
+- batch_1000 (1,000 rows, never cached: answers for more than 100 rows are not): paced at
+  `--batch-rate` batches/s for all clients together, 4 by default, i.e. 4,000 records/s
+  or 14 million an hour scored through the API. A product sends batches like these from
+  a scheduled job or a queue consumer; more than that is what file scoring (a worker
+  task) is for. At that rate a batch rarely waits for another, so its latency is what one
+  batch costs, which is what the goal of 50 ms is about.
+"cached": a model's answers go through the Redis prediction cache only when computing
+them costs more than the round trips (analysis/serving.py, SERVING_PREDICTION_CACHE_MIN_MS),
+so for the compiled models single_cached measures the same row computed each time.
+
+Each scenario also gives "server_cpu_ms": gunicorn's processes' CPU time over the scenario
+divided by its requests, a cost per request that other work on the machine changes much
+less than it changes latencies.
 
 One JSON object goes to stdout: {"reference": S, "models": {family: {scenario: S}}}, each S
-being {"p50_ms", "p95_ms", "p99_ms", "rps", "errors"}, and the machine's load average.
+being {"p50_ms", "p95_ms", "p99_ms", "rps", "errors", "requests", "server_cpu_ms"} (with
+"target_rps" and "max_rps" for the single-row scenarios), and the machine's load average.
 """
 
 import argparse
-import http.client
-import itertools
+import functools
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.serving_load import drive, warm_up  # noqa: E402
+from benchmarks.serving_server import ROOT, Server, gunicorn, server_env  # noqa: E402
+
 FAMILIES = ("linear", "decision_tree", "random_forest", "xgboost", "lstm")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def server_env(var: Path) -> dict:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "benchmarks.serving_site",
-        "PROMISE_VAR_DIR": str(var),
-        "MEDIA_ROOT": str(var / "media"),
-        "DEBUG": "false",
-        "SECRET_KEY": "serving-benchmark-" + "x" * 40,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "PROMISE_MANIFEST_STATIC": "false",  # the API serves no static files
-        "PROMISE_API_USER_RATE": "none",
-        "PYTHONPATH": str(ROOT),
-    }
+UNCACHED_SHARE = 0.5  # of the reference's most requests/s: the issue's goals
+CACHED_SHARE = 0.6
+BATCH_RATE = 4.0  # batches of 1,000 rows per second, all clients together
 
 
 def prepare(var: Path) -> tuple[str, dict[str, int], list[dict]]:
@@ -132,129 +139,69 @@ def prepare(var: Path) -> tuple[str, dict[str, int], list[dict]]:
     return key, ids, records
 
 
-def drive(port: int, key: str, requests, clients: int, seconds: float) -> dict:
-    """`clients` threads send `requests()` (method, path, body) until `seconds` pass."""
-    latencies, errors, lock = [], [0], threading.Lock()
-    deadline = time.monotonic() + seconds
-    headers = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
+def measure(server: Server, key: str, request, clients: int, seconds: float, rate=None) -> dict:
+    """drive()'s numbers, with the server's CPU time per request (ms) over the scenario."""
+    cpu = server.cpu_seconds()
+    found = drive(server.port, key, request, clients=clients, seconds=seconds, rate=rate)
+    cpu = server.cpu_seconds() - cpu
+    return {**found, "server_cpu_ms": round(cpu * 1000 / max(found["requests"], 1), 3)}
 
-    def client():
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, failed = [], 0
-        while time.monotonic() < deadline:
-            method, path, body = requests()
-            started = time.perf_counter()
-            try:
-                connection.request(method, path, body=body, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                ok = False
-            mine.append((time.perf_counter() - started) * 1000)
-            failed += not ok
-        connection.close()
-        with lock:
-            latencies.extend(mine)
-            errors[0] += failed
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    p50, p95, p99 = np.percentile(latencies, [50, 95, 99]).round(3).tolist()
-    return {
-        "p50_ms": p50,
-        "p95_ms": p95,
-        "p99_ms": p99,
-        "rps": round(len(latencies) / elapsed, 1),
-        "errors": errors[0],
-    }
+def at_share(server, key, request, share: float, reference_rps: float, args) -> dict:
+    """The scenario paced at `share` of the reference's most requests/s, with its own most
+    (unpaced) requests/s as max_rps."""
+    most = measure(server, key, request, args.clients, args.seconds)
+    target = round(reference_rps * share, 1)
+    paced = measure(server, key, request, args.clients, args.seconds, rate=target)
+    return {**paced, "target_rps": target, "max_rps": most["rps"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--batch-rate", type=float, default=BATCH_RATE)
+    parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--var", type=Path, default=None)
     args = parser.parse_args()
     var = args.var or Path(tempfile.mkdtemp(prefix="promise-serving-bench-"))
     key, ids, records = prepare(var)
-    port = free_port()
-    log = (var / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "promise.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "2",
-            "--threads", "4", "--keep-alive", "5", "--no-control-socket",
-        ],
-        cwd=ROOT, env=server_env(var), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        wait_until_up(port, server, var)
-        counter = itertools.count()
-        warm_up(port, key, lambda: ("GET", "/bench/ping/", None), args.clients)
-        result = {
-            "reference": drive(
-                port, key, lambda: ("GET", "/bench/ping/", None), args.clients, args.seconds
-            ),
-            "models": {},
-        }
-        batch = json.dumps({"rows": (records * 2)[:1000]})
-        one_row = json.dumps({"rows": [records[0]]})
-        for family, pk in ids.items():
-            path = f"/api/candidates/{pk}/predict/"
+    batch = json.dumps({"rows": (records * 2)[:1000]})
+    one_row = json.dumps({"rows": [records[0]]})
 
-            def uncached(path=path):
-                n = next(counter)
+    def ping(n):
+        return "GET", "/bench/ping/", None
+
+    with gunicorn(var) as server:
+        warm_up(server.port, key, ping, args.clients)
+        reference = measure(server, key, ping, args.clients, args.seconds)
+        result = {"reference": reference, "models": {}}
+        for family in args.families.split(","):
+            path = f"/api/candidates/{ids[family]}/predict/"
+
+            def uncached(n, path=path):
                 row = {**records[n % len(records)], "amount": 500 + n * 1e-3}
                 return "POST", path, json.dumps({"rows": [row]})
 
-            def cached(path=path):
+            def cached(n, path=path):
                 return "POST", path, one_row
 
-            warm_up(port, key, uncached, args.clients)
+            def batch_1000(n, path=path):
+                return "POST", path, batch
+
+            warm_up(server.port, key, uncached, args.clients)
+            share = functools.partial(
+                at_share, server, key, reference_rps=reference["rps"], args=args
+            )
             result["models"][family] = {
-                "single_uncached": drive(port, key, uncached, args.clients, args.seconds),
-                "single_cached": drive(port, key, cached, args.clients, args.seconds),
-                "batch_1000": drive(
-                    port, key, lambda p=path: ("POST", p, batch), args.clients, args.seconds
+                "single_uncached": share(uncached, UNCACHED_SHARE),
+                "single_cached": share(cached, CACHED_SHARE),
+                "batch_1000": measure(
+                    server, key, batch_1000, args.clients, args.seconds, rate=args.batch_rate
                 ),
             }
         result["load_average"] = [round(v, 2) for v in os.getloadavg()]
         print(json.dumps(result, indent=2))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
-
-
-def warm_up(port: int, key: str, requests, clients: int) -> None:
-    """Send requests until every web process has the model loaded (no request of a second
-    takes over a second: loading the LSTM's Keras takes seconds), at most 60 s."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if drive(port, key, requests, clients, 1.0)["p99_ms"] < 1000:
-            return
-
-
-def wait_until_up(port: int, server, var: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            break
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    sys.exit(f"gunicorn did not start:\n{(var / 'gunicorn.log').read_text()[-3000:]}")
 
 
 if __name__ == "__main__":
