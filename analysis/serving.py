@@ -8,8 +8,17 @@
   (deleted), and when staff clear the caches: a generation number in Redis, read with
   each request, tells every process.
 - The prediction cache (Redis) keeps each answer for SERVING_PREDICTION_CACHE_SECONDS,
-  keyed by the model, its files' checksum and the request's rows as canonical JSON.
+  keyed by the model, its files' checksum and the request's rows as canonical JSON. It is
+  used only for models whose recent answers took SERVING_PREDICTION_CACHE_MIN_MS or more
+  to compute: a compiled linear model or tree answers one row in a fraction of a
+  millisecond, less than the cache's two round trips to Redis cost (measured with
+  benchmarks/serving.py), so for those the cache would only add latency.
 - All rows of a request go through the model as one batch (compiled.py's fast path).
+- The API finds the candidate asked for through `owned_candidate`, which each process
+  remembers for SERVING_CANDIDATE_SECONDS: a prediction then costs no database query. A
+  candidate's owner never changes, so another user's candidate is always a 404; one that
+  is deleted or retrained is noticed through its files (the model cache's fingerprint)
+  at once, and through the database within SERVING_CANDIDATE_SECONDS.
 - Every request is counted in serving_metrics.
 
 Redis going away costs the prediction cache and the numbers, never a prediction.
@@ -43,6 +52,10 @@ CACHED_ROWS = 100  # answers for more rows than this are not cached
 GENERATION_KEY = "serving:generation"
 PREDICTION_PREFIX = "serving:prediction:"
 FINGERPRINT_FILES = ("model.json", "model.joblib", "compiled.json")
+# The columns of a candidate that predicting reads (the API loads only these: the others
+# hold charts and scores, big JSON that would be read and decoded on every prediction).
+CANDIDATE_FIELDS = ("id", "name", "status", "model_dir")
+REMEMBERED_CANDIDATES = 10_000
 SWEEP_SECONDS = 5.0
 GENERATION_SECONDS = 1.0  # how long a process trusts the generation it last read
 
@@ -60,6 +73,16 @@ class Entry:
     bytes: int
     loaded_at: float
     schema: FeatureSchema | None = None  # read from the model on first use
+    compute_ms: float | None = None  # recent answers' compute time (moving average)
+
+    def worth_caching(self) -> bool:
+        """Whether this model's answers cost more to compute than to fetch from Redis."""
+        least = settings.SERVING_PREDICTION_CACHE_MIN_MS
+        return least <= 0 or (self.compute_ms is not None and self.compute_ms >= least)
+
+    def computed(self, seconds: float) -> None:
+        ms = seconds * 1000
+        self.compute_ms = ms if self.compute_ms is None else 0.8 * self.compute_ms + 0.2 * ms
 
 
 class ModelCache:
@@ -179,6 +202,26 @@ class ModelCache:
 MODELS = ModelCache()
 
 
+_owned: dict[tuple[int, int], tuple[float, CandidateResult]] = {}  # → (until, candidate)
+
+
+def owned_candidate(pk: int, owner) -> CandidateResult | None:
+    """`owner`'s candidate `pk` with the columns predicting reads, or None; remembered by
+    this process for SERVING_CANDIDATE_SECONDS (see the module's docstring)."""
+    key, now, seconds = (pk, owner.pk), time.monotonic(), settings.SERVING_CANDIDATE_SECONDS
+    remembered = _owned.get(key) if seconds > 0 else None
+    if remembered is not None and remembered[0] > now:
+        return remembered[1]
+    candidate = (
+        CandidateResult.objects.only(*CANDIDATE_FIELDS).filter(pk=pk, run__owner=owner).first()
+    )
+    if candidate is not None and seconds > 0:
+        if len(_owned) >= REMEMBERED_CANDIDATES:
+            _owned.clear()
+        _owned[key] = (now + seconds, candidate)
+    return candidate
+
+
 def predict_rows(candidate: CandidateResult, rows: list[dict]) -> dict:
     """Predict for `rows` (column → value); class probabilities come with classification."""
     started = time.perf_counter()
@@ -209,12 +252,16 @@ def _predict(candidate: CandidateResult, rows: list[dict]) -> tuple[dict, bool]:
         raise PredictionError(f"Send at most {MAX_ROWS_PER_REQUEST} rows per request.")
     generation, key = _generation(), None
     entry = MODELS.get(candidate.pk, candidate.model_dir, generation)
-    if len(rows) <= CACHED_ROWS and settings.SERVING_PREDICTION_CACHE_SECONDS > 0:
+    small = len(rows) <= CACHED_ROWS
+    if small and settings.SERVING_PREDICTION_CACHE_SECONDS > 0 and entry.worth_caching():
         key = prediction_key(candidate.pk, entry.checksum, rows)
         cached = _cache_get(key)
         if cached is not None:
             return cached, True
+    started = time.perf_counter()
     result = _answer(candidate, entry.model, rows)
+    if small:  # the cache's choice is for small requests: larger ones are never cached
+        entry.computed(time.perf_counter() - started)
     if key is not None:
         _cache_set(key, result)
     return result, False

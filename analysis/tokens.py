@@ -4,12 +4,21 @@ Only a SHA-256 hash of a token is stored, so a copy of the database cannot be us
 call the API; the token itself is shown once, when it is made. A plain hash is enough
 (unlike for passwords): a token is 256 random bits, which no one can guess from its hash.
 The first characters are kept in clear so that the page can tell the tokens apart.
+
+Each web process remembers the owner of a token it has checked for TOKEN_CACHE_SECONDS
+(PROMISE_TOKEN_CACHE_SECONDS), so that an API call costs no database query: looking the
+token up was most of the cost of a small API answer. So a token revoked, or its owner
+deactivated, is refused at once by the process that revoked it and by every other
+process within TOKEN_CACHE_SECONDS. Only tokens that were valid are remembered, at most
+TOKEN_CACHE_SIZE of them, so a stream of made-up tokens cannot grow the memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,6 +31,7 @@ MAX_TOKENS = 20
 MAX_NAME = 100
 # A token used again within this long does not write its last use again.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+TOKEN_CACHE_SIZE = 10_000
 
 
 class TokenError(Exception):
@@ -78,14 +88,44 @@ def token_revoke(*, owner, token_id: int) -> ApiToken | None:
     token = ApiToken.objects.filter(owner=owner, pk=token_id).first()
     if token is not None:
         token.delete()
+        _forget(token.key_hash)
     return token
 
 
+_checked: dict[str, tuple[float, object]] = {}  # key hash → (valid until, owner)
+_checked_lock = threading.Lock()
+
+
 def token_owner(key: str):
-    """The active user whose token `key` is, or None; notes when the token was used."""
+    """The active user whose token `key` is, or None; notes when the token was used.
+
+    Remembered for TOKEN_CACHE_SECONDS by this process (see the module's docstring)."""
     if not key.startswith(PREFIX) or len(key) > 200:
         return None
-    token = ApiToken.objects.select_related("owner").filter(key_hash=_hash(key)).first()
+    key_hash = _hash(key)
+    now = time.monotonic()
+    remembered = _checked.get(key_hash)
+    if remembered is not None and remembered[0] > now:
+        return remembered[1]
+    owner = _owner_in_database(key_hash)
+    seconds = settings.TOKEN_CACHE_SECONDS
+    with _checked_lock:
+        if owner is None or seconds <= 0:
+            _checked.pop(key_hash, None)
+        else:
+            if len(_checked) >= TOKEN_CACHE_SIZE:
+                _checked.clear()
+            _checked[key_hash] = (now + seconds, owner)
+    return owner
+
+
+def _forget(key_hash: str) -> None:
+    with _checked_lock:
+        _checked.pop(key_hash, None)
+
+
+def _owner_in_database(key_hash: str):
+    token = ApiToken.objects.select_related("owner").filter(key_hash=key_hash).first()
     if token is None or not token.owner.is_active:
         return None
     now = timezone.now()

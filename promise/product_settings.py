@@ -49,3 +49,14 @@ PROMISE_CANDIDATE_MEMORY_MB = int(os.environ.get("PROMISE_CANDIDATE_MEMORY_MB", 
 SERVING_MODEL_CACHE_MB = int(os.environ.get("PROMISE_SERVING_MODEL_CACHE_MB", 512))
 SERVING_PREDICTION_CACHE_SECONDS = int(os.environ.get("PROMISE_PREDICTION_CACHE_SECONDS", 300))
 SERVING_LATENCY_SAMPLES = int(os.environ.get("PROMISE_SERVING_LATENCY_SAMPLES", 1000))
+# Answers come from (and go to) the Redis cache only for a model whose recent answers took
+# at least this many milliseconds to compute: a faster model answers in less time than the
+# round trips to Redis cost (analysis/serving.py). 0: cache every model's answers.
+SERVING_PREDICTION_CACHE_MIN_MS = float(os.environ.get("PROMISE_PREDICTION_CACHE_MIN_MS", 2))
+# Each web process remembers a candidate asked for predictions this many seconds: one
+# deleted is refused by every process within this time (analysis/serving.py).
+SERVING_CANDIDATE_SECONDS = float(os.environ.get("PROMISE_SERVING_CANDIDATE_SECONDS", 5))
+
+# Each web process remembers the owner of an API token it checked this many seconds: a
+# revoked token is refused by every process within this time (analysis/tokens.py).
+TOKEN_CACHE_SECONDS = float(os.environ.get("PROMISE_TOKEN_CACHE_SECONDS", 5))

@@ -45,6 +45,17 @@ os.environ.setdefault("PROMISE_CANDIDATE_LEASE_SECONDS", "12")
 os.environ.setdefault("PROMISE_API_USER_RATE", "1000000/minute")
 os.environ.setdefault("PROMISE_API_ANON_RATE", "1000000/minute")
 
+# The processes the tests start (Celery workers, gunicorn) close their database
+# connections after each request or task: one kept open would stop the test database from
+# being dropped at the end of the session.
+os.environ.setdefault("PROMISE_DB_CONN_MAX_AGE", "0")
+# Every model's answers go through the prediction cache, as the cache's tests expect; the
+# choice by compute time is tested on its own (tests/unit/test_serving.py).
+os.environ.setdefault("PROMISE_PREDICTION_CACHE_MIN_MS", "0")
+# Test databases give a new object an id an earlier test's object had: a candidate
+# remembered by id would be the earlier one (the memory is tested on its own).
+os.environ.setdefault("PROMISE_SERVING_CANDIDATE_SECONDS", "0")
+
 from promise.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

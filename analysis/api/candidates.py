@@ -1,7 +1,7 @@
 """Candidates in the API: one model's detail with its whole-file confirmation, its charts,
 predictions, the code export (files and zip) and confirmation on the whole file."""
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -127,7 +127,9 @@ def predict(request: Request, pk: int) -> Response:
     or probability (decision tree, random forest). The LSTM's are not given
     ("explanations_unavailable" says why).
     """
-    candidate = get_object_or_404(CandidateResult, pk=pk, run__owner=request.user)
+    candidate = serving.owned_candidate(pk, request.user)
+    if candidate is None:
+        raise Http404
     data = json_object(request, ("rows", "row", "explain"))
     if isinstance(data, Response):
         return data

@@ -3,6 +3,8 @@ sent as `Authorization: Token …`, revoked one at a time; session and basic aut
 
 import base64
 import re
+import time
+import types
 
 import pytest
 from django.urls import reverse
@@ -56,6 +58,21 @@ def test_it_refuses_a_revoked_token(owner_client, client, key):
     refused = _get(client, reverse("api_datasets"), key)
     assert refused.status_code == 401
     assert "not valid" in refused.json()["error"]
+
+
+def test_it_remembers_a_checked_token_without_asking_the_database(key, django_assert_num_queries):
+    assert tokens.token_owner(key) is not None
+    with django_assert_num_queries(0):
+        assert tokens.token_owner(key) is not None
+
+
+def test_a_token_deleted_by_another_process_is_refused_within_the_cache_time(key, monkeypatch):
+    assert tokens.token_owner(key) is not None
+    ApiToken.objects.all().delete()  # elsewhere: this process's memory is not told
+    assert tokens.token_owner(key) is not None
+    later = time.monotonic() + tokens.settings.TOKEN_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(tokens, "time", types.SimpleNamespace(monotonic=lambda: later))
+    assert tokens.token_owner(key) is None
 
 
 def test_it_revokes_only_the_chosen_token(owner_client, client, key):

@@ -117,6 +117,33 @@ def test_no_ttl_caches_nothing(tree, settings):
     assert not list(redis.Redis.from_url(settings.REDIS_URL).scan_iter(match="serving:pred*"))
 
 
+def test_a_fast_models_answers_do_not_go_through_redis(tree, settings):
+    candidate, _, holdout = tree
+    settings.SERVING_PREDICTION_CACHE_MIN_MS = 60_000  # no model here takes a minute
+    for _ in range(3):
+        serving.predict_rows(candidate, rows_of(holdout))
+    assert serving_metrics.summary()["models"][0]["cache_hits"] == 0
+    assert not list(redis.Redis.from_url(settings.REDIS_URL).scan_iter(match="serving:pred*"))
+
+
+def test_a_slow_models_answers_are_cached_once_its_compute_time_is_known(tree, settings):
+    candidate, _, holdout = tree
+    settings.SERVING_PREDICTION_CACHE_MIN_MS = 1e-6  # every model is slower than this
+    for _ in range(3):  # computed (time unknown); computed and cached; from the cache
+        serving.predict_rows(candidate, rows_of(holdout))
+    assert serving_metrics.summary()["models"][0]["cache_hits"] == 1
+
+
+def test_a_candidate_is_remembered_for_its_owner_only(tree, settings, outsider, monkeypatch):
+    candidate = tree[0]
+    monkeypatch.setattr(serving, "_owned", {})
+    settings.SERVING_CANDIDATE_SECONDS = 60
+    assert serving.owned_candidate(candidate.pk, candidate.run.owner) == candidate
+    CandidateResult.objects.filter(pk=candidate.pk).delete()  # elsewhere: not told
+    assert serving.owned_candidate(candidate.pk, candidate.run.owner) == candidate
+    assert serving.owned_candidate(candidate.pk, outsider) is None
+
+
 def test_a_retrained_model_is_loaded_again_and_its_old_answers_are_not_used(tree):
     candidate, _, holdout = tree
     before = serving.predict_rows(candidate, rows_of(holdout, 20))
