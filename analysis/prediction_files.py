@@ -4,14 +4,14 @@ worker) check and score it; see analysis/batch_predictions.py for what the user 
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, serving, workflow
+from . import audit, file_store, serving, workflow
 from .batch_predictions import BatchPrediction, BatchRefused
 from .batch_scoring import read_header, score_file
 from .models import CandidateResult
@@ -42,7 +42,8 @@ def batch_prediction_create(*, candidate: CandidateResult, upload) -> BatchPredi
     batch.name = upload_name(getattr(upload, "name", ""))
     batch.input_file.save(stored_file_name(batch.name), File(upload), save=False)
     try:
-        read_header(Path(batch.input_file.path), schema)
+        with file_store.local_copy(batch.input_file.name) as path:
+            read_header(path, schema)
     except BatchRefused:
         batch.input_file.delete(save=False)
         raise
@@ -62,27 +63,28 @@ def batch_prediction_score(*, batch_id: int) -> None:
     if not claimed:
         return
     batch = BatchPrediction.objects.select_related("candidate").get(pk=batch_id)
-    out = Path(settings.MEDIA_ROOT) / "predictions" / "work" / f"{batch.pk}.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        summary = score_file(
-            batch.candidate,
-            Path(batch.input_file.path),
-            out,
-            progress=lambda done, total: BatchPrediction.objects.filter(pk=batch_id).update(
-                rows_done=done, rows_total=total
-            ),
-        )
-    except (BatchRefused, serving.PredictionError) as exc:
-        _fail(batch, getattr(exc, "sentence", str(exc)), getattr(exc, "fields", {}))
-        return
-    except Exception:
-        log.exception("scoring file %s failed", batch_id)
-        _fail(batch, "Scoring the file failed on the server; it was logged. Try again.", {})
-        return
-    with out.open("rb") as handle:
-        batch.result_file.save(batch.result_name(), File(handle), save=False)
-    out.unlink(missing_ok=True)
+    # The scored copy is written in a scratch folder of this worker, then stored.
+    with tempfile.TemporaryDirectory(prefix="promise-scoring-") as scratch:
+        out = Path(scratch) / f"{batch.pk}.csv"
+        try:
+            with file_store.local_copy(batch.input_file.name) as source:
+                summary = score_file(
+                    batch.candidate,
+                    source,
+                    out,
+                    progress=lambda done, total: BatchPrediction.objects.filter(pk=batch_id).update(
+                        rows_done=done, rows_total=total
+                    ),
+                )
+        except (BatchRefused, serving.PredictionError) as exc:
+            _fail(batch, getattr(exc, "sentence", str(exc)), getattr(exc, "fields", {}))
+            return
+        except Exception:
+            log.exception("scoring file %s failed", batch_id)
+            _fail(batch, "Scoring the file failed on the server; it was logged. Try again.", {})
+            return
+        with out.open("rb") as handle:
+            batch.result_file.save(batch.result_name(), File(handle), save=False)
     BatchPrediction.objects.filter(pk=batch_id).update(
         status=BatchPrediction.Status.SUCCEEDED,
         result_file=batch.result_file.name,
