@@ -5,10 +5,10 @@ Partial files: whatever is being written is named ``….<host>-<pid>.partial``
 those of dead processes of its machine when it starts (Celery's ``worker_ready``); those
 of other machines, or older than STALE_SECONDS whoever wrote them, go too.
 
-Orphans both ways, for ``manage.py cleanup``: files under MEDIA_ROOT that no row points
-to (an upload whose dataset is gone, a Parquet copy whose upload is gone, a run's folder
-whose run is gone, an export or scored file whose row is gone, the unfinished uploads of
-a deleted user), and rows whose files are gone (a dataset or export whose file is
+Orphans both ways, for ``manage.py cleanup``: stored files (under MEDIA_ROOT, or in the
+bucket on S3) that no row points to (an upload whose dataset is gone, a Parquet copy
+whose upload is gone, a run's folder whose run is gone, an export or scored file whose
+row is gone, the unfinished uploads of a deleted user), and rows whose files are gone (a dataset or export whose file is
 missing, a scored file's job, a sampled run whose folder is gone). Those rows are
 deleted through the delete services, so what is left of their files goes too; nothing
 is deleted when MEDIA_ROOT itself is missing (an unmounted disk is not a loss of files).
@@ -17,13 +17,14 @@ is deleted when MEDIA_ROOT itself is missing (an unmounted disk is not a loss of
 from __future__ import annotations
 
 import logging
+import posixpath
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -45,9 +46,10 @@ _COPY_NAME = re.compile(r"^\.(?P<source>.+)\.[0-9a-f]{12}\.parquet$")
 
 @dataclass(frozen=True)
 class Leftover:
-    path: Path
+    path: Path  # on object storage: the stored name (a PurePosixPath)
     bytes: int
     why: str
+    stored: bool = False
 
 
 def _size(path: Path) -> int:
@@ -88,15 +90,15 @@ def stale_partials(*, now: float | None = None) -> list[Leftover]:
 def orphan_files(*, now: float | None = None) -> list[Leftover]:
     """Files under MEDIA_ROOT that no row points to, untouched for STALE_SECONDS.
 
-    Local storage only so far: with S3 (file_store) MEDIA_ROOT is absent and nothing is
-    found here; deleting rows deletes their objects, and rows missing their objects are
-    found by `rows_missing_files`.
+    On object storage (S3) the same rules walk the stored names (`_stored_orphans`).
 
     The age spares a file whose row is not committed yet: an upload is moved into place
     inside the transaction that creates its dataset, and is invisible here until then.
     """
-    media = Path(settings.MEDIA_ROOT)
     now = time.time() if now is None else now
+    if not file_store.is_local():
+        return _stored_orphans(now)
+    media = Path(settings.MEDIA_ROOT)
     found = []
     known = {
         str(media / name)
@@ -141,6 +143,53 @@ def orphan_files(*, now: float | None = None) -> list[Leftover]:
             if path.is_dir() and path.name not in alive:
                 found.append(Leftover(path, _size(path), "the folder of a deleted run"))
     return [leftover for leftover in found if _untouched(leftover.path, now)]
+
+
+_STORED_KINDS = (
+    ("datasets", "an upload whose dataset is gone"),
+    ("exports", "an export whose row is gone"),
+    ("predictions", "a scored file whose job is gone"),
+)
+
+
+def _stored_orphans(now: float) -> list[Leftover]:
+    """`orphan_files` on object storage: stored names no row points to, and run
+    folders (prefixes) of deleted runs, whose newest object is older than STALE_SECONDS."""
+    store = file_store.storage()
+    known = {
+        name
+        for model, fields in ((Dataset, ("file",)), (Export, ("file",)),
+                              (BatchPrediction, ("input_file", "result_file")))
+        for field in fields
+        for name in model.objects.exclude(**{field: ""}).values_list(field, flat=True)
+    }  # fmt: skip
+    found = []
+    for prefix, why in _STORED_KINDS:
+        for name in file_store.walk(prefix):
+            if name in known or name.endswith(PARTIAL_SUFFIX):
+                continue
+            folder, base = posixpath.split(name)
+            if prefix == "datasets" and (copy := _COPY_NAME.match(base)):
+                if store.exists(f"{folder}/{copy['source']}"):
+                    continue
+                found.append(_stored([name], "a Parquet copy of a deleted upload"))
+            else:
+                found.append(_stored([name], why))
+    alive = {str(pk) for pk in Run.objects.values_list("pk", flat=True)}
+    for run in store.listdir("runs")[0]:
+        if run not in alive:
+            names = list(file_store.walk(f"runs/{run}"))
+            found.append(_stored(names, "the folder of a deleted run", f"runs/{run}"))
+    return [leftover for leftover, newest in found if now - newest > STALE_SECONDS]
+
+
+def _stored(names: list[str], why: str, prefix: str = "") -> tuple[Leftover, float]:
+    """A leftover of stored names (one file, or a run's folder), with its newest time."""
+    store = file_store.storage()
+    size = sum(store.size(name) for name in names)
+    newest = max((store.get_modified_time(name).timestamp() for name in names), default=0.0)
+    path = PurePosixPath(prefix or names[0])
+    return Leftover(path, size, why, stored=True), newest
 
 
 def _untouched(path: Path, now: float) -> bool:
@@ -210,6 +259,11 @@ def remove(leftovers: list[Leftover]) -> int:
     """Remove the leftovers; the bytes freed."""
     freed = 0
     for leftover in leftovers:
+        if leftover.stored:
+            file_store.storage().delete(str(leftover.path))  # a file; nothing for a folder
+            file_store.delete_prefix(str(leftover.path))  # a run's folder
+            freed += leftover.bytes
+            continue
         try:
             if leftover.path.is_dir():
                 shutil.rmtree(leftover.path)

@@ -4,6 +4,7 @@ nothing is written under MEDIA_ROOT."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,25 @@ def test_delete_prefix_removes_every_object_under_it(bucket):
         file_store.storage().save(name, ContentFile(b"x"))
     file_store.delete_prefix("runs/9")
     assert _keys(bucket) == {"runs/90/a"}
+
+
+@pytest.mark.django_db
+def test_cleanup_finds_stored_files_no_row_points_to_and_removes_them(bucket, owner):
+    from analysis import leftovers
+    from analysis.models import Dataset
+
+    store = file_store.storage()
+    dataset = Dataset(owner=owner, name="kept.csv", status="ready")
+    dataset.file.save("kept.csv", ContentFile(b"a\n1\n"), save=True)
+    for name in ("datasets/0/gone.csv", "exports/gone.zip", "runs/424242/plan.json"):
+        store.save(name, ContentFile(b"x"))
+    later = time.time() + 2 * leftovers.STALE_SECONDS
+    assert leftovers.orphan_files() == []  # too recent: their rows may not be committed yet
+    found = leftovers.orphan_files(now=later)
+    assert sorted(str(f.path) for f in found) == [
+        "datasets/0/gone.csv",
+        "exports/gone.zip",
+        "runs/424242",
+    ]
+    leftovers.remove(found)
+    assert _keys(bucket) == {dataset.file.name}
