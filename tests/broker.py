@@ -185,9 +185,11 @@ def celery_app_on(url: str):
     """This process's Celery app sends to `url` (and reads results there) inside the block;
     afterwards it is as before: the same configuration (set or read from Django's
     settings), no connection to `url` left open, fresh connections to its own broker."""
+    # Read first: it loads the configuration, and until then `changes` is a pending
+    # object whose updates the app never sees (a process's first block pointed nowhere).
+    before = app.conf.broker_url
     changes = app.conf.changes
     saved = {key: changes[key] for key in _ADDRESSES if key in changes}
-    before = app.conf.broker_url
     changes.update(dict.fromkeys(_ADDRESSES, url))
     _forget_connections()
     try:

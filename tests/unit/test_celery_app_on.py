@@ -2,7 +2,11 @@
 Redis; afterwards it is as it was, with nothing left on the Redis it left (a later test in
 the same process must not depend on which test ran before it)."""
 
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import redis
@@ -13,6 +17,7 @@ from promise.celery import app
 from tests.broker import PrivateRedis, celery_app_on
 
 QUEUE = "celery-app-on-probe"  # no worker consumes it
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -63,3 +68,26 @@ def test_every_thread_reads_results_from_its_own_broker_after(private):
         after = one_thread.submit(lambda: app.backend.url).result()
 
     assert (inside, after) == (private.url, django_settings.CELERY_RESULT_BACKEND)
+
+
+FIRST_THING = """
+import django
+django.setup()
+from promise.celery import app
+from tests.broker import celery_app_on
+with celery_app_on("redis://127.0.0.1:1/0"):
+    print(app.conf.broker_url)
+print(app.conf.broker_url)
+"""
+
+
+def test_it_works_as_the_first_thing_a_process_does_with_celery():
+    # Before the app reads its configuration, app.conf is a pending object of its own.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_THING], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert done.stdout.split() == ["redis://127.0.0.1:1/0", django_settings.CELERY_BROKER_URL], (
+        done.stderr[-2000:]
+    )
