@@ -37,7 +37,6 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from . import workflow
@@ -78,6 +77,9 @@ BATCH_GIVEN_UP = (
     "Scoring this file was lost {times} times " + LOST + ", so it was stopped. "
     "Upload it again to try once more."
 )
+# The non-final states of what a pass looks after besides runs (Run.ACTIVE).
+DATASET_ACTIVE = (Dataset.Status.UPLOADED, Dataset.Status.PROFILING)
+CONFIRM_ACTIVE = (CandidateResult.Confirmation.QUEUED, CandidateResult.Confirmation.RUNNING)
 BATCH_ACTIVE = (BatchPrediction.Status.QUEUED, BatchPrediction.Status.RUNNING)
 
 
@@ -100,9 +102,7 @@ def find_orphans(alive: Alive, now=None) -> list[Orphan]:
     now = now or timezone.now()
     orphans = [
         Orphan("dataset", pk, "profile")
-        for pk in Dataset.objects.filter(
-            status__in=[Dataset.Status.UPLOADED, Dataset.Status.PROFILING]
-        ).values_list("pk", flat=True)
+        for pk in Dataset.objects.filter(status__in=DATASET_ACTIVE).values_list("pk", flat=True)
         if (workflow.PROFILE_DATASET, pk) not in alive
     ]
     # A candidate whose lease a live worker renews is alive even when its message is not.
@@ -114,12 +114,9 @@ def find_orphans(alive: Alive, now=None) -> list[Orphan]:
     for run in Run.objects.filter(status__in=Run.ACTIVE).exclude(pk__in=leased):
         if not any((name, run.pk) in alive for name in RUN_TASKS):
             orphans.append(_run_step(run))
-    waiting = CandidateResult.objects.filter(
-        confirm_status__in=[
-            CandidateResult.Confirmation.QUEUED,
-            CandidateResult.Confirmation.RUNNING,
-        ]
-    ).order_by("run_id", "position")
+    waiting = CandidateResult.objects.filter(confirm_status__in=CONFIRM_ACTIVE).order_by(
+        "run_id", "position"
+    )
     confirming: dict[int, list[int]] = {}
     for run_id, pk in waiting.values_list("run_id", "pk"):
         confirming.setdefault(run_id, []).append(pk)
@@ -265,16 +262,12 @@ def send_next_step(run: Run) -> None:
 
 def _give_up(orphan: Orphan, times: int) -> None:
     if orphan.kind == "dataset":
-        Dataset.objects.filter(
-            pk=orphan.pk, status__in=[Dataset.Status.UPLOADED, Dataset.Status.PROFILING]
-        ).update(status=Dataset.Status.FAILED, error=DATASET_GIVEN_UP.format(times=times))
+        Dataset.objects.filter(pk=orphan.pk, status__in=DATASET_ACTIVE).update(
+            status=Dataset.Status.FAILED, error=DATASET_GIVEN_UP.format(times=times)
+        )
     elif orphan.kind == "confirm":
         CandidateResult.objects.filter(
-            pk__in=orphan.names,
-            confirm_status__in=[
-                CandidateResult.Confirmation.QUEUED,
-                CandidateResult.Confirmation.RUNNING,
-            ],
+            pk__in=orphan.names, confirm_status__in=CONFIRM_ACTIVE
         ).update(
             confirm_status=CandidateResult.Confirmation.FAILED,
             confirm_error=CONFIRM_GIVEN_UP.format(times=times),
@@ -294,31 +287,21 @@ def _forget_finished(client: redis.Redis) -> None:
     counted = client.hkeys(SENT)
     if not counted:
         return
-    active = {f"dataset:{pk}" for pk in _unfinished_datasets()}
-    active |= {
-        f"run:{pk}" for pk in Run.objects.filter(status__in=Run.ACTIVE).values_list("pk", flat=True)
-    }
-    active |= {
-        f"confirm:{pk}"
-        for pk in CandidateResult.objects.filter(
-            Q(confirm_status=CandidateResult.Confirmation.QUEUED)
-            | Q(confirm_status=CandidateResult.Confirmation.RUNNING)
-        ).values_list("run_id", flat=True)
-    }
-    active |= {
-        f"batch:{pk}"
-        for pk in BatchPrediction.objects.filter(status__in=BATCH_ACTIVE).values_list(
-            "pk", flat=True
-        )
-    }
+    active = (
+        {f"dataset:{pk}" for pk in _ids(Dataset, status__in=DATASET_ACTIVE)}
+        | {f"run:{pk}" for pk in _ids(Run, status__in=Run.ACTIVE)}
+        | {
+            f"confirm:{pk}"
+            for pk in _ids(CandidateResult, "run_id", confirm_status__in=CONFIRM_ACTIVE)
+        }
+        | {f"batch:{pk}" for pk in _ids(BatchPrediction, status__in=BATCH_ACTIVE)}
+    )
     if ended := [key for key in counted if key not in active]:
         client.hdel(SENT, *ended)
 
 
-def _unfinished_datasets():
-    return Dataset.objects.filter(
-        status__in=[Dataset.Status.UPLOADED, Dataset.Status.PROFILING]
-    ).values_list("pk", flat=True)
+def _ids(model, field: str = "pk", **where) -> set[int]:
+    return set(model.objects.filter(**where).values_list(field, flat=True))
 
 
 def state() -> dict:

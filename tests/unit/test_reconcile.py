@@ -159,6 +159,21 @@ def test_a_file_of_records_given_up_fails_with_a_sentence(owner, profiled_datase
     assert batch.error.startswith("Scoring this file was lost 0 times")
 
 
+def test_send_counts_are_kept_for_rows_still_going_and_dropped_for_rows_that_ended(
+    owner, profiled_dataset
+):
+    run = make_run(owner, profiled_dataset, Run.Status.SUCCEEDED)
+    going, ended = (file_of_records(run, BatchPrediction.Status.QUEUED) for _ in range(2))
+    reconcile.reconcile(now=1000.0)
+    reconcile.reconcile(now=1000.0 + INTERVAL)  # both sent once
+    BatchPrediction.objects.filter(pk=ended.pk).update(status=BatchPrediction.Status.SUCCEEDED)
+
+    reconcile.reconcile(now=1000.0 + 2 * INTERVAL)
+
+    counts = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True).hgetall(reconcile.SENT)
+    assert counts == {f"batch:{going.pk}": "1"}
+
+
 def test_it_sends_an_orphan_again_only_when_found_on_two_passes_in_a_row(dataset):
     first = reconcile.reconcile(now=1000.0)
     assert (first["orphans"], first["sent"]) == ([f"dataset:{dataset.pk}"], [])
