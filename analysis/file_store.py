@@ -21,6 +21,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -130,14 +131,8 @@ def _cached(name: str) -> Iterator[Path]:
         os.utime(path, (stamp, stamp))
     with path.open("rb") as held:
         fcntl.flock(held, fcntl.LOCK_SH)  # eviction skips it while the block runs
-        os.utime(path, (_now(), stamp))  # the access time orders eviction
+        os.utime(path, (time.time(), stamp))  # the access time orders eviction
         yield path
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 @contextmanager
@@ -186,13 +181,9 @@ def evict(limit: int | None = None) -> None:
 
 
 @contextmanager
-def working_folder(prefix: str, *, skip: tuple[str, ...] = ()) -> Iterator[Path]:
+def working_folder(prefix: str) -> Iterator[Path]:
     """A local folder holding the stored files under `prefix`; what the block writes,
-    changes or removes there is stored when it ends without an error.
-
-    `skip`: sub-folders not to fetch (another candidate's model, say); they are never
-    sent back or removed either.
-    """
+    changes or removes there is stored when it ends without an error."""
     own = local_path(prefix)
     if own is not None:
         own.mkdir(parents=True, exist_ok=True)
@@ -205,12 +196,10 @@ def working_folder(prefix: str, *, skip: tuple[str, ...] = ()) -> Iterator[Path]
         fetched = {}
         for name in walk(prefix):
             relative = name[len(prefix) + 1 :]
-            if relative.startswith(tuple(f"{s}/" for s in skip)):
-                continue
             _download(name, folder / relative)
             fetched[relative] = _signature(folder / relative)
         yield folder
-        _send_back(folder, prefix, fetched, skip)
+        _send_back(folder, prefix, fetched)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -220,7 +209,7 @@ def _signature(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
-def _send_back(folder: Path, prefix: str, fetched: dict, skip: tuple[str, ...]) -> None:
+def _send_back(folder: Path, prefix: str, fetched: dict) -> None:
     now = {}
     for path in folder.rglob("*"):
         if path.is_file() and not path.name.endswith(".partial"):

@@ -145,8 +145,11 @@ def storage() -> dict:
             row["quota_used"] = round(100 * row["files"] / row["quota"]) if row["quota"] else None
             rows.append(row)
     rows.sort(key=lambda r: -r["total"])
-    media = Path(settings.MEDIA_ROOT)
-    disk = shutil.disk_usage(media if media.is_dir() else media.parent)
+    # On S3 the bucket has no size to show: the disk shown is the workers' cache's.
+    media = Path(settings.MEDIA_ROOT if file_store.is_local() else settings.FILE_CACHE_DIR)
+    while not media.is_dir() and media != media.parent:
+        media = media.parent
+    disk = shutil.disk_usage(media)
     return {
         "users": rows,
         "total": sum(r["total"] for r in rows),
