@@ -169,6 +169,7 @@ def timed(call) -> tuple[float, object]:
 def timed_profiles(var: Path, rows: int) -> dict:
     """Seconds to profile the large file's Parquet copy here and on the cluster (in parts),
     and the CSV itself both ways (one task on the cluster)."""
+    from analysis.automl import cluster as on_cluster
     from analysis.automl.ingest import normalized_path
     from analysis.automl.profile import profile_table
 
@@ -189,6 +190,9 @@ def timed_profiles(var: Path, rows: int) -> dict:
         csv_cluster, _ = timed(lambda: profile_table(data))
     finally:
         os.environ.pop("DASK_SCHEDULER_ADDRESS", None)
+        # The profiles' client first, so that stopping the scheduler is not an error.
+        on_cluster._client(address).close()
+        on_cluster._client.cache_clear()
         for process in processes:
             process.terminate()
     return {

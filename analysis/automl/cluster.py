@@ -4,9 +4,9 @@ With the environment variable `DASK_SCHEDULER_ADDRESS` set (such as tcp://10.0.0
 the functions marked `@on_cluster` (profiling, sampling and the full-file confirmation)
 are sent to that cluster, one task each, and the caller waits for the answer. A function
 that can be split says how (`in_parts`): profiling a Parquet file runs as one task per
-run of row groups, merged by one more task (profile_parts.py). The
-cluster's workers read the same files, so they need the same MEDIA_ROOT (a shared
-folder). Without the variable they run here, as before.
+run of row groups, merged by one more task (profile_parts.py). The cluster's workers
+read the same files, so they need the same MEDIA_ROOT (a shared folder). Without the
+variable they run here, as before.
 
 What crosses to the worker: the call's arguments and the read limits in force (`guarded`
 in ingest/limits.py), under which the worker reads. What does not: callbacks into this
