@@ -8,10 +8,11 @@ of other machines, or older than STALE_SECONDS whoever wrote them, go too.
 Orphans both ways, for ``manage.py cleanup``: stored files (under MEDIA_ROOT, or in the
 bucket on S3) that no row points to (an upload whose dataset is gone, a Parquet copy
 whose upload is gone, a run's folder whose run is gone, an export or scored file whose
-row is gone, the unfinished uploads of a deleted user), and rows whose files are gone (a dataset or export whose file is
-missing, a scored file's job, a sampled run whose folder is gone). Those rows are
-deleted through the delete services, so what is left of their files goes too; nothing
-is deleted when MEDIA_ROOT itself is missing (an unmounted disk is not a loss of files).
+row is gone, the unfinished uploads of a deleted user), and rows whose files are gone (a
+dataset or export whose file is missing, a scored file's job, a sampled run whose folder
+is gone). Those rows are deleted through the delete services, so what is left of their
+files goes too; nothing is deleted when a local MEDIA_ROOT itself is missing (an
+unmounted disk is not a loss of files).
 """
 
 from __future__ import annotations
