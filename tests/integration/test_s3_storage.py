@@ -20,7 +20,6 @@ from django.urls import reverse
 
 from analysis import tokens
 from analysis.models import CandidateResult, Run
-from promise.celery import app
 from tests.broker import PrivateRedis, Worker, celery_app_on
 from tests.conftest import churn_frame
 from tests.s3_server import BUCKET, CREDENTIALS, s3_server, s3_storages  # noqa: F401
@@ -35,9 +34,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def on_s3(s3_server, settings, monkeypatch, tmp_path):  # noqa: F811 (the fixture above)
     """This process and a worker on the bucket; the environment both are given."""
     endpoint, client = s3_server
-    # Celery reads its configuration on first use; read under pytest-django's overridden
-    # settings, celery_app_on cannot point it elsewhere: read it before they change.
-    assert app.conf.broker_url
     env = {
         **CREDENTIALS,
         "AWS_STORAGE_BUCKET_NAME": BUCKET,
