@@ -31,27 +31,32 @@ def s3_server(tmp_path):
             [str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
         )
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(endpoint, timeout=5)
+                break
+            except requests.RequestException:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log = (tmp_path / "moto.log").read_text()
+                    pytest.fail(f"moto_server did not start:\n{log}")
+                time.sleep(0.1)
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket=BUCKET)
+        yield endpoint, client
+    finally:  # whatever failed, the server does not outlive the test
+        server.terminate()
         try:
-            requests.get(endpoint, timeout=5)
-            break
-        except requests.RequestException:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"moto_server did not start:\n{(tmp_path / 'moto.log').read_text()}")
-            time.sleep(0.1)
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    yield endpoint, client
-    server.terminate()
-    server.wait(timeout=20)
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def s3_storages(settings, endpoint: str) -> dict:
