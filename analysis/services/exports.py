@@ -14,6 +14,7 @@ from django.core.files.base import File
 from django.db import transaction
 
 from .. import audit
+from ..automl.fitted import ModelFormatError
 from ..models import CandidateResult, Dataset, Export
 from ..storage import dataset_file, run_folder
 from .errors import ServiceError
@@ -52,18 +53,21 @@ def _export_spec(candidate: CandidateResult, data: Path, folder: Path):
     if not dataset.sha256:
         # Profiled before hashes were kept: source_file hashed the file now; keep it.
         Dataset.objects.filter(pk=dataset.pk, sha256="").update(sha256=source.sha256)
-    return export_spec(
-        folder,
-        candidate.name,
-        params=candidate.params,
-        metrics=candidate.metrics,
-        title=f"{candidate.label} for {run.target!r} on {dataset.name}",
-        fit_seconds=candidate.fit_seconds,
-        source=source,
-        # Older candidates kept their fold scores in the chart data only.
-        cv_scores=candidate.cv_scores or candidate.charts.get("cv_scores"),
-        search_rows=candidate.charts.get("search_rows"),
-    )
+    try:
+        return export_spec(
+            folder,
+            candidate.name,
+            params=candidate.params,
+            metrics=candidate.metrics,
+            title=f"{candidate.label} for {run.target!r} on {dataset.name}",
+            fit_seconds=candidate.fit_seconds,
+            source=source,
+            # Older candidates kept their fold scores in the chart data only.
+            cv_scores=candidate.cv_scores or candidate.charts.get("cv_scores"),
+            search_rows=candidate.charts.get("search_rows"),
+        )
+    except ModelFormatError as error:  # saved by an earlier PROMISE: the sentence says why
+        raise ServiceError(str(error)) from error
 
 
 def export_build(*, candidate: CandidateResult) -> Export:

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from analysis.models import CandidateResult
+from analysis.storage import run_dir
 from tests.conftest import churn_frame
 from tests.integration.trained import trained_linear_candidate
 
@@ -57,3 +58,17 @@ def test_it_builds_a_new_zip_once_the_model_has_new_scores(owner_client, trained
     config = json.loads(zipfile.ZipFile(io.BytesIO(second)).read("config.json"))
     assert config["holdout_metrics"]["accuracy"] == 0.99
     assert trained_candidate.exports.count() == 2
+
+
+def test_a_model_saved_in_the_earlier_format_is_refused_with_a_sentence(
+    owner_client, trained_candidate
+):
+    # Before the Pipeline was one artifact, model.json had no checksum of it.
+    meta = run_dir(trained_candidate.run) / "candidates" / "linear" / "model.json"
+    meta.write_text(json.dumps({"family": "linear", "task": "binary"}))
+
+    response = owner_client.get(reverse("api_export_zip", args=[trained_candidate.pk]))
+
+    assert response.status_code == 400
+    assert "earlier version of PROMISE" in json.dumps(response.json())
+    assert trained_candidate.exports.count() == 0
