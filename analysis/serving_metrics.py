@@ -8,8 +8,12 @@ Per model (candidate id):
 and per web process:
     serving:loaded:<host:pid> JSON of the models it holds, with their memory (expires)
 
-Recording is one pipelined round trip; a Redis that does not answer costs the numbers
-of that request, never the prediction.
+A request adds its numbers to this process's pending ones, in memory; a daemon thread
+sends them in one pipelined round trip every FLUSH_SECONDS, and `summary` sends this
+process's first. A round trip per request cost a single-row prediction about a quarter
+of its server time (benchmarks/serving.py); the price is that another process's numbers
+show up to FLUSH_SECONDS late. A Redis that does not answer costs those numbers, never a
+prediction.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
+from collections import Counter, defaultdict
 
 import numpy as np
 import redis
@@ -47,28 +53,82 @@ def client() -> redis.Redis:
     return _clients[url]
 
 
+# Pending numbers are sent at least this often (seconds).
+FLUSH_SECONDS = 0.5
+
+
+class _Pending:
+    """This process's numbers not yet in Redis."""
+
+    def __init__(self):
+        self.lock = threading.Lock()  # guards the numbers
+        self.sending = threading.Lock()  # one flush or reset at a time
+        self.flusher_pid = 0  # the process whose thread sends them (a fork starts its own)
+        self._empty()
+
+    def _empty(self) -> None:
+        self.stats: Counter = Counter()  # by (model id, field)
+        self.latencies: dict[int, list[float]] = defaultdict(list)  # ms, oldest first
+        self.rates: Counter = Counter()  # requests by rate key
+
+    def take(self) -> tuple[Counter, dict[int, list[float]], Counter]:
+        """What is pending, leaving nothing (call under the lock)."""
+        taken = self.stats, self.latencies, self.rates
+        self._empty()
+        return taken
+
+
+_pending = _Pending()
+
+
 def record(model_id: int, seconds: float, *, rows: int, error: bool, cache_hit: bool) -> None:
     """Count one prediction request of `model_id` that took `seconds`."""
-    now = time.time()
-    bucket = int(now // RATE_BUCKET * RATE_BUCKET)
-    stats, latency = f"{PREFIX}stats:{model_id}", f"{PREFIX}latency:{model_id}"
-    rate = f"{PREFIX}rate:{model_id}:{bucket}"
+    bucket = int(time.time() // RATE_BUCKET * RATE_BUCKET)
+    with _pending.lock:
+        stats = _pending.stats
+        stats[model_id, "requests"] += 1
+        stats[model_id, "rows"] += rows
+        stats[model_id, "errors"] += int(error)
+        stats[model_id, "cache_hits"] += int(cache_hit)
+        _pending.latencies[model_id].append(round(seconds * 1000, 4))
+        _pending.rates[f"{PREFIX}rate:{model_id}:{bucket}"] += 1
+        if _pending.flusher_pid != os.getpid():
+            _pending.flusher_pid = os.getpid()
+            threading.Thread(target=_flush_forever, name="serving-metrics", daemon=True).start()
+
+
+def flush() -> None:
+    """Send this process's pending numbers to Redis in one round trip."""
+    with _pending.sending:
+        with _pending.lock:
+            stats, latencies, rates = _pending.take()
+        if stats:
+            _send(stats, latencies, rates)
+
+
+def _send(stats: Counter, latencies: dict[int, list[float]], rates: Counter) -> None:
     try:
         pipe = client().pipeline(transaction=False)
-        pipe.sadd(f"{PREFIX}models", model_id)
-        pipe.hincrby(stats, "requests", 1)
-        pipe.hincrby(stats, "rows", rows)
-        if error:
-            pipe.hincrby(stats, "errors", 1)
-        if cache_hit:
-            pipe.hincrby(stats, "cache_hits", 1)
-        pipe.lpush(latency, round(seconds * 1000, 4))
-        pipe.ltrim(latency, 0, settings.SERVING_LATENCY_SAMPLES - 1)
-        pipe.incr(rate)
-        pipe.expire(rate, RATE_WINDOW + 2 * RATE_BUCKET)
+        pipe.sadd(f"{PREFIX}models", *latencies)
+        for (model_id, name), count in stats.items():
+            if count:
+                pipe.hincrby(f"{PREFIX}stats:{model_id}", name, count)
+        for model_id, samples in latencies.items():
+            key = f"{PREFIX}latency:{model_id}"
+            pipe.lpush(key, *samples[-settings.SERVING_LATENCY_SAMPLES :])  # newest first
+            pipe.ltrim(key, 0, settings.SERVING_LATENCY_SAMPLES - 1)
+        for key, count in rates.items():
+            pipe.incrby(key, count)
+            pipe.expire(key, RATE_WINDOW + 2 * RATE_BUCKET)
         pipe.execute()
     except redis.RedisError as exc:
         log.warning("serving metrics not recorded: %s", exc)
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(FLUSH_SECONDS)
+        flush()
 
 
 def publish_loaded(models: dict[int, dict]) -> None:
@@ -82,6 +142,7 @@ def publish_loaded(models: dict[int, dict]) -> None:
 
 def summary(names: dict[int, str] | None = None) -> dict:
     """Every model's numbers, and the models each process holds."""
+    flush()
     r = client()
     ids = sorted(int(i) for i in r.smembers(f"{PREFIX}models"))
     now = time.time()
@@ -153,11 +214,14 @@ def _loaded(r: redis.Redis) -> dict[str, dict]:
 
 def reset() -> None:
     """Forget every number (the caches are cleared apart: the numbers outlive them)."""
-    r = client()
-    keys = [
-        k
-        for pattern in ("stats:*", "latency:*", "rate:*", "models")
-        for k in r.scan_iter(match=f"{PREFIX}{pattern}", count=500)
-    ]
-    if keys:
-        r.delete(*keys)
+    with _pending.sending:
+        with _pending.lock:
+            _pending.take()
+        r = client()
+        keys = [
+            k
+            for pattern in ("stats:*", "latency:*", "rate:*", "models")
+            for k in r.scan_iter(match=f"{PREFIX}{pattern}", count=500)
+        ]
+        if keys:
+            r.delete(*keys)

@@ -32,6 +32,7 @@ def fresh_serving(monkeypatch):
 
 
 def _forget_serving_keys():
+    serving_metrics.reset()  # this process's numbers not yet sent too
     r = redis.Redis.from_url(settings.REDIS_URL)
     keys = list(r.scan_iter(match="serving:*", count=1000))
     if keys:
