@@ -8,6 +8,21 @@ from django.test import Client
 pytest_plugins = ["tests.worker"]
 
 
+@pytest.fixture(autouse=True)
+def project_app_stays_current():
+    """A test that leaves another Celery app current fails: the project's tasks are shared
+    tasks, which every later test in the process would send through that app (and its
+    broker, often a Redis the test has stopped since)."""
+    from celery import current_app
+
+    from promise.celery import app
+
+    yield
+    assert current_app._get_current_object() is app, (
+        "this test made another Celery app current; create it with set_as_current=False"
+    )
+
+
 @pytest.fixture
 def owner(django_user_model):
     return django_user_model.objects.create_user("owner", password="owner-pass-123")

@@ -157,7 +157,7 @@ def check_make_run(tmp_path: Path, redis_url: str, *, database_url: str | None =
         if not redis_pings(redis_url):
             run.fail(f"no Redis answers PING at {redis_url}")
 
-        broker = Celery(broker=redis_url)
+        broker = Celery(broker=redis_url, set_as_current=False)
         try:
             replies = run.wait_for(
                 lambda: broker.control.ping(timeout=1),
