@@ -9,9 +9,11 @@ it as a Python literal, or through JSON; the README shows them through `mdcode`.
 
 from __future__ import annotations
 
+import ast
 import json
 import keyword
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,39 @@ def pykwargs(kwargs: dict[str, Any], indent: int) -> str:
     return "".join(f"{INDENT * indent}{name}={pyrepr(v)},\n" for name, v in kwargs.items())
 
 
+def import_block(lines: list[str]) -> str:
+    """Import statements as `ruff check --select I` sorts them, without repeats.
+
+    The standard library's first, then the others, a blank line between; in each,
+    `import x` before `from x import y`, by module name; the names imported from one
+    module are merged into one statement, constants, then classes, then the rest.
+    """
+    _require_defined(lines)
+    plain: list[set[tuple[str, str]]] = [set(), set()]
+    names: list[dict[str, set[str]]] = [{}, {}]
+    for line in lines:
+        (statement,) = ast.parse(line).body
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                text = f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
+                plain[_section(alias.name)].add((alias.name.lower(), text))
+        elif isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
+            imported = names[_section(statement.module)].setdefault(statement.module, set())
+            for alias in statement.names:
+                imported.add(alias.name + (f" as {alias.asname}" if alias.asname else ""))
+        else:
+            raise ValueError(f"{line!r} is not an absolute import statement.")
+    sections = []
+    for section in (0, 1):
+        texts = [text for _, text in sorted(plain[section])]
+        for module in sorted(names[section], key=str.lower):
+            members = ", ".join(sorted(names[section][module], key=_member_order))
+            texts.append(f"from {module} import {members}")
+        if texts:
+            sections.append("\n".join(texts))
+    return "\n\n".join(sections)
+
+
 def mdcode(value: Any) -> str:
     """`value` as a Markdown code span of its Python literal (safe for any text)."""
     text = pyrepr(value)
@@ -141,6 +176,7 @@ def make_environment() -> jinja2.Environment:
         mdcode=mdcode,
         oneline=oneline,
         number=number,
+        import_block=import_block,
     )
     return environment
 
@@ -162,14 +198,38 @@ def render_files(spec: ExportSpec) -> dict[str, str]:
     return {name: files[name] for name in FILE_ORDER}
 
 
+def render_parts(template: Path, **context: Any) -> dict[str, str | list[str]]:
+    """The parts of the code template at `template`: each `{% set name %}` at its top
+    level, rendered with `context` and the filters of the export's templates; a block's
+    text without the blank lines around it, or a list of strings. Text outside the
+    blocks is an error.
+
+    This is how a model family (analysis/automl/candidates/) writes its own part of the
+    exported code (`ModelCode`) from a template beside its module.
+    """
+    text = Path(template).read_text(encoding="utf-8")
+    module = ENVIRONMENT.from_string(text).make_module(context)
+    if str(module).strip():
+        raise ValueError(f"{template} has text outside its {{% set %}} blocks.")
+    parts: dict[str, str | list[str]] = {}
+    for name, value in vars(module).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, str):
+            parts[name] = value.strip("\n")
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            parts[name] = list(value)
+    return parts
+
+
 def render_config(spec: ExportSpec) -> str:
     """config.json: what was discovered, for people and tools; the scripts do not read it."""
-    model: dict[str, Any] = {"family": spec.family, "label": spec.family_label}
-    if spec.estimator is not None:
-        model["estimator"] = f"{spec.estimator.module}.{spec.estimator.cls}"
-        model["hyper_parameters"] = spec.estimator.kwargs
-    if spec.lstm is not None:
-        model["hyper_parameters"] = spec.to_dict()["lstm"]
+    model = {
+        "family": spec.family,
+        "label": spec.family_label,
+        "class": spec.code.model_class,
+        "hyper_parameters": spec.code.hyper_parameters,
+    }
     config = {
         "generated_by": "PROMISE",
         "generated_at": spec.generated_at,
@@ -276,6 +336,23 @@ def _string_literal(text: str) -> str:
 
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _section(module: str) -> int:
+    # 0: the standard library's, 1: any other (the export imports no local module here).
+    return 0 if module.partition(".")[0] in sys.stdlib_module_names else 1
+
+
+def _member_order(name: str) -> tuple[int, str]:
+    # isort's order by type: CONSTANTS, then Classes, then functions and variables.
+    bare = name.partition(" as ")[0]
+    if bare.isupper() and len(bare) > 1:
+        kind = 0
+    elif bare[:1].isupper():
+        kind = 1
+    else:
+        kind = 2
+    return kind, bare.lower()
 
 
 def _longest_backtick_run(text: str) -> int:

@@ -7,7 +7,9 @@ exporter stay independent of the AutoML core and lets a spec be stored as JSON.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import keyword
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePath
@@ -32,25 +34,89 @@ CV_SPLITTERS = ("StratifiedKFold", "KFold", "TimeSeriesSplit", "")
 
 
 @dataclass(frozen=True)
-class EstimatorCall:
-    """A stock estimator as the export writes it: `from module import cls; cls(**kwargs)`."""
+class ModelCode:
+    """A family's own part of the export, as its Candidate writes it (candidates/).
 
-    module: str
-    cls: str
-    kwargs: dict[str, Any]
+    The templates paste these in as they are and know no family. Code is Python source
+    at column 0 (the templates indent it); a part the family does not need is empty.
+    """
 
+    # The class of the fitted model ("xgboost.XGBClassifier") and the hyper-parameters
+    # it was built with, for config.json.
+    model_class: str
+    hyper_parameters: dict[str, Any]
+    # What the scripts call the fitted model ("estimator", "network"): model_io.Model's
+    # field, of type `model_type`, and the word the docstrings use.
+    noun: str
+    model_type: str
+    # model_io.py's docstring line on the model file ("the fitted XGBClassifier").
+    file_description: str
+    # model_io.py. `predict`: Model's statements from the preprocessed `inputs` to the
+    # class probabilities `proba` (classification) or to returning the predicted values;
+    # `save`: the statement writing `model`'s fitted model into `directory`; `load`: the
+    # expression reading it back from `directory`.
+    predict: str
+    save: str
+    load: str
+    # train.py. `build`: the functions that build the unfitted model, before `train`;
+    # `fit`: train's statements from the preprocessed `inputs` and encoded `target` (with
+    # `preprocessor` fitted) to returning `model_io.Model(preprocessor, <fitted model>)`;
+    # `command`: main()'s statements that set `model` from the parsed `args`.
+    build: str
+    fit: str
+    command: str
+    # README.md: what the model is (a Markdown paragraph).
+    readme_model: str
+    # Import statements each script adds to its own (they are sorted in with them), and
+    # statements both run after their imports, before features.py's: a setting that a
+    # library reads when imported, then its import (Keras's log level, then Keras).
+    model_io_imports: list[str] = field(default_factory=list)
+    train_imports: list[str] = field(default_factory=list)
+    late_imports: str = ""
+    # model_io.py's constants (after its own) and functions (after the Model class).
+    model_io_constants: str = ""
+    model_io_functions: str = ""
+    # train.py's constants, functions after `train`, the options added to the `rows`
+    # group of its command line (ways to choose the rows trained on), and for its
+    # docstring more usage lines and a paragraph on them.
+    train_constants: str = ""
+    train_functions: str = ""
+    options: str = ""
+    usage: list[str] = field(default_factory=list)
+    train_notes: str = ""
+    # README.md: more ways to train the model (a Markdown paragraph, may be empty).
+    readme_training: str = ""
 
-@dataclass(frozen=True)
-class LSTMParams:
-    """The LSTM network and its training settings, as the export's train.py writes them."""
-
-    units: int
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    patience: int
-    timesteps: int
-    validation_split: float
+    def problems(self) -> list[str]:
+        """What is wrong with the code, in words; empty when it can be rendered."""
+        problems = []
+        if not (
+            _DOTTED_NAME.fullmatch(self.model_class) and _DOTTED_NAME.fullmatch(self.model_type)
+        ):
+            problems.append("the model's class and type must be dotted names")
+        if not (self.noun.isidentifier() and not keyword.iskeyword(self.noun)):
+            problems.append(f"{self.noun!r} cannot name the fitted model")
+        for line in [*self.model_io_imports, *self.train_imports]:
+            if not _is_import(line):
+                problems.append(f"{line!r} is not one import statement")
+        statements = {
+            name: getattr(self, name)
+            for name in (
+                *("predict", "save", "build", "fit", "command", "late_imports"),
+                *("model_io_constants", "model_io_functions", "train_constants"),
+                *("train_functions", "options"),
+            )
+        }
+        for name, source in statements.items():
+            if not _parses(source, "exec"):
+                problems.append(f"the {name} code is not Python statements")
+        if not _parses(self.load, "eval"):
+            problems.append("the load code is not a Python expression")
+        for text in [self.file_description, self.train_notes, *self.usage]:
+            # They are written inside a docstring.
+            if '"""' in text or "\\" in text:
+                problems.append(f"{text!r} cannot be written into a docstring")
+        return problems
 
 
 @dataclass(frozen=True)
@@ -142,13 +208,10 @@ class ExportSpec:
     # The libraries installed where PROMISE discovered the model, beyond the pins.
     discovery_packages: dict[str, str]
     generated_at: str
-    # The model: a stock estimator, or an LSTM network (exactly one of the two).
-    estimator: EstimatorCall | None = None
-    lstm: LSTMParams | None = None
-    # The file holding the fitted estimator or network.
+    # The family's own code: how the model is built, trained, saved and loaded.
+    code: ModelCode
+    # The file holding the fitted model itself.
     model_file: str = "model.joblib"
-    # train.py can train out of core (--external-memory, XGBoost's external memory).
-    out_of_core: bool = False
     # README sentences of the family: what a fit's time adds to linear growth, and what
     # sets the model file's size (str.format fields: megabytes, gigabytes_per_million, rows).
     fit_time_note: str = ""
@@ -166,18 +229,13 @@ class ExportSpec:
             problems.append(f"{self.family!r} is not a family name")
         if self.task not in TASKS:
             problems.append(f"unknown task {self.task!r}")
-        if (self.lstm is None) == (self.estimator is None):
-            problems.append("the model is either an estimator call or lstm params, not both")
         if not _MODEL_FILE.fullmatch(self.model_file):
             problems.append(f"{self.model_file!r} is not a model file name")
         if self.is_classification != bool(self.classes):
             problems.append("classes are required for classification and only for it")
         if sorted(PurePath(p).name for p in self.model_files) != sorted(self.model_file_names):
             problems.append(f"model files must be {', '.join(self.model_file_names)}")
-        if self.estimator is not None and not (
-            _DOTTED_NAME.fullmatch(self.estimator.module) and self.estimator.cls.isidentifier()
-        ):
-            problems.append("the estimator must be named by a module path and a class name")
+        problems.extend(self.code.problems())
         for name, version in [*self.packages.items(), *self.discovery_packages.items()]:
             if not (_PACKAGE.fullmatch(name) and _VERSION.fullmatch(version)):
                 problems.append(f"{name}=={version} is not a package pin")
@@ -206,12 +264,8 @@ class ExportSpec:
         return [name for name in self.categorical if name not in self.high_cardinality]
 
     @property
-    def is_lstm(self) -> bool:
-        return self.lstm is not None
-
-    @property
     def model_file_name(self) -> str:
-        """The file holding the fitted model itself (the network, or the estimator)."""
+        """The file holding the fitted model itself."""
         return self.model_file
 
     @property
@@ -239,8 +293,21 @@ class ExportSpec:
         fields["splits"] = SplitFacts(**data["splits"])
         if data.get("source") is not None:
             fields["source"] = SourceFile(**data["source"])
-        if data.get("estimator") is not None:
-            fields["estimator"] = EstimatorCall(**data["estimator"])
-        if data.get("lstm") is not None:
-            fields["lstm"] = LSTMParams(**data["lstm"])
+        fields["code"] = ModelCode(**data["code"])
         return cls(**fields)
+
+
+def _is_import(line: str) -> bool:
+    try:
+        tree = ast.parse(line)
+    except SyntaxError:
+        return False
+    return len(tree.body) == 1 and isinstance(tree.body[0], ast.Import | ast.ImportFrom)
+
+
+def _parses(source: str, mode: str) -> bool:
+    try:
+        ast.parse(source, mode=mode)
+    except SyntaxError:
+        return False
+    return True

@@ -1,9 +1,10 @@
 """Describe one trained candidate of a run folder for the code export, as an `ExportSpec`.
 
 The spec is plain data: the exporter (`exporters/`) renders it into code without
-importing anything from here. The estimator comes from the candidate's own
-`estimator_spec`, the single source the platform trains from too, so the exported
-train.py constructs exactly the estimator PROMISE trained.
+importing anything from here. The model's code comes from the candidate's own
+`export_code`; a stock estimator's from its `estimator_spec`, the single source the
+platform trains from too, so the exported train.py constructs exactly the estimator
+PROMISE trained.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def export_spec(
     # the same model must render to the same files.
     params = {key: _plain(params[key]) for key in sorted(params)}
     features = plan.features
+    model_inputs = len(preprocessor.get_feature_names_out())
     return ExportSpec(
         title=title,
         family=name,
@@ -113,17 +115,17 @@ def export_spec(
             time_column=plan.sample.time_column,
         ),
         splits=_split_facts(run_dir, plan, model_dir, cv_scores, search_rows),
-        model_inputs=len(preprocessor.get_feature_names_out()),
+        model_inputs=model_inputs,
         model_files=[str(path) for path in files],
         model_bytes=model_file.stat().st_size,
         packages=_package_versions(candidate.packages),
         python_version=platform.python_version(),
         discovery_packages=_installed_versions(_discovery_packages()),
         generated_at=(generated_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
-        estimator=candidate.export_estimator(params, task=plan.task, seed=plan.seed),
-        lstm=candidate.export_network(params, task=plan.task),
+        code=candidate.export_code(
+            params, task=plan.task, seed=plan.seed, model_inputs=model_inputs
+        ),
         model_file=candidate.model_file,
-        out_of_core=candidate.out_of_core,
         fit_time_note=candidate.fit_time_note,
         model_size_note=candidate.model_size_note,
         fit_seconds=fit_seconds,

@@ -97,7 +97,7 @@ def test_a_family_registered_in_one_module_is_searched_ranked_exported_and_repro
     np.testing.assert_allclose(served, expected, atol=1e-5)
     # Exported: the spec says the estimator, and the export run as a user runs it
     # reproduces the leaderboard's holdout score.
-    assert new.spec.estimator.cls == "ExtraTreesClassifier"
+    assert new.spec.code.model_class == "sklearn.ensemble.ExtraTreesClassifier"
     assert "The trees hold" in (new.folder / "README.md").read_text()
     reported = new.evaluation
     assert reported["score"] == pytest.approx(new.outcome.metrics[new.plan.metric], abs=1e-9)

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
@@ -15,10 +16,9 @@ import pytest
 
 from analysis.automl.candidates import CANDIDATES, get_candidate
 from analysis.automl.preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY
-from exporters import build_bundle, render_files
-from exporters.render import ENVIRONMENT, pykwargs, pyrepr
+from exporters import build_bundle, render_files, render_parts
+from exporters.render import ENVIRONMENT, import_block, pykwargs, pyrepr
 from exporters.spec import (
-    EstimatorCall,
     ExportSpec,
     SampleFacts,
     SourceFile,
@@ -105,10 +105,8 @@ def make_spec(family: str = "random_forest", task: str = "regression", **changes
     }
     params = candidate.default_params(task)
     # The model as the family itself describes it for the export (candidates/base.py).
-    fields["estimator"] = candidate.export_estimator(params, task=task, seed=7)
-    fields["lstm"] = candidate.export_network(params, task=task)
+    fields["code"] = candidate.export_code(params, task=task, seed=7, model_inputs=14)
     fields["model_file"] = candidate.model_file
-    fields["out_of_core"] = candidate.out_of_core
     fields["fit_time_note"] = candidate.fit_time_note
     fields["model_size_note"] = candidate.model_size_note
     fields.update(changes)
@@ -244,7 +242,8 @@ def test_it_renders_only_the_code_of_its_family(family, task):
     else:
         assert "keras" not in text
         assert "TIMESTEPS" not in text
-        assert f"from {spec.estimator.module} import {spec.estimator.cls}" in text
+        module, cls = spec.code.model_class.rsplit(".", 1)
+        assert f"from {module} import {cls}" in text
 
 
 def test_every_hyper_parameter_is_a_keyword_argument_of_the_estimator():
@@ -258,7 +257,7 @@ def test_every_hyper_parameter_is_a_keyword_argument_of_the_estimator():
         if isinstance(node, ast.Call) and ast.unparse(node.func) == "XGBClassifier"
     )
     written = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
-    assert written == spec.estimator.kwargs
+    assert written == spec.code.hyper_parameters
 
 
 def test_feature_kinds_that_are_absent_leave_no_code():
@@ -277,14 +276,63 @@ def test_the_spec_refuses_a_package_pin_that_would_add_a_line():
         make_spec(packages={"numpy": "2.4.6\n--index-url http://example.com/simple"})
 
 
-def test_the_spec_refuses_an_estimator_that_is_not_a_plain_name():
-    with pytest.raises(ValueError, match="module path"):
-        make_spec(estimator=EstimatorCall("os; import sys", "Ridge", {}))
+@pytest.mark.parametrize(
+    ("part", "source", "problem"),
+    [
+        ("train_imports", ["import os; import sys"], "not one import statement"),
+        ("model_io_imports", ["os.system('x')"], "not one import statement"),
+        ("fit", "estimator.fit(inputs, target", "fit code is not Python statements"),
+        ("load", "x = 1", "load code is not a Python expression"),
+        ("noun", "class", "cannot name the fitted model"),
+        ("model_type", "Ridge()", "dotted names"),
+        ("train_notes", 'ends the docstring """', "cannot be written into a docstring"),
+    ],
+)
+def test_the_spec_refuses_family_code_that_would_not_render_as_python(part, source, problem):
+    code = replace(
+        get_candidate("linear").export_code({}, task="binary", seed=7, model_inputs=3),
+        **{part: source},
+    )
+
+    with pytest.raises(ValueError, match=problem):
+        make_spec("linear", "binary", code=code)
 
 
-def test_the_spec_refuses_a_family_without_its_model_settings():
-    with pytest.raises(ValueError, match="either an estimator call or lstm params"):
-        make_spec("lstm", lstm=None)
+def test_the_scripts_hold_the_familys_code_as_it_gives_it():
+    given = make_spec("xgboost", "multiclass").code
+    marked = replace(given, train_functions=given.train_functions + "\n\n\ndef marked():\n    pass")
+
+    files = render_files(make_spec("xgboost", "multiclass", code=marked))
+
+    assert "def marked():\n    pass\n" in files["train.py"]
+    assert given.readme_training in files["README.md"]
+    assert "--external-memory" not in code(render_files(make_spec("random_forest", "binary")))
+
+
+def test_a_code_template_with_text_outside_its_parts_is_refused(tmp_path):
+    template = tmp_path / "family.export.j2"
+    template.write_text("{% set fit %}\nreturn 1\n{% endset %}\nstray = 1\n")
+
+    with pytest.raises(ValueError, match="outside"):
+        render_parts(template)
+
+
+def test_imports_are_sorted_merged_and_grouped_as_ruff_wants_them():
+    lines = [
+        "import pandas as pd",
+        "from sklearn.compose import make_column_selector",
+        "import os",
+        "from pathlib import Path",
+        "from sklearn.compose import ColumnTransformer",
+        "import os",
+        "import keras",
+    ]
+
+    assert import_block(lines) == (
+        "import os\nfrom pathlib import Path\n\n"
+        "import keras\nimport pandas as pd\n"
+        "from sklearn.compose import ColumnTransformer, make_column_selector"
+    )
 
 
 def test_the_spec_round_trips_through_json():
@@ -306,7 +354,8 @@ def test_config_json_records_what_discovery_found():
 
     config = json.loads(render_files(spec)["config.json"])
 
-    assert config["model"]["hyper_parameters"] == spec.estimator.kwargs
+    assert config["model"]["class"] == "sklearn.tree.DecisionTreeClassifier"
+    assert config["model"]["hyper_parameters"] == spec.code.hyper_parameters
     assert config["features"]["categorical"] == ["plan", "shop"]
     assert config["features"]["target_encoded"] == ["shop"]
     assert (config["target"], config["classes"], config["seed"]) == ("churned", ["no", "yes"], 7)

@@ -1,7 +1,9 @@
 """The candidate families PROMISE trains, in leaderboard tie-break order (simplest first).
 
 A family is one module defining a `Candidate` (base.py); `register` adds it here, and
-everything else (search, budget, training, serving, export) reads it from this list.
+everything else (search, budget, training, serving, export) reads it from this list. A
+family whose export is more than a stock estimator's (base.export.j2) writes its code in
+a template beside its module (lstm.export.j2, xgboost.export.j2).
 """
 
 from __future__ import annotations

@@ -83,8 +83,9 @@ class Candidate:
     """One model family: everything the search, the trainer, serving and the export know of it.
 
     A family is one module that defines a Candidate (or a SklearnCandidate) and registers
-    it (candidates/__init__.py). Subclasses set the attributes and `search_space` and
-    `build_estimator`; the hooks below have the behaviour of a plain scikit-learn estimator.
+    it (candidates/__init__.py). Subclasses set the attributes and `search_space`,
+    `build_estimator` and `export_code` (SklearnCandidate has all three); the hooks below
+    have the behaviour of a plain scikit-learn estimator.
     """
 
     name: str
@@ -100,8 +101,6 @@ class Candidate:
     # The share of its training rows a fit holds out for itself (the LSTM's early
     # stopping); None when it holds out none (search.py, 4.).
     validation_split: float | None = None
-    # The export's train.py can also train out of core (--external-memory).
-    out_of_core: bool = False
     # ONNX reads float32 inputs (trees compare float32 thresholds), else float64.
     onnx_float32: bool = False
     # README sentences: what a fit's time adds to linear growth, and what sets the model
@@ -173,16 +172,37 @@ class Candidate:
         estimator's own network directly instead of ONNX; None for the others."""
         return None
 
-    def export_estimator(self, params: dict[str, Any], *, task: str, seed: int):
-        """The export's `EstimatorCall` (module, class, keyword arguments), or None."""
-        return None
-
-    def export_network(self, params: dict[str, Any], *, task: str):
-        """The export's `LSTMParams` for a network family, or None."""
-        return None
+    def export_code(self, params: dict[str, Any], *, task: str, seed: int, model_inputs: int):
+        """The family's own part of the exported code and README, for the model of `params`
+        that reads `model_inputs` preprocessed columns: an `exporters.spec.ModelCode`,
+        usually written by a template beside the family's module (see `model_code`)."""
+        raise NotImplementedError
 
 
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
+# main()'s training in an exported train.py: on the rows of --data, or on the sample of
+# them that --sample-size asks for. Every family's code templates are given it.
+TRAIN_ON_ROWS = "model = train(load_rows(args.data, args.sample_size, args.chunksize))"
+
+
+def export_parts(template: str, **context) -> dict[str, Any]:
+    """The parts of an `exporters.spec.ModelCode` that the code template `template`
+    (a file beside this module) writes, one `{% set %}` per part, rendered with `context`
+    and `train_on_rows` (TRAIN_ON_ROWS) by the exporter's own Jinja2 environment: its
+    `pyrepr` and `pykwargs` filters write values as literals."""
+    from exporters import render_parts
+
+    path = Path(__file__).with_name(template)
+    return render_parts(path, train_on_rows=TRAIN_ON_ROWS, **context)
+
+
+def model_code(template: str, *, model_class: str, hyper_parameters: dict[str, Any], **context):
+    """The `exporters.spec.ModelCode` that the code template `template` writes (see
+    `export_parts`); main() trains on the rows (TRAIN_ON_ROWS) unless it says otherwise."""
+    from exporters.spec import ModelCode
+
+    parts = {"command": TRAIN_ON_ROWS, **export_parts(template, **context)}
+    return ModelCode(model_class=model_class, hyper_parameters=hyper_parameters, **parts)
 
 
 def assemble(features, preprocessor, estimator):
@@ -222,7 +242,6 @@ class SklearnCandidate(Candidate):
     seeded: bool = True
     budget_weight: float = 1.0
     packages: tuple[tuple[str, ...], ...] = ()
-    out_of_core: bool = False
     onnx_float32: bool = False
     fit_time_note: str = ""
     model_size_note: str = ""
@@ -248,8 +267,15 @@ class SklearnCandidate(Candidate):
     def build_estimator(self, params: dict[str, Any], *, task: str, seed: int):
         return self.estimator_spec(params, task=task, seed=seed).build()
 
-    def export_estimator(self, params: dict[str, Any], *, task: str, seed: int):
-        from exporters.spec import EstimatorCall
-
-        spec = self.estimator_spec(params, task=task, seed=seed)
-        return EstimatorCall(module=spec.module, cls=spec.cls, kwargs=dict(spec.kwargs))
+    def export_code(self, params: dict[str, Any], *, task: str, seed: int, model_inputs: int):
+        """The estimator's export (base.export.j2): `build_estimator()` writes its class
+        with every keyword argument, and joblib saves and loads it."""
+        estimator = self.estimator_spec(params, task=task, seed=seed)
+        return model_code(
+            "base.export.j2",
+            model_class=f"{estimator.module}.{estimator.cls}",
+            hyper_parameters=dict(estimator.kwargs),
+            estimator=estimator,
+            task=task,
+            model_file=self.model_file,
+        )

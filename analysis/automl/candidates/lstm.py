@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..problem import REGRESSION
-from .base import Candidate, SearchSpace, choice, float_range, int_range
+from .base import Candidate, SearchSpace, choice, float_range, int_range, model_code
 
 TIMESTEPS = 8
 # The last share of its training rows the network holds out to stop early (Keras's
@@ -97,18 +97,27 @@ class LSTMCandidate(Candidate):
         traced = tf.function(lambda batch: network(batch, training=False), input_signature=[spec])
         return lambda inputs: traced(to_sequences(inputs))
 
-    def export_network(self, params: dict[str, Any], *, task: str):
-        from exporters.spec import LSTMParams
-
+    def export_code(self, params: dict[str, Any], *, task: str, seed: int, model_inputs: int):
+        """The network's export (lstm.export.j2): train.py builds and fits the layers of
+        `build_network` with Keras, and model_io.py folds rows as `to_sequences` does."""
         settings = {**self.default_params(task), **params}
-        return LSTMParams(
-            units=int(settings["units"]),
-            epochs=int(settings["epochs"]),
-            batch_size=int(settings["batch_size"]),
-            learning_rate=float(settings["learning_rate"]),
-            patience=int(settings["patience"]),
-            timesteps=TIMESTEPS,
-            validation_split=VALIDATION_SPLIT,
+        hyper_parameters = {
+            "units": int(settings["units"]),
+            "epochs": int(settings["epochs"]),
+            "batch_size": int(settings["batch_size"]),
+            "learning_rate": float(settings["learning_rate"]),
+            "patience": int(settings["patience"]),
+            "timesteps": TIMESTEPS,
+            "validation_split": VALIDATION_SPLIT,
+        }
+        return model_code(
+            "lstm.export.j2",
+            model_class="keras.Sequential",
+            hyper_parameters=hyper_parameters,
+            task=task,
+            model_file=self.model_file,
+            model_inputs=model_inputs,
+            **hyper_parameters,
         )
 
     def save_export(self, estimator: LSTMEstimator, directory: Path) -> Path:
