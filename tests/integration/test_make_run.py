@@ -64,10 +64,13 @@ def redis_pings(url: str) -> bool:
 class MakeRun:
     """`make -s run` in its own process group, its output collected as it comes."""
 
-    def __init__(self, var_dir: Path, port: int, redis_url: str, database_url: str | None):
+    def __init__(
+        self, var_dir: Path, port: int, redis_url: str, database_url: str | None, **settings
+    ):
+        """`settings`: more of the app's environment variables (PROMISE_RECONCILE_SECONDS)."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(LEAKY) and k not in LEAKY_NAMES}  # fmt: skip
-        env.update(PORT=str(port), REDIS_URL=redis_url, PROMISE_VAR_DIR=str(var_dir))
+        env.update(PORT=str(port), REDIS_URL=redis_url, PROMISE_VAR_DIR=str(var_dir), **settings)
         if database_url:
             env["DATABASE_URL"] = database_url
         self.port = port
