@@ -222,12 +222,13 @@ def owned_candidate(pk: int, owner) -> CandidateResult | None:
     return candidate
 
 
-def predict_rows(candidate: CandidateResult, rows: list[dict]) -> dict:
-    """Predict for `rows` (column → value); class probabilities come with classification."""
+def predict_rows(candidate: CandidateResult, rows: list[dict], entry: Entry | None = None) -> dict:
+    """Predict for `rows` (column → value); class probabilities come with classification.
+    `entry`: the candidate's loaded model when the caller has it already."""
     started = time.perf_counter()
     cache_hit = False
     try:
-        result, cache_hit = _predict(candidate, rows)
+        result, cache_hit = _predict(candidate, rows, entry)
     except Exception:
         serving_metrics.record(
             candidate.pk, time.perf_counter() - started, rows=0, error=True, cache_hit=False
@@ -243,15 +244,12 @@ def predict_rows(candidate: CandidateResult, rows: list[dict]) -> dict:
     return result
 
 
-def _predict(candidate: CandidateResult, rows: list[dict]) -> tuple[dict, bool]:
-    if candidate.status != CandidateResult.Status.SUCCEEDED:
-        raise PredictionError("This candidate has no trained model.")
+def _predict(candidate: CandidateResult, rows: list[dict], entry: Entry | None):
+    entry, key = entry or _loaded(candidate), None
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise PredictionError('Send "rows": a list of objects mapping column names to values.')
     if len(rows) > MAX_ROWS_PER_REQUEST:
         raise PredictionError(f"Send at most {MAX_ROWS_PER_REQUEST} rows per request.")
-    generation, key = _generation(), None
-    entry = MODELS.get(candidate.pk, candidate.model_dir, generation)
     small = len(rows) <= CACHED_ROWS
     if small and settings.SERVING_PREDICTION_CACHE_SECONDS > 0 and entry.worth_caching():
         key = prediction_key(candidate.pk, entry.checksum, rows)
@@ -300,14 +298,22 @@ def feature_columns(candidate: CandidateResult) -> list[str]:
     return MODELS.get(candidate.pk, candidate.model_dir, None).model.model.features.columns
 
 
-def feature_schema(candidate: CandidateResult) -> FeatureSchema:
-    """The columns the candidate's model takes, by kind, with the categories it knows."""
+def _loaded(candidate: CandidateResult) -> Entry:
+    """The candidate's model from the model cache, loaded on first use."""
     if candidate.status != CandidateResult.Status.SUCCEEDED:
         raise PredictionError("This candidate has no trained model.")
-    entry = MODELS.get(candidate.pk, candidate.model_dir, _generation())
+    return MODELS.get(candidate.pk, candidate.model_dir, _generation())
+
+
+def _schema(entry: Entry) -> FeatureSchema:
     if entry.schema is None:
         entry.schema = schema_of(entry.model.model)
     return entry.schema
+
+
+def feature_schema(candidate: CandidateResult) -> FeatureSchema:
+    """The columns the candidate's model takes, by kind, with the categories it knows."""
+    return _schema(_loaded(candidate))
 
 
 def predict_checked(candidate: CandidateResult, rows: list) -> dict:
@@ -316,8 +322,9 @@ def predict_checked(candidate: CandidateResult, rows: list) -> dict:
     ignored and the categories the model never saw."""
     if isinstance(rows, list) and len(rows) > MAX_ROWS_PER_REQUEST:
         raise PredictionError(f"Send at most {MAX_ROWS_PER_REQUEST} rows per request.")
-    checked = check_rows(feature_schema(candidate), rows)
-    return {**predict_rows(candidate, checked.rows), **checked.notes()}
+    entry = _loaded(candidate)
+    checked = check_rows(_schema(entry), rows)
+    return {**predict_rows(candidate, checked.rows, entry), **checked.notes()}
 
 
 def prediction_key(candidate_id: int, checksum: str, rows: list[dict]) -> str:
