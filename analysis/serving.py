@@ -73,10 +73,10 @@ class Entry:
     bytes: int
     loaded_at: float
     schema: FeatureSchema | None = None  # read from the model on first use
-    compute_ms: float | None = None  # recent answers' compute time (moving average)
+    compute_ms: float | None = None  # recent answers' CPU time (moving average)
 
     def worth_caching(self) -> bool:
-        """Whether this model's answers cost more to compute than to fetch from Redis."""
+        """Whether this model's answers cost more CPU to compute than to fetch from Redis."""
         least = settings.SERVING_PREDICTION_CACHE_MIN_MS
         return least <= 0 or (self.compute_ms is not None and self.compute_ms >= least)
 
@@ -256,10 +256,13 @@ def _predict(candidate: CandidateResult, rows: list[dict], entry: Entry | None):
         cached = _cache_get(key)
         if cached is not None:
             return cached, True
-    started = time.perf_counter()
+    # This thread's CPU time, not the clock's: under load the clock also counts the waits
+    # for the process's other threads, which would make a cheap model look worth caching
+    # and add two round trips to Redis to each of its answers.
+    started = time.thread_time()
     result = _answer(candidate, entry.model, rows)
     if small:  # the cache's choice is for small requests: larger ones are never cached
-        entry.computed(time.perf_counter() - started)
+        entry.computed(time.thread_time() - started)
     if key is not None:
         _cache_set(key, result)
     return result, False

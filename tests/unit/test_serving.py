@@ -135,6 +135,24 @@ def test_a_slow_models_answers_are_cached_once_its_compute_time_is_known(tree, s
     assert serving_metrics.summary()["models"][0]["cache_hits"] == 1
 
 
+def test_waiting_while_answering_does_not_make_a_model_worth_caching(tree, settings, monkeypatch):
+    # What other threads of a loaded server do to a cheap model's clock time: they hold
+    # the interpreter while its answer waits. Its CPU time is what the cache weighs.
+    candidate, _, holdout = tree
+    settings.SERVING_PREDICTION_CACHE_MIN_MS = 5
+    answer = serving._answer
+
+    def waiting_answer(*args):
+        time.sleep(0.02)
+        return answer(*args)
+
+    monkeypatch.setattr(serving, "_answer", waiting_answer)
+    for _ in range(3):
+        serving.predict_rows(candidate, rows_of(holdout))
+    assert serving_metrics.summary()["models"][0]["cache_hits"] == 0
+    assert not list(redis.Redis.from_url(settings.REDIS_URL).scan_iter(match="serving:pred*"))
+
+
 def test_a_candidate_is_remembered_for_its_owner_only(tree, settings, outsider, monkeypatch):
     candidate = tree[0]
     monkeypatch.setattr(serving, "_owned", {})
