@@ -135,7 +135,8 @@ def timed_run(
 def dask_cluster(folder: Path) -> tuple[str, list[subprocess.Popen]]:
     dask = Path(sys.executable).parent / "dask"
     address_file = folder / "scheduler.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    config = ROOT / "promise" / "dask.yaml"  # as the README starts the workers
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_CONFIG": str(config)}
     env.pop("DASK_SCHEDULER_ADDRESS", None)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
     processes = [

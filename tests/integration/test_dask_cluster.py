@@ -26,10 +26,12 @@ from tests.conftest import churn_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 DASK = Path(sys.executable).parent / "dask"
+# The workers' configuration, as the README starts them.
+DASK_CONFIG = ROOT / "promise" / "dask.yaml"
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_CONFIG": str(DASK_CONFIG)}
     env.pop(cluster.ADDRESS_VARIABLE, None)
     return subprocess.Popen(
         [str(DASK), *args],
@@ -87,6 +89,14 @@ def _ran_on_the_cluster(client) -> dict[str, int]:
         }
 
     return client.run_on_scheduler(finished)
+
+
+def test_workers_keep_glibcs_adaptive_memory_thresholds(scheduler):
+    """Dask's default MALLOC_TRIM_THRESHOLD_ doubled the time a profile took on a worker;
+    promise/dask.yaml unsets it."""
+    _, client = scheduler
+    found = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_", "unset"))
+    assert set(found.values()) == {"unset"}
 
 
 @pytest.fixture
