@@ -28,48 +28,48 @@ One JSON object goes to stdout.
 
 What the figures mean, on this machine's 2 cores
 ------------------------------------------------
-One run at load average 8 (other engineers' test suites on the same 2 cores), 12 min 43
-s in all, with a version that timed runs to their end (each ended within 0.3 s of its
-first round: no time was left for a second) and did not report `trials_*` (read from
-the database instead):
+Three runs on an idle machine (defaults, --profile-rows 10,000,000 for the last two; the
+third after promise/dask.yaml):
 
-    run_seconds_1_worker 319.74, run_seconds_2_workers 223.59, run_speedup 1.43,
-    hosts_used 2; profile_rows 1,000,000 (8 row groups), profile_seconds_local 10.26,
-    profile_seconds_cluster 8.23, profile_speedup 1.247, profile_identical true;
-    csv_profile_seconds_local 13.96, csv_profile_seconds_cluster 12.53.
+    run_seconds_1_worker   179.5  177.0  175.4
+    run_seconds_2_workers  109.2  103.4  115.0
+    run_speedup            1.64   1.71   1.53     hosts_used 2 in each
+    profile_rows           1,000,000 (8 row groups)  10,000,000 (75)  10,000,000 (75)
+    profile_seconds_local  1.53   8.95   9.96
+    profile_seconds_cluster 2.41  13.12  10.20
+    profile_speedup        0.64   0.68   0.98     profile_identical true in each
+    csv_profile_seconds_local/cluster  2.4/4.4   18.4/37.8   20.7/21.5
 
-Runs. Two worker processes on two cores can at best halve a CPU-bound first round, and a
-run is never shorter than its slowest candidate: on one worker the five took 24, 24, 73,
-168 (XGBoost) and 29 s one after the other, so 319.7 / 168 = 1.9 is this table's ceiling
-however many processes train it. The 1.43 measured is not a clean figure: under that
-load every search ran into its clock (the one-worker run took 320 s of a 300 s budget),
-and the clock, a safety stop, cut the two runs' searches differently (trials forest 3
-against 1, XGBoost 9 against 5, LSTM 0 against 1), so the work was not quite the same.
-On an idle machine the trial counts match and the ratio is the parallelism alone.
+Runs. Trial counts were the same on one and two workers (linear 20, tree 40, forest 7,
+XGBoost 40) but for the LSTM (1 against 2 or 3: its search is ended by its clock, a
+safety stop, so its trials follow how fast the machine was at the time). Two worker processes on two cores can at best halve a CPU-bound first round, and
+a run is never shorter than its slowest candidate; 1.5 to 1.7 is that, less what the two
+processes take from each other (XGBoost and the forest use both cores alone).
 
 Profiling. The local pass already keeps both cores busy (pyarrow decodes on a reading
 thread while the profiler works), so two single-threaded Dask workers on the same two
-cores can win only what it leaves idle, less the merge (four samples of up to 20,000
-rows, sketches and counts) and moving each part's result to the merging worker: 1.25
-here, with the profile identical to the local one. A CSV is one task on the cluster:
-the same pass plus the round trip (0.9 of local here, noise aside); its worth is that
-it runs next to the data, off the web and Celery hosts.
+cores can at best match it: the parts' merge and moving their results cost the rest
+(0.98 with the Parquet copy cut in parts, and the profile identical to the local one).
+A CSV is one task on the cluster: the same pass plus the round trip. Before
+promise/dask.yaml, Dask's default MALLOC_TRIM_THRESHOLD_ in its workers turned off
+glibc's adaptive mmap threshold, and every large buffer was mapped anew: the CSV's
+profile took twice as long there (37.8 s against 18.4).
 
 What they predict for 10 hosts
 ------------------------------
 Runs. A run's parallelism is its candidates: five in the first round, so past five
 worker processes one run gains nothing, and its first round tends to its slowest
-candidate (XGBoost, 168 of 320 s: about 1.9 times faster than one process, at best).
-Ten hosts help by training ten runs at once (throughput close to ten times one host),
-not by making one run ten times shorter; the budget, not the hardware, sets how long
-its searches are (trial counts come from the budget).
+candidate. Ten hosts help by training ten runs at once (throughput close to ten times
+one host), not by making one run ten times shorter; the budget, not the hardware, sets
+how long its searches are (trial counts come from the budget).
 
 Profiling. Parts are two per worker thread but at most one per row group, and the copy
-has one row group per 131,072 rows: a 1,000,000-row file gives 8 parts, so on ten hosts
-8 parts of about an eighth of the pass each run at once, plus the merge (serial, its
-cost grows with the number of parts, not rows): about 3 times faster than local for this
-file, and close to 10 times for files of ten million rows and more (77 row groups and
-up), as long as every host reads the file as fast as this one does. A CSV's first
+has one row group per 131,072 rows: 10,000,000 rows give 75 row groups, so ten hosts of
+two single-threaded workers profile 40 parts of about a fortieth of the pass each at once.
+Here two worker threads took 10.2 s for the whole copy, about 20 CPU-seconds; twenty
+threads would take about 1 s plus the merge (serial, growing with the number of parts,
+not rows) and each host's read of its row groups, so several times faster than one host
+(9.96 s), as long as every host reads the file as fast as this one does. A CSV's first
 profile stays one task: cutting it by byte ranges needs the record starts (quoted line
 breaks) and one set of column types for all parts, which is not done yet; once its
 Parquet copy exists, what reads the copy can be split.
