@@ -130,8 +130,8 @@ class Candidate:
         it is saved (the LSTM: the epochs it ran, no clock); the others already are."""
 
     def set_clock(self, estimator, seconds: float | None) -> None:
-        """Bound a fit of `estimator` to `seconds`; only families whose fits stop
-        themselves on a clock (SearchSpace.clocked) do anything."""
+        """Bound a fit of `estimator` to `seconds`; only families whose fits can stop
+        themselves on a clock do anything (the LSTM, XGBoost's CV folds)."""
 
     def fold_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters one CV fold fits with (early stopping widens them)."""

@@ -5,7 +5,9 @@ validation rows stop improving (early stopping), and the final model gets the me
 the folds' best counts as a plain `n_estimators`, so the export builds the same model.
 """
 
+import time
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from .base import SearchSpace, SklearnCandidate, export_parts, float_range, int_range
@@ -70,6 +72,23 @@ def _space(n_rows: int, n_cols: int, task: str) -> SearchSpace:
     )
 
 
+@cache
+def _clock_type():
+    """An XGBoost callback that ends the training at a deadline (xgboost is imported on
+    first use only, like the estimators)."""
+    from xgboost.callback import TrainingCallback
+
+    class Clock(TrainingCallback):
+        def __init__(self, seconds: float):
+            super().__init__()
+            self.deadline = time.monotonic() + seconds
+
+        def after_iteration(self, model, epoch, evals_log) -> bool:
+            return time.monotonic() > self.deadline
+
+    return Clock
+
+
 @dataclass(frozen=True)
 class XGBoostCandidate(SklearnCandidate):
     """Each CV fold grows up to MAX_TREES trees and stops EARLY_STOPPING_ROUNDS after its
@@ -77,6 +96,16 @@ class XGBoostCandidate(SklearnCandidate):
 
     def fold_params(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**params, "n_estimators": MAX_TREES, "early_stopping_rounds": EARLY_STOPPING_ROUNDS}
+
+    def set_clock(self, estimator, seconds: float | None) -> None:
+        """A CV fold's fit (the one with early stopping) also stops adding trees at its
+        share of the search's clock, and keeps its best count so far: a slow corner of
+        the space (a low rate, up to MAX_TREES deep trees) proposed late in a second
+        round ran three times past its time before. The final fit, whose tree count is
+        the folds' mean, is not cut, so the saved model is the one its settings describe.
+        The cost model still counts XGBoost's fits as growing with the table."""
+        if estimator.get_params()["early_stopping_rounds"] is not None:
+            estimator.set_params(callbacks=None if seconds is None else [_clock_type()(seconds)])
 
     def fit_fold(self, estimator, x, y, eval_x, eval_y) -> dict[str, int]:
         estimator.fit(x, y, eval_set=[(eval_x, eval_y)], verbose=False)

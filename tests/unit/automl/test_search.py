@@ -1,3 +1,4 @@
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -13,6 +14,7 @@ from analysis.automl.budget import (
     trial_count,
 )
 from analysis.automl.candidates import CANDIDATES, get_candidate
+from analysis.automl.candidates.xgboost import MAX_TREES
 from analysis.automl.convergence import CONVERGENCE_RULE, converged_by
 from analysis.automl.folds import cv_splits
 from analysis.automl.preprocess import FeatureSpec
@@ -72,6 +74,26 @@ def test_xgboost_keeps_the_tree_count_early_stopping_found():
     assert isinstance(result.params["n_estimators"], int)
     assert "early_stopping_rounds" not in result.params
     get_candidate("xgboost").build_estimator(result.params, task="binary", seed=3)
+
+
+def test_an_xgboost_fold_stops_at_its_clock_and_the_final_fit_is_not_cut():
+    xgboost = get_candidate("xgboost")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20_000, 10))
+    y = np.sin(x).sum(axis=1)  # a slow rate keeps improving: no early stop for long
+    slow = {"learning_rate": 0.01, "max_depth": 10, "tree_method": "hist", "n_jobs": 1}
+    fold = xgboost.build_estimator(xgboost.fold_params(slow), task="regression", seed=0)
+    xgboost.set_clock(fold, 0.3)
+    started = time.monotonic()
+    learned = xgboost.fit_fold(fold, x[:16_000], y[:16_000], x[16_000:], y[16_000:])
+    assert time.monotonic() - started < 5  # 24 s without the clock
+    assert fold.get_booster().num_boosted_rounds() < MAX_TREES
+    assert 1 <= learned["n_estimators"] <= fold.get_booster().num_boosted_rounds()
+
+    final = xgboost.build_estimator({**slow, "n_estimators": 50}, task="regression", seed=0)
+    xgboost.set_clock(final, 0.001)
+    final.fit(x, y)
+    assert final.get_booster().num_boosted_rounds() == 50
 
 
 def test_the_portfolio_follows_the_first_trial_in_order_and_a_second_round_finishes_it():
