@@ -202,7 +202,8 @@ def render_parts(template: Path, **context: Any) -> dict[str, str | list[str]]:
     """The parts of the code template at `template`: each `{% set name %}` at its top
     level, rendered with `context` and the filters of the export's templates; a block's
     text without the blank lines around it, or a list of strings. Text outside the
-    blocks is an error.
+    blocks, or a part of another type, is an error; the template's own helpers are named
+    with a leading underscore and left out.
 
     This is how a model family (analysis/automl/candidates/) writes its own part of the
     exported code (`ModelCode`) from a template beside its module.
@@ -219,6 +220,11 @@ def render_parts(template: Path, **context: Any) -> dict[str, str | list[str]]:
             parts[name] = value.strip("\n")
         elif isinstance(value, list) and all(isinstance(item, str) for item in value):
             parts[name] = list(value)
+        else:
+            raise ValueError(
+                f"{template}: the part {name!r} is neither text nor a list of strings "
+                "(name a helper of the template's own with a leading underscore)."
+            )
     return parts
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from analysis.automl.candidates import CANDIDATES, get_candidate
 from analysis.automl.preprocess import DATETIME_PARTS, MAX_CATEGORIES, MISSING_CATEGORY
-from exporters import build_bundle, render_files, render_parts
+from exporters import build_bundle, render_files
 from exporters.render import ENVIRONMENT, import_block, pykwargs, pyrepr
 from exporters.spec import (
     ExportSpec,
@@ -307,14 +307,6 @@ def test_the_scripts_hold_the_familys_code_as_it_gives_it():
     assert "def marked():\n    pass\n" in files["train.py"]
     assert given.readme_training in files["README.md"]
     assert "--external-memory" not in code(render_files(make_spec("random_forest", "binary")))
-
-
-def test_a_code_template_with_text_outside_its_parts_is_refused(tmp_path):
-    template = tmp_path / "family.export.j2"
-    template.write_text("{% set fit %}\nreturn 1\n{% endset %}\nstray = 1\n")
-
-    with pytest.raises(ValueError, match="outside"):
-        render_parts(template)
 
 
 def test_imports_are_sorted_merged_and_grouped_as_ruff_wants_them():
