@@ -3,7 +3,7 @@ longest time budget. Each defaults to a setting; an administrator sets one user'
 the admin (a blank field keeps the default).
 
 Each check runs before anything is created or stored and raises `LimitExceeded` with
-the sentence the page and the API show (services.errors; the API answers it with
+the sentence the page and the API show (refusals.py; the API answers it with
 `status`).
 """
 
@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Sum
 
 from .models import Dataset, Run
+from .refusals import LimitExceeded
 from .user_limits import UserLimits
 
 
@@ -69,7 +70,6 @@ def check_upload(user_id: int, size: int, *, pending: int = 0) -> None:
     """Refuse a file of `size` bytes over the largest upload or the storage quota;
     `pending` counts bytes already held for the user outside datasets (this upload's
     chunks so far do not count twice)."""
-    from .services.errors import LimitExceeded
 
     limits = limits_for(user_id)
     if size > limits.max_upload_bytes:
@@ -91,7 +91,6 @@ def check_upload(user_id: int, size: int, *, pending: int = 0) -> None:
 
 def check_run(user_id: int, time_budget: int) -> None:
     """Refuse a run over the user's time-budget ceiling or past their runs at once."""
-    from .services.errors import LimitExceeded
 
     limits = limits_for(user_id)
     if time_budget > limits.max_time_budget:

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import transaction
 
 from . import limits
-from .services.errors import LimitExceeded
+from .refusals import LimitExceeded
 from .storage import upload_name
 
 CHUNK_BYTES = 8 * 1024**2

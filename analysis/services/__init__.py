@@ -14,6 +14,7 @@ call these, by the names below; each module holds one part of the work.
 Celery canvases and sending tasks live in analysis/workflow.py, which these call.
 """
 
+from ..refusals import UNEXPECTED_ERROR, ServiceError
 from .confirmation import CONFIRMED_RANKS, candidate_confirm, run_confirm, run_confirm_best
 from .datasets import (
     dataset_create_from_path,
@@ -24,7 +25,6 @@ from .datasets import (
     dataset_reprofile,
     dataset_upload,
 )
-from .errors import UNEXPECTED_ERROR, ServiceError
 from .exports import export_build, export_delete, export_files, export_rebuild
 from .files import batch_delete
 from .runs import (

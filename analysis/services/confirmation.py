@@ -11,8 +11,8 @@ from ..automl.confirm import confirm_candidates
 from ..automl.errors import UserFacingError
 from ..automl.ingest import IngestOptions
 from ..models import CandidateResult, Run
+from ..refusals import UNEXPECTED_ERROR, ServiceError
 from ..storage import dataset_file, run_folder
-from .errors import UNEXPECTED_ERROR, ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from ..automl.profile import profile_table
 from ..failures import record_traceback
 from ..models import Dataset
 from ..read_limits import limits_from_settings
+from ..refusals import UNEXPECTED_ERROR, ServiceError
 from ..storage import dataset_file, stored_file_name, upload_name
-from .errors import UNEXPECTED_ERROR, ServiceError
 from .files import remove_files, stored_files
 from .runs import run_cancel
 

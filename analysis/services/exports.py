@@ -16,8 +16,8 @@ from django.db import transaction
 from .. import audit
 from ..automl.fitted import ModelFormatError
 from ..models import CandidateResult, Dataset, Export
+from ..refusals import ServiceError
 from ..storage import dataset_file, run_folder
-from .errors import ServiceError
 
 
 def export_files(*, candidate: CandidateResult) -> dict[str, str]:

@@ -26,9 +26,9 @@ from ..automl.sampling import STRATEGIES, TIME_BASED
 from ..automl.second_round import ended_early_sentence
 from ..failures import record_traceback
 from ..models import CandidateResult, Dataset, Run
+from ..refusals import UNEXPECTED_ERROR, ServiceError
 from ..storage import dataset_file, run_folder
 from .confirmation import run_confirm_best
-from .errors import UNEXPECTED_ERROR, ServiceError
 from .files import remove_files, stored_files
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""What every use case shares: the refusal a user sees, and the sentence for our own failures."""
+"""What every use case refuses with, and the sentence for our own failures: the refusal a
+user sees (the services raise it, the pages and the API show it)."""
 
 UNEXPECTED_ERROR = (
     "Something went wrong on our side while {doing}; the team can see the details. "
