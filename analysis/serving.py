@@ -298,7 +298,8 @@ def _answer(candidate: CandidateResult, compiled: CompiledModel, rows: list[dict
 
 
 def feature_columns(candidate: CandidateResult) -> list[str]:
-    return MODELS.get(candidate.pk, candidate.model_dir, None).model.model.features.columns
+    """The columns the candidate's model was trained on, in order (the prediction form's)."""
+    return _loaded(candidate).model.model.features.columns
 
 
 def _loaded(candidate: CandidateResult) -> Entry:
