@@ -70,7 +70,6 @@ def check_upload(user_id: int, size: int, *, pending: int = 0) -> None:
     """Refuse a file of `size` bytes over the largest upload or the storage quota;
     `pending` counts bytes already held for the user outside datasets (this upload's
     chunks so far do not count twice)."""
-
     limits = limits_for(user_id)
     if size > limits.max_upload_bytes:
         raise LimitExceeded(
@@ -91,7 +90,6 @@ def check_upload(user_id: int, size: int, *, pending: int = 0) -> None:
 
 def check_run(user_id: int, time_budget: int) -> None:
     """Refuse a run over the user's time-budget ceiling or past their runs at once."""
-
     limits = limits_for(user_id)
     if time_budget > limits.max_time_budget:
         raise LimitExceeded(

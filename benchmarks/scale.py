@@ -42,9 +42,10 @@ third after promise/dask.yaml):
 
 Runs. Trial counts were the same on one and two workers (linear 20, tree 40, forest 7,
 XGBoost 40) but for the LSTM (1 against 2 or 3: its search is ended by its clock, a
-safety stop, so its trials follow how fast the machine was at the time). Two worker processes on two cores can at best halve a CPU-bound first round, and
-a run is never shorter than its slowest candidate; 1.5 to 1.7 is that, less what the two
-processes take from each other (XGBoost and the forest use both cores alone).
+safety stop, so its trials follow how fast the machine was at the time). Two worker
+processes on two cores can at best halve a CPU-bound first round, and a run is never
+shorter than its slowest candidate; 1.5 to 1.7 is that, less what the two processes take
+from each other (XGBoost and the forest use both cores alone).
 
 Profiling. The local pass already keeps both cores busy (pyarrow decodes on a reading
 thread while the profiler works), so two single-threaded Dask workers on the same two
@@ -135,8 +136,9 @@ def timed_run(
 def dask_cluster(folder: Path) -> tuple[str, list[subprocess.Popen]]:
     dask = Path(sys.executable).parent / "dask"
     address_file = folder / "scheduler.json"
-    config = ROOT / "promise" / "dask.yaml"  # as the README starts the workers
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_CONFIG": str(config)}
+    from analysis.automl.cluster import WORKER_CONFIG
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_CONFIG": str(WORKER_CONFIG)}
     env.pop("DASK_SCHEDULER_ADDRESS", None)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
     processes = [

@@ -20,11 +20,14 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from .ingest.limits import current_guard, guarded
 
 ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+# The Dask workers' configuration (`DASK_CONFIG=promise/dask.yaml dask worker …`).
+WORKER_CONFIG = Path(__file__).resolve().parents[2] / "promise" / "dask.yaml"
 # Arguments that call back into the caller's process: not sent to a worker.
 LOCAL_ONLY = ("progress",)
 

@@ -26,12 +26,10 @@ from tests.conftest import churn_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 DASK = Path(sys.executable).parent / "dask"
-# The workers' configuration, as the README starts them.
-DASK_CONFIG = ROOT / "promise" / "dask.yaml"
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_CONFIG": str(DASK_CONFIG)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_CONFIG": str(cluster.WORKER_CONFIG)}
     env.pop(cluster.ADDRESS_VARIABLE, None)
     return subprocess.Popen(
         [str(DASK), *args],

@@ -104,7 +104,7 @@ class XGBoostCandidate(SklearnCandidate):
         round ran three times past its time before. The final fit, whose tree count is
         the folds' mean, is not cut, so the saved model is the one its settings describe.
         The cost model still counts XGBoost's fits as growing with the table."""
-        if estimator.get_params()["early_stopping_rounds"] is not None:
+        if estimator.early_stopping_rounds is not None:
             estimator.set_params(callbacks=None if seconds is None else [_clock_type()(seconds)])
 
     def fit_fold(self, estimator, x, y, eval_x, eval_y) -> dict[str, int]:
