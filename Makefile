@@ -18,7 +18,7 @@ SQLITE_TESTS := tests/integration/test_stored_key_order.py \
 PYTEST_PARALLEL = $(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: venv run test admin chromium clean
+.PHONY: venv run test lint admin chromium clean
 
 venv: $(VENV)/.installed
 
@@ -42,7 +42,12 @@ chromium:
 		$(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
-test: venv chromium
+# Style first: ruff's rules and format (pyproject.toml), in seconds, before the suite's minutes.
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: lint chromium
 ifneq ($(strip $(TEST_POSTGRES_URL)),)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST_PARALLEL)
 	env -u DATABASE_URL $(PY) -m pytest $(SQLITE_TESTS)

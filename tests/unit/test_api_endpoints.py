@@ -172,9 +172,7 @@ def test_it_says_how_to_log_in(client, run):
 
 def test_it_answers_a_wrong_method_in_the_same_format(owner_client, run):
     response = owner_client.put(reverse("api_run_detail", args=[run.pk]))
-    assert response.status_code == 405 and response.json() == {
-        "error": 'Method "PUT" not allowed.'
-    }
+    assert response.status_code == 405 and response.json() == {"error": 'Method "PUT" not allowed.'}
 
 
 def test_it_names_every_invalid_run_setting(owner_client, profiled_dataset):
