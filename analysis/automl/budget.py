@@ -65,6 +65,29 @@ def search_seconds(space: SearchSpace, *, n_rows: int, n_cols: int, time_limit: 
     return min(SEARCH_SHARE * time_limit, (1 - AFTER_SEARCH) * time_limit - final_fit)
 
 
+def refit_room(trial_seconds: float, *, folds: int, time_limit: float) -> float:
+    """Seconds to keep after a search for its final fit, from a typical trial's seconds: a
+    fit on all rows costs about one of the trial's `folds` fits on (folds-1)/folds of them,
+    with half again to spare, plus AFTER_SEARCH of the limit."""
+    return trial_seconds / max(folds - 1, 1) * 1.5 + AFTER_SEARCH * time_limit
+
+
+def fits_end(started: float, time_limit: float, *, typical_trial: float | None, folds: int):
+    """When the fits that stop on a clock (XGBoost's folds, the LSTM) must end.
+
+    A first search keeps SEARCH_SHARE of its limit for them, since it does not know its
+    final fit yet. A continued search (a second round) knows a typical trial, so its
+    fits may run on until only the room its final fit needs is left (`refit_room`):
+    the share's rest would otherwise go unused, on a budget that has nothing else to
+    give it to.
+    """
+    end = started + SEARCH_SHARE * time_limit
+    if typical_trial is None:
+        return end
+    room = refit_room(typical_trial, folds=folds, time_limit=time_limit)
+    return max(end, started + time_limit - room)
+
+
 def _trial_seconds(space: SearchSpace, *, n_rows: int, n_cols: int, folds: int) -> float:
     """One trial by the cost model: `folds` fits on (folds-1)/folds of the rows."""
     cells = n_rows * (folds - 1) / folds * max(n_cols, 1)

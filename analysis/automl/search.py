@@ -47,7 +47,9 @@ A second round (`warm_start`, second_round.py)
     so it proposes new points rather than the first round's again. Its trials are bounded
     by the family's `max_trials` and by the clock alone, since they spend what the first
     round happened to leave: a run whose second round changed a candidate may differ
-    from a rerun; its first round does not.
+    from a rerun; its first round does not. Knowing a typical trial, it lets the fits
+    that stop on a clock run until only its final fit's room is left (budget.fits_end),
+    where a first search keeps SEARCH_SHARE of its limit for them.
 """
 
 from __future__ import annotations
@@ -63,9 +65,10 @@ import numpy as np
 import pandas as pd
 
 from .budget import (
-    AFTER_SEARCH,
     SEARCH_SHARE,
+    fits_end,
     fold_count,
+    refit_room,
     search_rows,
     search_seconds,
     trial_count,
@@ -186,8 +189,6 @@ def search_candidate(
 
     started = time.monotonic()
     deadline = None if time_limit is None else started + time_limit
-    # Fits that stop themselves on a clock (the LSTM) share only the search's part of it.
-    fit_deadline = None if time_limit is None else started + SEARCH_SHARE * time_limit
     y = np.asarray(y)
     probe_rows = min(len(frame), 2000)
     probe = build_preprocessor(features, task, seed).fit(frame.iloc[:probe_rows], y[:probe_rows])
@@ -273,6 +274,13 @@ def search_candidate(
     # A second round plans its next trial by a typical earlier one: the slowest is often
     # the first trial of all, which also warmed up the process.
     slowest = float(np.median([t.seconds for t in history])) if history else 0.0
+    # Fits that stop themselves on a clock (XGBoost's folds, the LSTM) end in time for
+    # the final fit (budget.fits_end).
+    fit_deadline = (
+        None
+        if time_limit is None
+        else fits_end(started, time_limit, typical_trial=slowest if history else None, folds=folds)
+    )
     for number in range(first, first + planned):
         check_cancel(should_stop)
         if should_finish is not None and should_finish():
@@ -280,7 +288,7 @@ def search_candidate(
             break
         if number and deadline is not None:
             # Room for one more trial like the slowest so far, and the final fit after it.
-            final_fit = slowest / max(folds - 1, 1) * 1.5 + AFTER_SEARCH * time_limit
+            final_fit = refit_room(slowest, folds=folds, time_limit=time_limit)
             if time.monotonic() + slowest + final_fit > deadline:
                 stopped_by = "time"
                 break

@@ -9,6 +9,8 @@ from analysis.automl.budget import (
     MIN_SEARCH_ROWS,
     SEARCH_SHARE,
     candidate_time_limit,
+    fits_end,
+    refit_room,
     search_rows,
     search_seconds,
     trial_count,
@@ -246,6 +248,37 @@ def test_it_continues_a_search_with_new_points_and_keeps_the_first_trials():
     earlier = {tuple(sorted(t.params.items())) for t in first.history}
     assert not earlier & {tuple(sorted(t.params.items())) for t in second.history[4:]}
     assert [t.number for t in second.history] == list(range(40))
+
+
+def test_a_second_rounds_clocked_fits_run_until_its_final_fit_needs_the_rest():
+    limit = 12.0
+    first_search = 100.0 + SEARCH_SHARE * limit
+    assert fits_end(100.0, limit, typical_trial=None, folds=3) == pytest.approx(first_search)
+    room = refit_room(1.0, folds=3, time_limit=limit)  # a 1 s trial: 0.75 s refit + 0.6 s
+    assert fits_end(100.0, limit, typical_trial=1.0, folds=3) == pytest.approx(112.0 - room)
+    assert 112.0 - room > first_search
+    # Slow trials never leave the fits less than a first search has.
+    assert fits_end(100.0, limit, typical_trial=9.0, folds=3) == pytest.approx(first_search)
+
+
+def test_a_continued_search_gives_its_folds_the_later_clock(monkeypatch):
+    import analysis.automl.search as search_module
+
+    clocks = []
+    real = search_module.cross_validate
+
+    def recording(*args, deadline, **kwargs):
+        clocks.append(deadline - time.monotonic())
+        return real(*args, deadline=deadline, **kwargs)
+
+    monkeypatch.setattr(search_module, "cross_validate", recording)
+    search("decision_tree", time_limit=60.0)
+    first_round = max(clocks)
+    first = first_round_of(search("decision_tree", time_limit=60.0), 4)
+    clocks.clear()
+    search("decision_tree", time_limit=60.0, warm_start=first)
+    assert first_round <= SEARCH_SHARE * 60.0
+    assert max(clocks) > SEARCH_SHARE * 60.0 + 10  # its trials take milliseconds
 
 
 def test_it_continues_a_search_the_same_way_from_the_same_first_round():
