@@ -49,7 +49,12 @@ from analysis.automl.prepare import RunPlan, encode_target, prepare_run  # noqa:
 from analysis.automl.preprocess import build_preprocessor, prepare_frame  # noqa: E402
 from analysis.automl.profile import profile_table  # noqa: E402
 from analysis.automl.ranking import Contender, rank_candidates  # noqa: E402
-from analysis.automl.second_round import ROUND_END, FirstRound, plan_second_round  # noqa: E402
+from analysis.automl.second_round import (  # noqa: E402
+    ROUND_END,
+    FirstRound,
+    ended_early_sentence,
+    plan_second_round,
+)
 
 SEED = 0
 WORKERS = 2
@@ -284,6 +289,8 @@ def second_round(run_dir: Path, plan: RunPlan, results: dict, seconds_left, budg
 
 
 def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
+    from analysis.automl.discovery import load_search
+
     started = time.monotonic()
     futures = [
         pool.submit(
@@ -313,6 +320,10 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
         time_ordered=plan.sample.strategy == "time_based",
     )
     order = [s.name for s in standings]
+    # As the run page says it (services.runs): each search's convergence after both
+    # rounds, and why the run ended early when every search has converged.
+    converged = {n: load_search(run_dir / "candidates" / n).converged for n in results}
+    converged = {n: why for n, why in converged.items() if why}
     searched = [n for n in results if results[n]["cv_mean"] is not None]
     by_cv = max(searched, key=lambda n: results[n]["cv_mean"])
     return {
@@ -324,8 +335,12 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
         "first_round_seconds": round(first_round_seconds, 2),
         "budget_used": round(seconds / budget, 3),
         "second_round": {n: round(s, 1) for n, s in planned.seconds.items()},
-        "converged": planned.converged,
-        "note": planned.sentence or None,
+        "converged": converged,
+        "note": planned.sentence
+        or ended_early_sentence(
+            [converged.get(n, "") for n in results], seconds_left=budget - seconds, budget=budget
+        )
+        or None,
         "candidates": {
             n: {
                 "score": round(r["metrics"][plan.metric], 5),
