@@ -72,7 +72,9 @@ def refit_room(trial_seconds: float, *, folds: int, time_limit: float) -> float:
     return trial_seconds / max(folds - 1, 1) * 1.5 + AFTER_SEARCH * time_limit
 
 
-def fits_end(started: float, time_limit: float, *, typical_trial: float | None, folds: int):
+def fits_end(
+    started: float, time_limit: float, *, typical_trial: float | None, folds: int
+) -> float:
     """When the fits that stop on a clock (XGBoost's folds, the LSTM) must end.
 
     A first search keeps SEARCH_SHARE of its limit for them, since it does not know its
