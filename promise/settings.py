@@ -55,6 +55,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Above the others: a plain prediction with a token is answered here (its docstring).
+    "analysis.api.prediction_route.PredictionRoute",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,7 +68,6 @@ MIDDLEWARE = [
     "analysis.middleware.PrivatePagesMiddleware",
     # A task that could not be sent (the broker is down): 503 with a sentence, not 500.
     "analysis.middleware.BrokerUnavailableMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in into the lockout page.
     "axes.middleware.AxesMiddleware",
     # The audit log reads the request's user and address from here (analysis/audit.py).

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from .. import explanations, figures, selectors, services, serving
 from ..models import CandidateResult
 from ..prediction_input import InputRefused
-from .errors import refusal
+from .errors import refusal, refusal_body
 from .parsing import JSONBodyParser, json_object
 from .runs import figure_dicts
 from .serializers import CandidateSerializer, FigureSerializer
@@ -144,15 +144,22 @@ def predict(request: Request, pk: int) -> Response:
             f"Explanations are given for at most {explanations.MAX_EXPLAINED_ROWS} records "
             f"per request; this one sent {len(rows)}."
         )
+    body, code = prediction_answer(candidate, rows, explain=explain)
+    return Response(body, status=code)
+
+
+def prediction_answer(candidate: CandidateResult, rows, *, explain: bool = False) -> tuple:
+    """The body and status `predict` answers for `rows` sent to `candidate` (found, the
+    caller's): the predictions, or a 400 naming what is wrong with the rows."""
     try:
         answer = serving.predict_checked(candidate, rows)
         if explain:
             answer.update(_explained(candidate, rows))
-        return Response(answer)
+        return answer, 200
     except InputRefused as exc:
-        return refusal(exc.sentence, fields=exc.fields)
+        return refusal_body(exc.sentence, fields=exc.fields), 400
     except serving.PredictionError as exc:
-        return refusal(str(exc))
+        return refusal_body(str(exc)), 400
 
 
 def _explained(candidate: CandidateResult, rows: list) -> dict:

@@ -64,12 +64,18 @@ def field_messages(errors) -> dict[str, list[str]]:
     }
 
 
-def refusal(sentence: str, *, status: int = 400, fields: dict | None = None, **extra) -> Response:
-    """A refusal in the API's one format; `extra` adds keys a client can act on (offset)."""
+def refusal_body(sentence: str, *, fields: dict | None = None, **extra) -> dict:
+    """The body of a refusal in the API's one format; `extra` adds keys a client can act
+    on (offset)."""
     body = {"error": sentence, **extra}
     if fields:
         body["fields"] = fields
-    return Response(body, status=status)
+    return body
+
+
+def refusal(sentence: str, *, status: int = 400, fields: dict | None = None, **extra) -> Response:
+    """A refusal in the API's one format (see `refusal_body`)."""
+    return Response(refusal_body(sentence, fields=fields, **extra), status=status)
 
 
 def invalid(errors, *, lead: str = "") -> Response:
