@@ -4,7 +4,7 @@ alone (split 0) against the champion with the challenger shadowed on every reque
     .venv/bin/python benchmarks/deployment_shadow.py [--seconds 10] [--var DIR]
 
 The models and the user are benchmarks/serving.py's; gunicorn is serving_server.py's
-(production settings, 2 gthread workers of 4 threads); the 8 clients are serving_load.py's
+(production settings, promise/gunicorn.py); the 8 clients are serving_load.py's
 client processes, unpaced. The champion is the decision tree; the challengers are the
 random forest and the LSTM (the slowest to answer). Requests are one uncached row to
 POST /api/deployments/<id>/predict/, for `--seconds` per scenario:

@@ -7,9 +7,10 @@
    user with an API token, and one model per family fitted on a generated 2,000-row table
    (numbers with gaps, a 4-value and a 40-value category, a yes/no target), saved and
    compiled as training does, each stored as a candidate of one run.
-2. gunicorn as `make run` starts it (benchmarks/serving_server.py: 2 gthread workers of 4
-   threads) on 127.0.0.1 with production settings (DEBUG off), plus one reference address:
-   the cheapest authenticated JSON answer of the API (benchmarks/serving_urls.py).
+2. gunicorn as `make run` starts it (benchmarks/serving_server.py: promise/gunicorn.py, two
+   processes per core plus one, of 4 threads) on 127.0.0.1 with production settings (DEBUG
+   off), plus one reference address: the cheapest authenticated JSON answer of the API
+   (benchmarks/serving_urls.py).
 3. `--clients` client processes with a kept-alive connection each (serving_load.py:
    processes, so the clients' own interpreter lock is not counted as server latency).
 

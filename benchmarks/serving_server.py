@@ -1,5 +1,5 @@
-"""The serving benchmarks' server: PROMISE under gunicorn as `make run` starts it (2 gthread
-workers of 4 threads) on 127.0.0.1, with production settings, in a var folder of its own;
+"""The serving benchmarks' server: PROMISE under gunicorn as `make run` starts it
+(promise/gunicorn.py) on 127.0.0.1, with production settings, in a var folder of its own;
 and the CPU time its processes spent, which a busy machine does not inflate the way it
 inflates wall-clock latency."""
 
@@ -59,8 +59,7 @@ def gunicorn(var: Path) -> Iterator[Server]:
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "promise.wsgi:application",
-                "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "2",
-                "--threads", "4", "--keep-alive", "5", "--no-control-socket",
+                "-c", "python:promise.gunicorn", "--bind", f"127.0.0.1:{port}",
             ],
             cwd=ROOT, env=server_env(var), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -4,6 +4,8 @@ poll may be sent on a connection that gunicorn is closing and fail."""
 import re
 from pathlib import Path
 
+from promise import gunicorn as gunicorn_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -19,7 +21,8 @@ def test_it_keeps_connections_open_longer_than_the_pages_poll():
     web = next(
         line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
     )
-    keep_alive = int(re.search(r"--keep-alive (\d+)", web).group(1))
+    assert "-c python:promise.gunicorn" in web
+    keep_alive = gunicorn_settings.keepalive
     polling = _polling_seconds()
     assert polling, "no polling found in the templates: the test looks in the wrong place"
     assert keep_alive > max(polling), (keep_alive, polling)
