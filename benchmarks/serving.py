@@ -26,7 +26,11 @@ clients. So the goal is read as the issue states it, a latency *at* a rate:
   of the reference's requests/s, "target_rps". Their P50/P95/P99 are those of the paced
   run, each latency counted from the request's scheduled time, so that a server falling
   behind shows as latency instead of as fewer requests ("coordinated omission"); "rps"
-  is the rate achieved, below target_rps when the server could not keep up;
+  is the rate achieved, below target_rps when the server could not keep up. The issue
+  gives the LSTM a latency goal (P95 of 50 ms) but no rate: its Keras model costs about
+  twice a compiled model's CPU, so 50% of the reference is about all it can give at all.
+  It is paced at the same shares of its own max_rps instead ("paced_against": "own_max",
+  the others' being "reference");
 - batch_1000 (1,000 rows, never cached: answers for more than 100 rows are not): paced at
   `--batch-rate` batches/s for all clients together, 4 by default, i.e. 4,000 records/s
   or 14 million an hour scored through the API. A product sends batches like these from
@@ -65,6 +69,7 @@ from benchmarks.serving_server import ROOT, Server, gunicorn, server_env  # noqa
 FAMILIES = ("linear", "decision_tree", "random_forest", "xgboost", "lstm")
 UNCACHED_SHARE = 0.5  # of the reference's most requests/s: the issue's goals
 CACHED_SHARE = 0.6
+OWN_PACE = ("lstm",)  # paced against their own most requests/s (see the docstring)
 BATCH_RATE = 4.0  # batches of 1,000 rows per second, all clients together
 
 
@@ -148,13 +153,16 @@ def measure(server: Server, key: str, request, clients: int, seconds: float, rat
     return {**found, "server_cpu_ms": round(cpu * 1000 / max(found["requests"], 1), 3)}
 
 
-def at_share(server, key, request, share: float, reference_rps: float, args) -> dict:
-    """The scenario paced at `share` of the reference's most requests/s, with its own most
-    (unpaced) requests/s as max_rps."""
+def at_share(
+    server, key, request, share: float, reference_rps: float, args, own: bool = False
+) -> dict:
+    """The scenario paced at `share` of the reference's most requests/s (`own`: of its
+    own), with its own most (unpaced) requests/s as max_rps."""
     most = measure(server, key, request, args.clients, args.seconds)
-    target = round(reference_rps * share, 1)
+    target = round((most["rps"] if own else reference_rps) * share, 1)
     paced = measure(server, key, request, args.clients, args.seconds, rate=target)
-    return {**paced, "target_rps": target, "max_rps": most["rps"]}
+    against = "own_max" if own else "reference"
+    return {**paced, "target_rps": target, "max_rps": most["rps"], "paced_against": against}
 
 
 def main() -> None:
@@ -192,7 +200,12 @@ def main() -> None:
 
             warm_up(server.port, key, uncached, args.clients)
             share = functools.partial(
-                at_share, server, key, reference_rps=reference["rps"], args=args
+                at_share,
+                server,
+                key,
+                reference_rps=reference["rps"],
+                args=args,
+                own=family in OWN_PACE,
             )
             result["models"][family] = {
                 "single_uncached": share(uncached, UNCACHED_SHARE),
