@@ -13,8 +13,8 @@ answer asked for in another format, a client over its rate. So the view stays th
 place that refuses those, and this road keeps the view's authentication, throttling and
 headers: SecurityMiddleware's and XFrameOptionsMiddleware's (above it), the Content
 Security Policy as CSPMiddleware (below it) gives an answer without a nonce, built once
-(building it cost a prediction a tenth of its time), and `Cache-Control: private,
-no-store` as PrivatePagesMiddleware gives an answer to a signed-in user.
+(django-csp builds it anew for every answer), and `Cache-Control: private, no-store` as
+PrivatePagesMiddleware gives an answer to a signed-in user.
 """
 
 import functools
@@ -41,6 +41,8 @@ RENDERER = JSONRenderer()
 
 
 class PredictionRoute:
+    """Answers a plain prediction sent with a token (see above); passes on the rest."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -56,7 +58,9 @@ def _answer(request: HttpRequest) -> HttpResponse | None:
         return None
     request.get_host()  # an address not in ALLOWED_HOSTS is refused, as below
     user = _token_owner(request)
-    data = _plain_json(request) if user is not None else None
+    if user is None:
+        return None
+    data = _plain_json(request)
     if not isinstance(data, dict) or len(data) != 1 or not data.keys() <= FIELDS:
         return None
     candidate = serving.owned_candidate(int(found[1]), user)
