@@ -27,7 +27,7 @@ class JSONBodyParser(JSONParser):
             raise ParseError(_too_deep()) from None
         except ParseError as exc:
             raise NotJSON(exc.detail) from exc
-        check_body(data)
+        _check_body(data)
         return data
 
 
@@ -39,7 +39,7 @@ def _too_deep() -> str:
     return f"The JSON body nests arrays or objects too deep: at most {MAX_BODY_DEPTH} levels."
 
 
-def check_body(data) -> None:
+def _check_body(data) -> None:
     """Raise ParseError for nesting deeper than MAX_BODY_DEPTH or a lone surrogate.
 
     Walked with a stack, not recursion, so any depth json gave back is measured safely;

@@ -18,6 +18,7 @@ PrivatePagesMiddleware gives an answer to a signed-in user.
 """
 
 import functools
+import io
 import re
 
 from csp.constants import HEADER, HEADER_REPORT_ONLY
@@ -28,15 +29,15 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from rest_framework.exceptions import ParseError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
-from rest_framework.utils import json
 
 from .. import serving, tokens
 from .candidates import prediction_answer
-from .parsing import check_body
+from .parsing import JSONBodyParser
 
 PATH = re.compile(r"/api/candidates/([0-9]+)/predict/")
 FIELDS = {"row", "rows"}
 ACCEPTED = ("", "*/*", "application/json")  # the answers DRF would give as plain JSON
+PARSER = JSONBodyParser()  # the view's parser
 RENDERER = JSONRenderer()
 
 
@@ -108,8 +109,6 @@ def _plain_json(request: HttpRequest):
     if int(request.META.get("CONTENT_LENGTH") or 0) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
         return None
     try:
-        data = json.loads(request.body.decode(), parse_constant=json.strict_constant)
-        check_body(data)
-    except (ValueError, RecursionError, ParseError):
+        return PARSER.parse(io.BytesIO(request.body), parser_context={"encoding": "utf-8"})
+    except ParseError:
         return None
-    return data
