@@ -68,9 +68,7 @@ def copy_worker(celery_worker, tmp_path):
 
 def forest_training(run: Run) -> CandidateResult | None:
     """The random forest while its first worker trains it (a search of several seconds)."""
-    return CandidateResult.objects.filter(
-        run=run, name="random_forest", status="running"
-    ).first()
+    return CandidateResult.objects.filter(run=run, name="random_forest", status="running").first()
 
 
 def test_it_trains_a_candidate_once_when_its_task_is_delivered_again(
