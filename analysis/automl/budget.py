@@ -65,15 +65,25 @@ def search_seconds(space: SearchSpace, *, n_rows: int, n_cols: int, time_limit: 
     return min(SEARCH_SHARE * time_limit, (1 - AFTER_SEARCH) * time_limit - final_fit)
 
 
-def refit_room(trial_seconds: float, *, folds: int, time_limit: float) -> float:
-    """Seconds to keep after a search for its final fit, from a typical trial's seconds: a
-    fit on all rows costs about one of the trial's `folds` fits on (folds-1)/folds of them,
-    with half again to spare, plus AFTER_SEARCH of the limit."""
-    return trial_seconds / max(folds - 1, 1) * 1.5 + AFTER_SEARCH * time_limit
+def refit_room(
+    trial_seconds: float, *, folds: int, time_limit: float, refit_seconds: float | None = None
+) -> float:
+    """Seconds to keep after a search for its final fit, with half again to spare, plus
+    AFTER_SEARCH of the limit. The fit is the one a first round measured (`refit_seconds`)
+    when a second round continues it; else it is told from a typical trial's seconds: a
+    fit on all rows costs about one of the trial's `folds` fits on (folds-1)/folds of them."""
+    if refit_seconds is None:
+        refit_seconds = trial_seconds / max(folds - 1, 1)
+    return refit_seconds * 1.5 + AFTER_SEARCH * time_limit
 
 
 def fits_end(
-    started: float, time_limit: float, *, typical_trial: float | None, folds: int
+    started: float,
+    time_limit: float,
+    *,
+    typical_trial: float | None,
+    folds: int,
+    refit_seconds: float | None = None,
 ) -> float:
     """When the fits that stop on a clock (XGBoost's folds, the LSTM) must end.
 
@@ -86,7 +96,9 @@ def fits_end(
     end = started + SEARCH_SHARE * time_limit
     if typical_trial is None:
         return end
-    room = refit_room(typical_trial, folds=folds, time_limit=time_limit)
+    room = refit_room(
+        typical_trial, folds=folds, time_limit=time_limit, refit_seconds=refit_seconds
+    )
     return max(end, started + time_limit - room)
 
 

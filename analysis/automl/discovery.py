@@ -207,6 +207,7 @@ def refit_and_score(
         features=plan.features,
         pipeline=pipeline,
     )
+    result = replace(result, refit_seconds=round(fit_seconds, 3))
     if result.inner_validation:
         result = _scored_on_held_out_rows(result, model, estimator, data, plan)
     started_predict = time.perf_counter()

@@ -126,6 +126,9 @@ class SearchResult:
     inner_validation: bool = False
     # Why the search cannot improve any more ("" when it can), see `converged_by`.
     converged: str = ""
+    # The final fit's seconds on all training rows (set once it ran, discovery.py): a
+    # second round keeps room for a fit like it.
+    refit_seconds: float | None = None
 
     @property
     def cv_mean(self) -> float | None:
@@ -276,10 +279,17 @@ def search_candidate(
     slowest = float(np.median([t.seconds for t in history])) if history else 0.0
     # Fits that stop themselves on a clock (XGBoost's folds, the LSTM) end in time for
     # the final fit (budget.fits_end).
+    refit_seconds = None if warm_start is None else warm_start.refit_seconds
     fit_deadline = (
         None
         if time_limit is None
-        else fits_end(started, time_limit, typical_trial=slowest if history else None, folds=folds)
+        else fits_end(
+            started,
+            time_limit,
+            typical_trial=slowest if history else None,
+            folds=folds,
+            refit_seconds=refit_seconds,
+        )
     )
     for number in range(first, first + planned):
         check_cancel(should_stop)
@@ -288,7 +298,9 @@ def search_candidate(
             break
         if number and deadline is not None:
             # Room for one more trial like the slowest so far, and the final fit after it.
-            final_fit = refit_room(slowest, folds=folds, time_limit=time_limit)
+            final_fit = refit_room(
+                slowest, folds=folds, time_limit=time_limit, refit_seconds=refit_seconds
+            )
             if time.monotonic() + slowest + final_fit > deadline:
                 stopped_by = "time"
                 break
@@ -364,6 +376,7 @@ def search_candidate(
         converged=converged_by(
             history, max_trials=space.max_trials, tunable=bool(space.dimensions), maximize=maximize
         ),
+        refit_seconds=refit_seconds,
     )
 
 

@@ -47,6 +47,7 @@ def test_it_keeps_every_search_beside_the_model(trained):
     search = load_search(run_dir / "candidates" / "decision_tree")
 
     assert search.trials == 40 and search.converged == "all 40 trials ran"
+    assert search.refit_seconds > 0  # the final fit's, for a second round's planning
 
 
 def test_it_replaces_the_model_when_the_second_round_scores_better(trained):

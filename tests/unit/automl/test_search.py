@@ -168,8 +168,8 @@ def test_a_table_too_big_for_the_limit_is_searched_on_fewer_rows():
         return search_rows(space, n_rows=n_rows, n_cols=30, folds=3, seconds=seconds)
 
     assert rows(3_000, 30) == 3_000
-    assert MIN_SEARCH_ROWS < rows(200_000, 30) < rows(200_000, 60) < 200_000
-    assert rows(200_000, 2) == MIN_SEARCH_ROWS
+    assert MIN_SEARCH_ROWS < rows(300_000, 30) < rows(300_000, 45) < 300_000
+    assert rows(300_000, 2) == MIN_SEARCH_ROWS
     lstm = get_candidate("lstm").search_space(200_000, 30, "regression")
     assert search_rows(lstm, n_rows=200_000, n_cols=30, folds=2, seconds=21) == 200_000
 
@@ -259,6 +259,22 @@ def test_a_second_rounds_clocked_fits_run_until_its_final_fit_needs_the_rest():
     assert 112.0 - room > first_search
     # Slow trials never leave the fits less than a first search has.
     assert fits_end(100.0, limit, typical_trial=9.0, folds=3) == pytest.approx(first_search)
+
+
+def test_a_second_round_keeps_room_for_the_final_fit_its_first_round_measured():
+    assert refit_room(4.0, folds=3, time_limit=8.0) == pytest.approx(4.0 / 2 * 1.5 + 0.4)
+    assert refit_room(4.0, folds=3, time_limit=8.0, refit_seconds=1.0) == pytest.approx(1.9)
+    # First-round trials of 6 s (five folds) in an 8 s second round: told from the trials,
+    # the final fit leaves no room for one more (6 + 2.65 > 8); a measured 0.5 s fit does.
+    slow = first_round_of(search("decision_tree"), 4)
+    slow = replace(slow, history=[replace(t, seconds=6.0) for t in slow.history])
+    assert slow.folds == 5
+
+    guessed = search("decision_tree", time_limit=8.0, warm_start=slow)
+    measured = search("decision_tree", time_limit=8.0, warm_start=replace(slow, refit_seconds=0.5))
+
+    assert (guessed.trials, guessed.stopped_by) == (4, "time")
+    assert measured.trials > 4 and measured.refit_seconds == 0.5
 
 
 def test_a_continued_search_gives_its_folds_the_later_clock(monkeypatch):
