@@ -66,12 +66,7 @@ def _space(n_rows: int, n_cols: int, task: str) -> SearchSpace:
         init=init,
         portfolio=tuple(portfolio),
         fixed={"tree_method": "hist", "n_jobs": 1},
-        # Seconds per million cells of a fold's fit, with early stopping. Measured idle on
-        # the discovery benchmark's tables: 1.0 to 1.7 for regression and two classes (up
-        # to 870 trees), so 2.0 plans a first round that uses its share; with classes
-        # XGBoost grows a tree per class (15 to 32 for 10 to 12 of them), which the cost
-        # model, counting cells, cannot tell: a trial past its time ends the search.
-        trial_cost=2.0 if task in ("regression", "binary") else 4.0,
+        trial_cost=4.0,
         fit_overhead=0.1,
         max_trials=40,
     )
