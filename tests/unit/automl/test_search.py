@@ -168,8 +168,8 @@ def test_a_table_too_big_for_the_limit_is_searched_on_fewer_rows():
         return search_rows(space, n_rows=n_rows, n_cols=30, folds=3, seconds=seconds)
 
     assert rows(3_000, 30) == 3_000
-    assert MIN_SEARCH_ROWS < rows(300_000, 30) < rows(300_000, 45) < 300_000
-    assert rows(300_000, 2) == MIN_SEARCH_ROWS
+    assert MIN_SEARCH_ROWS < rows(200_000, 30) < rows(200_000, 60) < 200_000
+    assert rows(200_000, 2) == MIN_SEARCH_ROWS
     lstm = get_candidate("lstm").search_space(200_000, 30, "regression")
     assert search_rows(lstm, n_rows=200_000, n_cols=30, folds=2, seconds=21) == 200_000
 
