@@ -47,9 +47,11 @@ A second round (`warm_start`, second_round.py)
     so it proposes new points rather than the first round's again. Its trials are bounded
     by the family's `max_trials` and by the clock alone, since they spend what the first
     round happened to leave: a run whose second round changed a candidate may differ
-    from a rerun; its first round does not. Knowing a typical trial, it lets the fits
-    that stop on a clock run until only its final fit's room is left (budget.fits_end),
-    where a first search keeps SEARCH_SHARE of its limit for them.
+    from a rerun; its first round does not. Knowing a typical trial and the final fit
+    its first round measured (`refit_seconds`), it starts a trial while one more and
+    that fit still end in its limit, and lets the fits that stop on a clock run until
+    only that fit's room is left (budget.fits_end), where a first search keeps
+    SEARCH_SHARE of its limit for them.
 """
 
 from __future__ import annotations
