@@ -322,8 +322,11 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
     order = [s.name for s in standings]
     # As the run page says it (services.runs): each search's convergence after both
     # rounds, and why the run ended early when every search has converged.
-    converged = {n: load_search(run_dir / "candidates" / n).converged for n in results}
-    converged = {n: why for n, why in converged.items() if why}
+    searches = {n: load_search(run_dir / "candidates" / n) for n in results}
+    converged = {n: search.converged for n, search in searches.items() if search.converged}
+    stopped_short = [
+        n for n in planned.seconds if searches[n].stopped_by == "time" and not searches[n].converged
+    ]
     searched = [n for n in results if results[n]["cv_mean"] is not None]
     by_cv = max(searched, key=lambda n: results[n]["cv_mean"])
     return {
@@ -338,7 +341,10 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
         "converged": converged,
         "note": planned.sentence
         or ended_early_sentence(
-            [converged.get(n, "") for n in results], seconds_left=budget - seconds, budget=budget
+            [converged.get(n, "") for n in results],
+            seconds_left=budget - seconds,
+            budget=budget,
+            stopped_short=stopped_short,
         )
         or None,
         "candidates": {

@@ -175,12 +175,27 @@ def converged_sentence(seconds_left: float) -> str:
     )
 
 
-def ended_early_sentence(converged: list[str], *, seconds_left: float, budget: float) -> str:
+def ended_early_sentence(
+    converged: list[str],
+    *,
+    seconds_left: float,
+    budget: float,
+    stopped_short: list[str] | None = None,
+) -> str:
     """After the second round: the sentence for a run that ends more than
-    UNUSED_WORTH_SAYING of its `budget` early because every search has now converged
-    (`converged` holds each candidate's search.converged), or ""."""
-    if converged and all(converged) and seconds_left > UNUSED_WORTH_SAYING * budget:
+    UNUSED_WORTH_SAYING of its `budget` early, or "". Either every search has now
+    converged (`converged` holds each candidate's search.converged), or the continued
+    searches named in `stopped_short` ended because one more trial and the refit would
+    not have fitted in what their round had left (their safety stop, search.py)."""
+    if seconds_left <= UNUSED_WORTH_SAYING * budget:
+        return ""
+    if converged and all(converged):
         return converged_sentence(seconds_left)
+    if stopped_short:
+        return (
+            f"The run ended about {seconds_left:.0f} s before its budget: too little was left "
+            f"for one more trial and refit of {', '.join(stopped_short)}."
+        )
     return ""
 
 

@@ -144,17 +144,28 @@ def _prepare(run: Run, source: Path, folder: Path):
 
 def _second_round_with_ending(run: Run, done: dict) -> dict | None:
     """The run's second-round record, with the sentence for a run that ends early
-    because the continued searches converged too (automl/second_round.py)."""
+    because the continued searches converged too, or had no time for one more trial
+    (automl/second_round.py)."""
     record = run.second_round
     if not record or record.get("sentence") or not record.get("seconds"):
         return record
     try:
         with run_folder(run) as folder:
-            converged = [load_search(folder / "candidates" / n).converged for n in done]
+            searches = {n: load_search(folder / "candidates" / n) for n in done}
     except (OSError, ValueError, TypeError, KeyError):
         return record  # trained before searches were kept
+    stopped_short = [
+        done[n].label
+        for n in record["seconds"]
+        if n in searches and searches[n].stopped_by == "time" and not searches[n].converged
+    ]
     left = run.time_budget - (timezone.now() - run.started_at).total_seconds()
-    sentence = ended_early_sentence(converged, seconds_left=left, budget=run.time_budget)
+    sentence = ended_early_sentence(
+        [search.converged for search in searches.values()],
+        seconds_left=left,
+        budget=run.time_budget,
+        stopped_short=stopped_short,
+    )
     return {**record, "sentence": sentence}
 
 

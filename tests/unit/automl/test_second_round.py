@@ -116,6 +116,21 @@ def test_a_run_whose_continued_searches_converged_too_says_why_it_ended_early():
     assert ended_early_sentence(converged, seconds_left=2, budget=30) == ""
 
 
+def test_a_run_whose_continued_search_had_no_room_for_one_more_trial_says_so():
+    converged = ["all 20 trials ran", "", "the last 5 trials did not improve it"]
+
+    ended = ended_early_sentence(converged, seconds_left=4, budget=30, stopped_short=["XGBoost"])
+
+    assert ended == (
+        "The run ended about 4 s before its budget: too little was left for one more trial "
+        "and refit of XGBoost."
+    )
+    assert (
+        ended_early_sentence(converged, seconds_left=2, budget=30, stopped_short=["XGBoost"]) == ""
+    )
+    assert ended_early_sentence(converged, seconds_left=4, budget=30) == ""
+
+
 def test_a_candidate_further_behind_than_its_search_gained_is_not_continued():
     plan = plan_second_round(
         [
