@@ -3,6 +3,13 @@
 The number of trees is not tuned directly: each CV fold stops adding trees once its
 validation rows stop improving (early stopping), and the final model gets the mean of
 the folds' best counts as a plain `n_estimators`, so the export builds the same model.
+The final model learns from every row a fold saw, its validation rows too: k/(k-1)
+times the rows of the fold's fit, and each fold's count grows by that ratio (the usual
+practice when a model early-stopped on a split is refitted on all of it). Measured on the
+discovery benchmark's tables at the settings found there, the final model's holdout
+score rose on 8 of 11 tables and splits (diabetes R² +0.004 to +0.007, 12 classes
++0.004, breast cancer one row, Friedman, sales and the imbalanced table +0.0003 to
++0.0008), stayed on 2 and fell by one row of 360 on one digits split.
 """
 
 import time
@@ -108,8 +115,11 @@ class XGBoostCandidate(SklearnCandidate):
             estimator.set_params(callbacks=None if seconds is None else [_clock_type()(seconds)])
 
     def fit_fold(self, estimator, x, y, eval_x, eval_y) -> dict[str, int]:
+        """The fold's best count, grown in proportion to the rows the final fit adds
+        (module docstring)."""
         estimator.fit(x, y, eval_set=[(eval_x, eval_y)], verbose=False)
-        return {"n_estimators": int(estimator.best_iteration) + 1}
+        grown = (len(y) + len(eval_y)) / len(y)
+        return {"n_estimators": max(1, round((int(estimator.best_iteration) + 1) * grown))}
 
     def export_code(self, params: dict[str, Any], *, task: str, seed: int, model_inputs: int):
         """The estimator's export, whose train.py can also train out of core
