@@ -321,7 +321,8 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
     )
     order = [s.name for s in standings]
     # As the run page says it (services.runs): each search's convergence after both
-    # rounds, and why the run ended early when every search has converged.
+    # rounds, and why the run ended early: every search has converged, or a continued
+    # one had no room for one more trial.
     searches = {n: load_search(run_dir / "candidates" / n) for n in results}
     converged = {n: search.converged for n, search in searches.items() if search.converged}
     stopped_short = [
