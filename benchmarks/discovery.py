@@ -325,9 +325,6 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
     # one had no room for one more trial.
     searches = {n: load_search(run_dir / "candidates" / n) for n in results}
     converged = {n: search.converged for n, search in searches.items() if search.converged}
-    stopped_short = [
-        n for n in planned.seconds if searches[n].stopped_by == "time" and not searches[n].converged
-    ]
     searched = [n for n in results if results[n]["cv_mean"] is not None]
     by_cv = max(searched, key=lambda n: results[n]["cv_mean"])
     return {
@@ -342,10 +339,7 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
         "converged": converged,
         "note": planned.sentence
         or ended_early_sentence(
-            [converged.get(n, "") for n in results],
-            seconds_left=budget - seconds,
-            budget=budget,
-            stopped_short=stopped_short,
+            searches, continued=list(planned.seconds), seconds_left=budget - seconds, budget=budget
         )
         or None,
         "candidates": {

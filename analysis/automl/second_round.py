@@ -176,21 +176,28 @@ def converged_sentence(seconds_left: float) -> str:
 
 
 def ended_early_sentence(
-    converged: list[str],
+    searches: dict[str, SearchResult],
     *,
+    continued: list[str],
     seconds_left: float,
     budget: float,
-    stopped_short: list[str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> str:
     """After the second round: the sentence for a run that ends more than
-    UNUSED_WORTH_SAYING of its `budget` early, or "". Either every search has now
-    converged (`converged` holds each candidate's search.converged), or the continued
-    searches named in `stopped_short` ended because one more trial and the refit would
-    not have fitted in what their round had left (their safety stop, search.py)."""
+    UNUSED_WORTH_SAYING of its `budget` early, or "". `searches` holds every trained
+    candidate's search after both rounds, `continued` the names the second round
+    continued. Either every search has now converged, or continued searches ended
+    because one more trial and the refit would not have fitted in what their round had
+    left (their safety stop, search.py); `labels` names those for the page."""
     if seconds_left <= UNUSED_WORTH_SAYING * budget:
         return ""
-    if converged and all(converged):
+    if searches and all(search.converged for search in searches.values()):
         return converged_sentence(seconds_left)
+    stopped_short = [
+        (labels or {}).get(name, name)
+        for name in continued
+        if name in searches and searches[name].stopped_by == "time" and not searches[name].converged
+    ]
     if stopped_short:
         return (
             f"The run ended about {seconds_left:.0f} s before its budget: too little was left "

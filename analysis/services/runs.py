@@ -154,17 +154,13 @@ def _second_round_with_ending(run: Run, done: dict) -> dict | None:
             searches = {n: load_search(folder / "candidates" / n) for n in done}
     except (OSError, ValueError, TypeError, KeyError):
         return record  # trained before searches were kept
-    stopped_short = [
-        done[n].label
-        for n in record["seconds"]
-        if n in searches and searches[n].stopped_by == "time" and not searches[n].converged
-    ]
     left = run.time_budget - (timezone.now() - run.started_at).total_seconds()
     sentence = ended_early_sentence(
-        [search.converged for search in searches.values()],
+        searches,
+        continued=list(record["seconds"]),
         seconds_left=left,
         budget=run.time_budget,
-        stopped_short=stopped_short,
+        labels={name: candidate.label for name, candidate in done.items()},
     )
     return {**record, "sentence": sentence}
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from analysis.automl.convergence import CONVERGENCE_RULE
+from analysis.automl.search import SearchResult
 from analysis.automl.second_round import FirstRound, ended_early_sentence, plan_second_round
 
 
@@ -106,29 +107,61 @@ def test_it_drops_the_slowest_search_first_so_a_quicker_one_gets_its_time():
     assert plan.seconds == {"xgboost": 26, "decision_tree": 26}
 
 
+def searches(*converged: str, stopped_short: str = "") -> dict[str, SearchResult]:
+    """Searches after both rounds, each with its `converged`; the one named
+    `stopped_short` ended by its safety stop (the last of them, unconverged)."""
+    named = {f"c{i}": why for i, why in enumerate(converged)}
+    if stopped_short:
+        named[stopped_short] = ""
+    return {
+        name: SearchResult(
+            params={},
+            cv_scores=[0.8],
+            planned_trials=4,
+            folds=3,
+            seconds=5.0,
+            stopped_by="time" if name == stopped_short else "trials",
+            converged=why,
+        )  # fmt: skip
+        for name, why in named.items()
+    }
+
+
 def test_a_run_whose_continued_searches_converged_too_says_why_it_ended_early():
     converged = ["all 20 trials ran", "all 25 trials ran", "the last 5 trials did not improve it"]
 
-    ended = ended_early_sentence(converged, seconds_left=8, budget=30)
+    ended = ended_early_sentence(searches(*converged), continued=["c2"], seconds_left=8, budget=30)
 
     assert ended.startswith("The run ended about 8 s before its budget")
-    assert ended_early_sentence([*converged, ""], seconds_left=8, budget=30) == ""
-    assert ended_early_sentence(converged, seconds_left=2, budget=30) == ""
+    assert (
+        ended_early_sentence(searches(*converged, ""), continued=["c2"], seconds_left=8, budget=30)
+        == ""
+    )
+    assert (
+        ended_early_sentence(searches(*converged), continued=["c2"], seconds_left=2, budget=30)
+        == ""
+    )
 
 
 def test_a_run_whose_continued_search_had_no_room_for_one_more_trial_says_so():
-    converged = ["all 20 trials ran", "", "the last 5 trials did not improve it"]
+    ran = searches(
+        "all 20 trials ran", "the last 5 trials did not improve it", stopped_short="xgboost"
+    )
+    labels = {"xgboost": "XGBoost"}
 
-    ended = ended_early_sentence(converged, seconds_left=4, budget=30, stopped_short=["XGBoost"])
+    ended = ended_early_sentence(
+        ran, continued=["xgboost"], seconds_left=4, budget=30, labels=labels
+    )
 
     assert ended == (
         "The run ended about 4 s before its budget: too little was left for one more trial "
         "and refit of XGBoost."
     )
     assert (
-        ended_early_sentence(converged, seconds_left=2, budget=30, stopped_short=["XGBoost"]) == ""
+        ended_early_sentence(ran, continued=["xgboost"], seconds_left=2, budget=30, labels=labels)
+        == ""
     )
-    assert ended_early_sentence(converged, seconds_left=4, budget=30) == ""
+    assert ended_early_sentence(ran, continued=[], seconds_left=4, budget=30) == ""
 
 
 def test_a_candidate_further_behind_than_its_search_gained_is_not_continued():
