@@ -321,8 +321,8 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
     )
     order = [s.name for s in standings]
     # As the run page says it (services.runs): each search's convergence after both
-    # rounds, and why the run ended early: every search has converged, or a continued
-    # one had no room for one more trial.
+    # rounds, and why the run ended early: every search has converged, or the page says
+    # why each other one was left (no room for one more trial, or out of reach).
     searches = {n: load_search(run_dir / "candidates" / n) for n in results}
     converged = {n: search.converged for n, search in searches.items() if search.converged}
     searched = [n for n in results if results[n]["cv_mean"] is not None]
@@ -339,7 +339,12 @@ def run_ours(run_dir: Path, plan: RunPlan, budget: float, pool) -> dict:
         "converged": converged,
         "note": planned.sentence
         or ended_early_sentence(
-            searches, continued=list(planned.seconds), seconds_left=budget - seconds, budget=budget
+            searches,
+            continued=list(planned.seconds),
+            seconds_left=budget - seconds,
+            budget=budget,
+            out_of_reach=planned.out_of_reach,
+            too_slow=planned.too_slow,
         )
         or None,
         "candidates": {

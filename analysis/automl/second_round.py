@@ -5,10 +5,11 @@ leave part of the run's budget unused. Once every first-round search has ended, 
 time left until the second round's end (ROUND_END of the budget) is planned here:
 
 1. Searches that converged (search.py's `converged_by`, stated in CONVERGENCE_RULE) are
-   not continued, nor failed candidates, nor candidates out of reach of the leader: their
-   CV score is further behind the best one than their whole first search gained (best
-   trial against first) plus twice their folds' spread, so one more round of the same
-   search would not make them the recommended model (`out_of_reach`).
+   not continued, nor failed candidates. Candidates out of reach of the leader (their
+   CV score is further behind the best one than their whole first search gained, best
+   trial against first, plus twice their folds' spread, so one more round of the same
+   search would not make them the recommended model: `out_of_reach`) come last: they
+   only get a process the others leave idle, closest to the leader first.
 2. The others are spread over the `workers` processes, heaviest `budget_weight` first onto
    the least loaded one, and each process's seconds are shared by weight among the
    candidates it runs, one after the other.
@@ -128,6 +129,16 @@ def plan_second_round(
         worst = max(slow, key=lambda c: _needed(c) / max(seconds[c.name], 1e-9))
         too_slow.append(worst.name)
         open_ = [c for c in open_ if c is not worst]
+    # A process left idle goes to a trailing search rather than to nothing (1.); alone on
+    # its process, each gets all of `seconds_left`.
+    trailing = sorted(
+        (c for c in first if c.name in behind and not c.converged and _needed(c) <= seconds_left),
+        key=lambda c: -c.score,
+    )
+    idle = max(0, workers - len(open_))
+    if trailing[:idle]:
+        seconds = _shares(open_ + trailing[:idle], seconds_left, workers)
+        behind = [name for name in behind if name not in seconds]
     labels = {c.name: c.label for c in first}
     sentence = ""
     if not seconds and first and seconds_left > UNUSED_WORTH_SAYING * budget:
@@ -182,28 +193,40 @@ def ended_early_sentence(
     seconds_left: float,
     budget: float,
     labels: dict[str, str] | None = None,
+    out_of_reach: list[str] = (),
+    too_slow: list[str] = (),
 ) -> str:
     """After the second round: the sentence for a run that ends more than
     UNUSED_WORTH_SAYING of its `budget` early, or "". `searches` holds every trained
-    candidate's search after both rounds, `continued` the names the second round
-    continued. Either every search has now converged, or continued searches ended
-    because one more trial and the refit would not have fitted in what their round had
-    left (their safety stop, search.py); `labels` names those for the page."""
+    candidate's search after both rounds; `continued`, `out_of_reach` and `too_slow` are
+    the plan's (SecondRoundPlan). Either every search has now converged, or the sentence
+    says why each that has not was left: a continued one ended because one more trial
+    and the refit would not have fitted in what its round had left (its safety stop,
+    search.py), or the plan did not continue it, since it trailed the leader
+    (`out_of_reach`) or had no room (`too_slow`). `labels` names them for the page."""
     if seconds_left <= UNUSED_WORTH_SAYING * budget:
         return ""
-    if searches and all(search.converged for search in searches.values()):
+    open_ = [name for name, search in searches.items() if not search.converged]
+    if searches and not open_:
         return converged_sentence(seconds_left)
-    stopped_short = [
-        (labels or {}).get(name, name)
-        for name in continued
-        if name in searches and searches[name].stopped_by == "time" and not searches[name].converged
+    short = [
+        n for n in open_ if n in too_slow or (n in continued and searches[n].stopped_by == "time")
     ]
-    if stopped_short:
-        return (
-            f"The run ended about {seconds_left:.0f} s before its budget: too little was left "
-            f"for one more trial and refit of {', '.join(stopped_short)}."
+    behind = [n for n in open_ if n in out_of_reach and n not in short]
+    named = labels or {}
+    reasons = []
+    if short:
+        names = ", ".join(named.get(n, n) for n in short)
+        reasons.append(f"too little was left for one more trial and refit of {names}")
+    if behind:
+        names = ", ".join(named.get(n, n) for n in behind)
+        reasons.append(
+            f"{names} trailed the leader by more than their whole search had gained, so more "
+            "trials would not change the recommendation"
         )
-    return ""
+    if not reasons:
+        return ""
+    return f"The run ended about {seconds_left:.0f} s before its budget: {'; '.join(reasons)}."
 
 
 def _needed(candidate: FirstRound) -> float:

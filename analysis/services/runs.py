@@ -143,9 +143,9 @@ def _prepare(run: Run, source: Path, folder: Path):
 
 
 def _second_round_with_ending(run: Run, done: dict) -> dict | None:
-    """The run's second-round record, with the sentence for a run that ends early
-    because the continued searches converged too, or had no time for one more trial
-    (automl/second_round.py)."""
+    """The run's second-round record, with the sentence for a run that ends early after
+    its second round: why each search that has not converged was left
+    (automl/second_round.ended_early_sentence)."""
     record = run.second_round
     if not record or record.get("sentence") or not record.get("seconds"):
         return record
@@ -161,6 +161,8 @@ def _second_round_with_ending(run: Run, done: dict) -> dict | None:
         seconds_left=left,
         budget=run.time_budget,
         labels={name: candidate.label for name, candidate in done.items()},
+        out_of_reach=record.get("out_of_reach", []),
+        too_slow=record.get("too_slow", []),
     )
     return {**record, "sentence": sentence}
 

@@ -164,6 +164,27 @@ def test_a_run_whose_continued_search_had_no_room_for_one_more_trial_says_so():
     assert ended_early_sentence(ran, continued=[], seconds_left=4, budget=30) == ""
 
 
+def test_a_run_ended_early_says_why_each_search_left_open_was_left():
+    ran = searches("all 20 trials ran", "", "", "", stopped_short="c2")
+    labels = {"c2": "XGBoost", "c3": "Random Forest", "c1": "Decision Tree"}
+
+    ended = ended_early_sentence(
+        ran,
+        continued=["c2"],
+        seconds_left=6,
+        budget=30,
+        labels=labels,
+        out_of_reach=["c3"],
+        too_slow=["c1"],
+    )
+
+    assert ended == (
+        "The run ended about 6 s before its budget: too little was left for one more trial "
+        "and refit of Decision Tree, XGBoost; Random Forest trailed the leader by more than "
+        "their whole search had gained, so more trials would not change the recommendation."
+    )
+
+
 def test_a_candidate_further_behind_than_its_search_gained_is_not_continued():
     plan = plan_second_round(
         [
@@ -180,11 +201,29 @@ def test_a_candidate_further_behind_than_its_search_gained_is_not_continued():
     assert set(plan.seconds) == {"xgboost", "random_forest"}
 
 
+def test_a_search_out_of_reach_gets_a_process_the_others_leave_idle():
+    plan = plan_second_round(
+        [
+            first("xgboost", score=0.85, spread=0.001, gain=0.01),
+            first("decision_tree", score=0.62, spread=0.004, gain=0.07),  # 0.23 behind
+            first("lstm", score=0.80, spread=0.0, gain=0.0),  # 0.05 behind: the closest
+            first("linear", converged="all 20 trials ran", score=0.7),
+        ],
+        seconds_left=40,
+        budget=120,
+    )
+
+    assert plan.seconds == pytest.approx({"xgboost": 40, "lstm": 40})
+    assert plan.out_of_reach == ["decision_tree", "linear"]
+    assert plan.sentence == ""
+
+
 def test_it_says_why_it_ends_early_when_the_others_are_out_of_reach():
     plan = plan_second_round(
         [
             first("xgboost", converged="the last 5 trials did not improve it", score=0.85),
-            first("decision_tree", score=0.62, spread=0.004, gain=0.07),
+            # Behind, and one more trial and a refit would not fit in the 40 s left.
+            first("decision_tree", score=0.62, spread=0.004, gain=0.07, trial=30, refit=10),
         ],
         seconds_left=40,
         budget=120,
