@@ -36,6 +36,9 @@ AFTER_SEARCH = 0.05
 SMALL_TABLE_ROWS = 5000
 # Fewest rows a search is cut down to when the table is too big for its time limit.
 MIN_SEARCH_ROWS = 2000
+# A continued search whose folds stop on a clock starts a last trial while this share of
+# a typical trial is left before its fits must end (`last_trial_fits`).
+LAST_TRIAL_SHARE = 0.5
 
 
 def candidate_time_limit(name: str, budget_seconds: float, *, workers: int = 2) -> float:
@@ -100,6 +103,14 @@ def fits_end(
         typical_trial, folds=folds, time_limit=time_limit, refit_seconds=refit_seconds
     )
     return max(end, started + time_limit - room)
+
+
+def last_trial_fits(now: float, fit_deadline: float, *, typical_trial: float) -> bool:
+    """Whether a continued search of a family whose CV folds stop on a clock may start one
+    more trial: while LAST_TRIAL_SHARE of a typical trial is left before its folds must
+    end (where the final fit's room begins), they share what is left. A trial cut short
+    may score lower; the search keeps its best trial, whichever it is."""
+    return fit_deadline - now >= LAST_TRIAL_SHARE * typical_trial
 
 
 def _trial_seconds(space: SearchSpace, *, n_rows: int, n_cols: int, folds: int) -> float:

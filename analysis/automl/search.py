@@ -51,7 +51,9 @@ A second round (`warm_start`, second_round.py)
     its first round measured (`refit_seconds`), it starts a trial while one more and
     that fit still end in its limit, and lets the fits that stop on a clock run until
     only that fit's room is left (budget.fits_end), where a first search keeps
-    SEARCH_SHARE of its limit for them.
+    SEARCH_SHARE of its limit for them. A family whose folds stop on a clock starts a
+    last trial, cut short, while half a typical one is left before then
+    (budget.last_trial_fits), so a second round of slow trials ends near its limit.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from .budget import (
     SEARCH_SHARE,
     fits_end,
     fold_count,
+    last_trial_fits,
     refit_room,
     search_rows,
     search_seconds,
@@ -298,12 +301,21 @@ def search_candidate(
         if should_finish is not None and should_finish():
             stopped_by = "finish"
             break
+        folds_end = fit_deadline
         if number and deadline is not None:
-            # Room for one more trial like the slowest so far, and the final fit after it.
+            # Room for one more trial like the slowest so far, and the final fit after it;
+            # a continued search whose folds stop on a clock may cut its last trial short,
+            # to end where the final fit's room begins.
             final_fit = refit_room(
                 slowest, folds=folds, time_limit=time_limit, refit_seconds=refit_seconds
             )
-            if time.monotonic() + slowest + final_fit > deadline:
+            now = time.monotonic()
+            if warm_start is not None and candidate.folds_stop_on_clock:
+                folds_end = min(fit_deadline, deadline - final_fit)
+                fits = last_trial_fits(now, folds_end, typical_trial=slowest)
+            else:
+                fits = now + slowest + final_fit <= deadline
+            if not fits:
                 stopped_by = "time"
                 break
         trial_started = time.monotonic()
@@ -321,7 +333,7 @@ def search_candidate(
                 metric=metric,
                 seed=seed,
                 n_classes=n_classes,
-                deadline=fit_deadline,
+                deadline=folds_end,
                 should_stop=should_stop,
                 should_finish=should_finish,
             )

@@ -103,6 +103,9 @@ class Candidate:
     validation_split: float | None = None
     # ONNX reads float32 inputs (trees compare float32 thresholds), else float64.
     onnx_float32: bool = False
+    # True when `set_clock` bounds a CV fold's fit (XGBoost's folds, the LSTM), so a
+    # trial can be cut to the time left (search.py's last trial of a second round).
+    folds_stop_on_clock: bool = False
     # README sentences: what a fit's time adds to linear growth, and what sets the model
     # file's size (str.format fields: megabytes, gigabytes_per_million, rows).
     fit_time_note: str = ""

@@ -43,6 +43,7 @@ class LSTMCandidate(Candidate):
         f"{TIMESTEPS} steps, then a dense output layer."
     )
     validation_split: float = VALIDATION_SPLIT
+    folds_stop_on_clock: bool = True
     budget_weight: float = 0.8
     packages: tuple[tuple[str, ...], ...] = (("tensorflow-cpu", "tensorflow"), ("keras",))
     model_file: str = NETWORK_FILE

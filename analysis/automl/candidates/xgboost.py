@@ -101,6 +101,8 @@ class XGBoostCandidate(SklearnCandidate):
     """Each CV fold grows up to MAX_TREES trees and stops EARLY_STOPPING_ROUNDS after its
     validation rows last improved; the folds' mean best count is the final model's."""
 
+    folds_stop_on_clock: bool = True
+
     def fold_params(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**params, "n_estimators": MAX_TREES, "early_stopping_rounds": EARLY_STOPPING_ROUNDS}
 

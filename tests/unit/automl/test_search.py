@@ -279,6 +279,25 @@ def test_a_second_round_keeps_room_for_the_final_fit_its_first_round_measured():
     assert measured.trials > 4 and measured.refit_seconds == 0.5
 
 
+def test_a_continued_search_whose_folds_stop_on_a_clock_cuts_its_last_trial_short():
+    # First-round trials of 3 s in a 3 s second round: a whole trial and the refit do
+    # not fit, half a trial does. XGBoost's folds stop on a clock, the tree's do not.
+    def slow_first_round(name):
+        first = first_round_of(search(name, time_limit=20.0), 4)
+        slow = [replace(t, seconds=3.0) for t in first.history]
+        return replace(first, history=slow, refit_seconds=0.2)
+
+    warm = slow_first_round("xgboost")
+    started = time.monotonic()
+    clocked = search("xgboost", time_limit=3.0, warm_start=warm)
+    seconds = time.monotonic() - started
+    tree = search("decision_tree", time_limit=3.0, warm_start=slow_first_round("decision_tree"))
+
+    assert clocked.trials > 4 and clocked.stopped_by == "time"
+    assert seconds < 3.0
+    assert (tree.trials, tree.stopped_by) == (4, "time")
+
+
 def test_a_continued_search_gives_its_folds_the_later_clock(monkeypatch):
     import analysis.automl.search as search_module
 
