@@ -138,7 +138,8 @@ def plan_second_round(
     idle = max(0, workers - len(open_))
     if trailing[:idle]:
         seconds = _shares(open_ + trailing[:idle], seconds_left, workers)
-        behind = [name for name in behind if name not in seconds]
+    # Left out because they trail: not continued, and not converged either.
+    behind = [name for name in behind if name not in seconds and name not in converged]
     labels = {c.name: c.label for c in first}
     sentence = ""
     if not seconds and first and seconds_left > UNUSED_WORTH_SAYING * budget:

@@ -214,8 +214,24 @@ def test_a_search_out_of_reach_gets_a_process_the_others_leave_idle():
     )
 
     assert plan.seconds == pytest.approx({"xgboost": 40, "lstm": 40})
-    assert plan.out_of_reach == ["decision_tree", "linear"]
+    assert plan.out_of_reach == ["decision_tree"]
     assert plan.sentence == ""
+
+
+def test_a_run_whose_every_search_converged_says_so_though_one_trailed():
+    plan = plan_second_round(
+        [
+            first("xgboost", converged="the last 5 trials did not improve it", score=0.98),
+            first("lstm", converged="the budget allowed one fit", score=0.80),
+        ],
+        seconds_left=15,
+        budget=30,
+    )
+
+    assert plan.seconds == {} and plan.out_of_reach == []
+    assert plan.sentence.endswith(
+        f"because every model's search had converged ({CONVERGENCE_RULE})."
+    )
 
 
 def test_it_says_why_it_ends_early_when_the_others_are_out_of_reach():
