@@ -100,15 +100,15 @@ def cross_validate(
         settings = candidate.fold_params(dict(params))
         estimator = candidate.build_estimator(settings, task=task, seed=seed)
         left = None if deadline is None else deadline - time.monotonic()
-        candidate.set_clock(
-            estimator, None if left is None else max(0.5, left / (len(fold_data) - index))
-        )
+        seconds = None if left is None else max(0.5, left / (len(fold_data) - index))
         eval_x, eval_y = fold.valid_x, valid_y
         if present is not None:
             # Validation rows of a class the fold never trained on cannot steer it.
             keep = np.isin(valid_y, present)
             eval_x, eval_y = fold.valid_x[keep], np.searchsorted(present, valid_y[keep])
-        learned.append(candidate.fit_fold(estimator, fold.train_x, train_y, eval_x, eval_y))
+        learned.append(
+            candidate.fit_fold(estimator, fold.train_x, train_y, eval_x, eval_y, seconds=seconds)
+        )
         if task == REGRESSION:
             predicted, proba = np.asarray(estimator.predict(fold.valid_x), dtype="float64"), None
         else:

@@ -103,8 +103,9 @@ class Candidate:
     validation_split: float | None = None
     # ONNX reads float32 inputs (trees compare float32 thresholds), else float64.
     onnx_float32: bool = False
-    # True when `set_clock` bounds a CV fold's fit (XGBoost's folds, the LSTM), so a
-    # trial can be cut to the time left (search.py's last trial of a second round).
+    # True when `fit_fold` keeps a CV fold's fit within its seconds (XGBoost, the random
+    # forest, the LSTM), so a trial can be cut to the time left (search.py's last trial
+    # of a second round).
     folds_stop_on_clock: bool = False
     # README sentences: what a fit's time adds to linear growth, and what sets the model
     # file's size (str.format fields: megabytes, gigabytes_per_million, rows).
@@ -134,15 +135,20 @@ class Candidate:
 
     def set_clock(self, estimator, seconds: float | None) -> None:
         """Bound a fit of `estimator` to `seconds`; only families whose fits can stop
-        themselves on a clock do anything (the LSTM, XGBoost's CV folds)."""
+        themselves on a clock do anything (the LSTM, XGBoost's CV folds; the forest's
+        folds stop in `fit_fold`)."""
 
     def fold_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters one CV fold fits with (early stopping widens them)."""
         return params
 
-    def fit_fold(self, estimator, x, y, eval_x, eval_y) -> dict[str, int]:
-        """Fit `estimator` on one fold's training rows; returns the settings it learned on
-        the fold's validation rows (`eval_x`, `eval_y`), which the folds average."""
+    def fit_fold(
+        self, estimator, x, y, eval_x, eval_y, *, seconds: float | None = None
+    ) -> dict[str, int]:
+        """Fit `estimator` on one fold's training rows, within `seconds` where its fits can
+        stop on a clock (`set_clock`); returns the settings it learned on the fold's
+        validation rows (`eval_x`, `eval_y`) or on its clock, which the folds average."""
+        self.set_clock(estimator, seconds)
         estimator.fit(x, y)
         return {}
 

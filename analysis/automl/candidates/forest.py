@@ -1,6 +1,15 @@
-"""Random forest family."""
+"""Random forest family.
+
+A CV fold's forest grows its trees in batches (scikit-learn's `warm_start`, which gives
+the same trees as one fit) and stops at its share of the search's clock, keeping the
+trees grown so far: a costly corner of the space (many trees that each look at every
+column) took three times its second round's share on a 24,000-row table before. The
+folds' mean count is the trial's, so the final model is the forest that was scored.
+"""
 
 import math
+import time
+from dataclasses import dataclass
 
 from .base import SearchSpace, SklearnCandidate, float_range, int_range
 
@@ -36,7 +45,31 @@ def _space(n_rows: int, n_cols: int, task: str) -> SearchSpace:
     )
 
 
-FOREST = SklearnCandidate(
+# Trees a fold's forest grows between two looks at its clock.
+TREES_PER_BATCH = 10
+
+
+@dataclass(frozen=True)
+class ForestCandidate(SklearnCandidate):
+    """A fold's forest stops growing at its clock (module docstring)."""
+
+    folds_stop_on_clock: bool = True
+
+    def fit_fold(self, estimator, x, y, eval_x, eval_y, *, seconds=None) -> dict[str, int]:
+        if seconds is None:
+            estimator.fit(x, y)
+            return {}
+        deadline = time.monotonic() + seconds
+        wanted = estimator.n_estimators
+        grown = 0
+        estimator.set_params(warm_start=True)
+        while grown < wanted and (not grown or time.monotonic() < deadline):
+            grown = min(wanted, grown + TREES_PER_BATCH)
+            estimator.set_params(n_estimators=grown).fit(x, y)
+        return {"n_estimators": grown}
+
+
+FOREST = ForestCandidate(
     name="random_forest",
     label="Random Forest",
     description="An average of many decision trees grown on resampled rows.",

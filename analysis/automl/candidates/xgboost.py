@@ -116,9 +116,10 @@ class XGBoostCandidate(SklearnCandidate):
         if estimator.early_stopping_rounds is not None:
             estimator.set_params(callbacks=None if seconds is None else [_clock_type()(seconds)])
 
-    def fit_fold(self, estimator, x, y, eval_x, eval_y) -> dict[str, int]:
+    def fit_fold(self, estimator, x, y, eval_x, eval_y, *, seconds=None) -> dict[str, int]:
         """The fold's best count, grown in proportion to the rows the final fit adds
         (module docstring)."""
+        self.set_clock(estimator, seconds)
         estimator.fit(x, y, eval_set=[(eval_x, eval_y)], verbose=False)
         grown = (len(y) + len(eval_y)) / len(y)
         return {"n_estimators": max(1, round((int(estimator.best_iteration) + 1) * grown))}

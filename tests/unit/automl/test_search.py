@@ -78,6 +78,28 @@ def test_xgboost_keeps_the_tree_count_early_stopping_found():
     get_candidate("xgboost").build_estimator(result.params, task="binary", seed=3)
 
 
+def test_a_forest_fold_stops_growing_at_its_clock_and_keeps_the_trees_it_grew():
+    forest = get_candidate("random_forest")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20_000, 30))
+    y = x[:, 0] + np.sin(x[:, 1])
+    costly = {"n_estimators": 300, "max_features": 1.0, "min_samples_leaf": 1}
+    fold = forest.build_estimator(costly, task="regression", seed=0)
+    started = time.monotonic()
+    learned = forest.fit_fold(fold, x, y, None, None, seconds=0.5)
+    assert time.monotonic() - started < 4  # about 60 s without the clock
+    assert learned["n_estimators"] == len(fold.estimators_) < 300
+
+    # On time, the batches grow the very forest one fit grows.
+    small = {"n_estimators": 25, "max_features": 0.3, "min_samples_leaf": 5}
+    batched = forest.build_estimator(small, task="regression", seed=0)
+    assert forest.fit_fold(batched, x[:2000], y[:2000], None, None, seconds=60) == {
+        "n_estimators": 25
+    }
+    whole = forest.build_estimator(small, task="regression", seed=0).fit(x[:2000], y[:2000])
+    np.testing.assert_array_equal(batched.predict(x[:500]), whole.predict(x[:500]))
+
+
 def test_an_xgboost_fold_stops_at_its_clock_and_the_final_fit_is_not_cut():
     xgboost = get_candidate("xgboost")
     rng = np.random.default_rng(0)
@@ -85,9 +107,8 @@ def test_an_xgboost_fold_stops_at_its_clock_and_the_final_fit_is_not_cut():
     y = np.sin(x).sum(axis=1)  # a slow rate keeps improving: no early stop for long
     slow = {"learning_rate": 0.01, "max_depth": 10, "tree_method": "hist", "n_jobs": 1}
     fold = xgboost.build_estimator(xgboost.fold_params(slow), task="regression", seed=0)
-    xgboost.set_clock(fold, 0.3)
     started = time.monotonic()
-    learned = xgboost.fit_fold(fold, x[:16_000], y[:16_000], x[16_000:], y[16_000:])
+    learned = xgboost.fit_fold(fold, x[:16_000], y[:16_000], x[16_000:], y[16_000:], seconds=0.3)
     assert time.monotonic() - started < 5  # 24 s without the clock
     assert fold.get_booster().num_boosted_rounds() < MAX_TREES
     assert fold.best_iteration + 1 <= fold.get_booster().num_boosted_rounds()
