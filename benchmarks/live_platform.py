@@ -48,7 +48,7 @@ def celery_worker(env: dict, concurrency: int, log: Path, *, workers: int = 1) -
     import redis
 
     from promise.celery import app
-    from tests.celery_command import celery_worker_command
+    from tests.worker_process import celery_worker_command
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     started = [

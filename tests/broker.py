@@ -20,13 +20,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import kombu.pools
-import psutil
 import pytest
 import redis
 from kombu.utils.collections import eqhash
 
 from promise.celery import app
-from tests.celery_command import celery_worker_command
+from tests.worker_process import WorkerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 RECONCILE_SECONDS = 3
@@ -73,8 +72,8 @@ class PrivateRedis:
 
 
 class Worker:
-    """A worker with beat embedded (-B), on `redis_url`, against the test database; killed
-    with SIGKILL, pool processes and all, it is a worker whose machine vanished."""
+    """A worker with beat embedded (-B), on `redis_url`, against the test database, that
+    the test starts again as a new host (a new name) after it killed or stopped it."""
 
     def __init__(self, redis_url: str, database_name: str, log_path: Path):
         self.env = {
@@ -85,52 +84,28 @@ class Worker:
             "PROMISE_RECONCILE_SECONDS": str(RECONCILE_SECONDS),
         }
         self.log_path = log_path
-        self.process: subprocess.Popen | None = None
+        self.current: WorkerProcess | None = None
 
     def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                celery_worker_command(
-                    f"outage-{os.getpid()}-{time.monotonic_ns()}@%h",
-                    beat_schedule=self.log_path.parent / "celerybeat-schedule",
-                ),
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while not _answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"The worker did not start:\n{self.log_path.read_text()[-3000:]}")
+        self.current = WorkerProcess(
+            f"outage-{os.getpid()}-{time.monotonic_ns()}@%h",
+            env=self.env,
+            log_path=self.log_path,
+            beat_schedule=self.log_path.parent / "celerybeat-schedule",
+        )
+        try:
+            self.current.start()
+        except BaseException:
+            self.current.stop()
+            raise
 
     def kill(self) -> None:
-        parent = psutil.Process(self.process.pid)
-        for process in [*parent.children(recursive=True), parent]:
-            try:
-                process.kill()
-            except psutil.NoSuchProcess:
-                pass
-        self.process.wait()
+        """SIGKILL, pool processes and all: a worker whose machine vanished."""
+        self.current.kill()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-
-def _answers() -> bool:
-    """Whether a worker answers a ping. After a restart of the Redis, this process's reply
-    socket may still be the old server's: it fails once, and the next ping reconnects."""
-    try:
-        return bool(app.control.ping(timeout=0.5))
-    except redis.ConnectionError:
-        return False
+        if self.current is not None:
+            self.current.stop()
 
 
 def _close_backend() -> None:

@@ -3,7 +3,6 @@ take one worker while another user's are read; a deleted dataset's read stops; a
 start clears the partial files crashed work left."""
 
 import os
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -19,12 +18,11 @@ from analysis.automl.ingest.scratch import PARTIAL_SUFFIX, host_name
 from analysis.models import Dataset
 from promise.celery import app
 from tests.bombs import CORPUS, write_corpus
-from tests.celery_command import celery_worker_command
 from tests.worker import wait_for
+from tests.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 30
 PEAK_BYTES = 1 << 30
 
@@ -32,7 +30,7 @@ PEAK_BYTES = 1 << 30
 class _PeakMemory:
     """The largest resident memory of any process of the worker, sampled every 50 ms."""
 
-    def __init__(self, worker: subprocess.Popen):
+    def __init__(self, worker: WorkerProcess):
         self.root = psutil.Process(worker.pid)
         self.peak = 0
         self.done = threading.Event()
@@ -175,7 +173,7 @@ def test_deleting_a_dataset_while_it_is_read_stops_the_read_and_leaves_nothing(
     assert not Path(dataset.file.path).exists()
 
 
-def test_a_starting_worker_removes_the_partial_files_of_crashed_work(celery_worker):
+def test_a_starting_worker_removes_the_partial_files_of_crashed_work(celery_worker, tmp_path):
     folder = Path(settings.MEDIA_ROOT) / "datasets" / "crashed"
     folder.mkdir(parents=True, exist_ok=True)
     dead = 4_000_000
@@ -184,23 +182,20 @@ def test_a_starting_worker_removes_the_partial_files_of_crashed_work(celery_work
     left = folder / f".t.csv.0123456789ab.parquet.{host_name()}-{dead}{PARTIAL_SUFFIX}"
     left.write_bytes(b"PAR1" + b"\0" * 1000)
     # A worker of its own, on a queue nobody sends to: only its start matters here.
-    worker = subprocess.Popen(
-        celery_worker_command(
-            f"cleanup-{os.getpid()}@%h", queues=["cleanup-check"], concurrency=1
-        ),
-        cwd=ROOT,
+    worker = WorkerProcess(
+        f"cleanup-{os.getpid()}@%h",
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        log_path=tmp_path / "cleanup.log",
+        queues=["cleanup-check"],
+        concurrency=1,
+    )
     try:
         wait_for(lambda: not left.exists(), timeout=60, what="the partial file to be removed")
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker.stop()
 
 
-def _reading(worker: subprocess.Popen, partial_prefix: str) -> psutil.Process | None:
+def _reading(worker: WorkerProcess, partial_prefix: str) -> psutil.Process | None:
     """The worker process that has a partial file starting with `partial_prefix` open."""
     for child in psutil.Process(worker.pid).children(recursive=True):
         try:

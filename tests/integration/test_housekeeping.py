@@ -21,7 +21,8 @@ from django.utils import timezone
 from analysis import services, tasks
 from analysis.automl.candidates import CANDIDATES
 from analysis.models import CandidateResult, Dataset, Run
-from tests.worker import ROOT, wait_for
+from tests.worker import wait_for
+from tests.worker_process import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,8 +1,6 @@
 """A training task delivered again while its first worker is alive, on a real worker."""
 
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -10,13 +8,11 @@ from django.db import connection
 from analysis.models import CandidateResult, Dataset, Run
 from analysis.services import dataset_create_from_path, run_start
 from analysis.tasks import train_candidate
-from promise.celery import app
-from tests.celery_command import celery_worker_command
 from tests.worker import wait_for
+from tests.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
 COPIES = "redelivered-copies"
 
 
@@ -37,33 +33,22 @@ def ready_dataset(celery_worker, owner, tmp_path):
 def copy_worker(celery_worker, tmp_path):
     """A second worker, idle, on a queue of its own: the copy runs the moment it is sent,
     beside the original, whatever the session's worker is busy with."""
-    hostname = f"copies-{os.getpid()}@%h"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "PROMISE_TEST_DATABASE_NAME": str(connection.settings_dict["NAME"]),
     }
-    log_path = tmp_path / "copies.log"
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(
-            celery_worker_command(hostname, queues=[COPIES], concurrency=1),
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def answering() -> bool:
-        if worker.poll() is not None:
-            pytest.fail(f"The copies' worker exited:\n{log_path.read_text()[-3000:]}")
-        return any(
-            name.startswith("copies-") for reply in app.control.ping(timeout=0.5) for name in reply
-        )
-
-    wait_for(answering, timeout=60, what="the copies' worker to start")
-    yield
-    worker.terminate()
+    worker = WorkerProcess(
+        f"copies-{os.getpid()}@%h",
+        env=env,
+        log_path=tmp_path / "copies.log",
+        queues=[COPIES],
+        concurrency=1,
+    )
     try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
+        yield worker.start()
+    finally:
+        worker.stop()
 
 
 def forest_training(run: Run) -> CandidateResult | None:

@@ -8,8 +8,6 @@ shared Redis, must not take these tasks) and two workers on it, `a@<host>` and
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,61 +17,19 @@ from analysis.models import CandidateResult, Dataset, Run
 from analysis.services import dataset_create_from_path, run_start
 from promise.celery import app
 from tests.broker import RECONCILE_SECONDS, PrivateRedis, celery_app_on
-from tests.celery_command import celery_worker_command
 from tests.worker import wait_for
+from tests.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
 TRAINING = {"analysis.tasks.train_candidate", "analysis.tasks.extend_candidate"}
 EVERY_QUEUE = ["ingest", "train", "default"]
 
 
-class Host:
-    """One worker process (and its pool) in a session of its own, as on its own machine."""
-
-    def __init__(self, letter: str, queues: list[str], env: dict, folder: Path, *, beat=False):
-        self.log_path = folder / f"{letter}.log"
-        command = celery_worker_command(
-            f"{letter}@%h",
-            queues=queues,
-            concurrency=1,
-            beat_schedule=folder / f"{letter}-beat" if beat else None,
-        )
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        self.name = wait_for(self._answering(letter), timeout=60, what=f"worker {letter} to start")
-
-    def _answering(self, letter: str):
-        def check() -> str | None:
-            if self.process.poll() is not None:
-                pytest.fail(f"Worker {letter} exited:\n{self.log_path.read_text()[-3000:]}")
-            names = [name for reply in app.control.ping(timeout=0.5) for name in reply]
-            return next((name for name in names if name.startswith(f"{letter}@")), None)
-
-        return check
-
-    def tasks_done(self) -> set[str]:
-        """The names of the tasks this worker has received since it started."""
-        stats = app.control.inspect(destination=[self.name], timeout=2).stats() or {}
-        return set(stats[self.name]["total"])
-
-    def kill(self) -> None:
-        """SIGKILL to the worker and its pool at once: its machine vanished."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
+def tasks_done(host: WorkerProcess) -> set[str]:
+    """The names of the tasks `host` has received since it started."""
+    stats = app.control.inspect(destination=[host.name], timeout=2).stats() or {}
+    return set(stats[host.name]["total"])
 
 
 @pytest.fixture
@@ -90,11 +46,21 @@ def hosts(django_db_setup, tmp_path):
         "REDIS_URL": redis_server.url,
         "PROMISE_RECONCILE_SECONDS": str(RECONCILE_SECONDS),
     }
-    started: list[Host] = []
+    started: list[WorkerProcess] = []
 
-    def start(letter: str, queues: list[str], *, beat: bool = False) -> Host:
-        started.append(Host(letter, queues, env, tmp_path, beat=beat))
-        return started[-1]
+    def start(letter: str, queues: list[str], *, beat: bool = False) -> WorkerProcess:
+        """Worker `letter` with one process, as on a host of its own."""
+        started.append(
+            WorkerProcess(
+                f"{letter}@%h",
+                env=env,
+                log_path=tmp_path / f"{letter}.log",
+                queues=queues,
+                concurrency=1,
+                beat_schedule=tmp_path / f"{letter}-beat" if beat else None,
+            )
+        )
+        return started[-1].start()
 
     with celery_app_on(redis_server.url):
         try:
@@ -138,12 +104,12 @@ def test_it_trains_one_runs_candidates_on_both_workers_and_a_train_worker_only_t
     assert set(hostnames) == {trainer.name, everything.name}
     # The -Q train worker received the searches and nothing else; reading the file,
     # sampling and ranking went to the other.
-    assert trainer.tasks_done() and trainer.tasks_done() <= TRAINING
+    assert tasks_done(trainer) and tasks_done(trainer) <= TRAINING
     assert {
         "analysis.tasks.profile_dataset",
         "analysis.tasks.prepare_sample",
         "analysis.tasks.plan_second_round",
-    } <= everything.tasks_done()
+    } <= tasks_done(everything)
 
 
 def test_a_candidate_of_a_worker_killed_mid_run_is_trained_again_by_the_other(
