@@ -16,14 +16,20 @@ from analysis.storage import run_folder
 pytestmark = pytest.mark.django_db
 
 
-def ended_run(owner, searches: dict[str, SearchResult], *, seconds_ago: float) -> Run:
-    """A 30 s run started `seconds_ago`, whose second round continued XGBoost."""
+def ended_run(
+    owner, searches: dict[str, SearchResult], *, seconds_ago: float, out_of_reach=()
+) -> Run:
+    """A 30 s run started `seconds_ago`, whose second round continued XGBoost and left
+    the searches `out_of_reach` out."""
     dataset = Dataset(owner=owner, name="t.csv", status=Dataset.Status.READY)
     dataset.file.save("t.csv", ContentFile(b"size,label\n1,yes\n"), save=True)
     run = Run.objects.create(
         owner=owner, dataset=dataset, target="label", status=Run.Status.RANKING,
         time_budget=30, started_at=timezone.now() - timedelta(seconds=seconds_ago),
-        second_round={"seconds": {"xgboost": 8.0}, "order": ["xgboost"], "sentence": ""},
+        second_round={
+            "seconds": {"xgboost": 8.0}, "order": ["xgboost"], "sentence": "",
+            "out_of_reach": list(out_of_reach), "too_slow": [],
+        },
     )  # fmt: skip
     with run_folder(run) as folder:
         for name, search in searches.items():
@@ -67,3 +73,18 @@ def test_it_says_nothing_when_the_continued_search_ran_its_trials_or_the_budget_
     assert ending(ended_run(owner, searches, seconds_ago=26)) == ""
     late = {"linear": search("trials", "all 20 trials ran"), "xgboost": search("time")}
     assert ending(ended_run(owner, late, seconds_ago=29)) == ""
+
+
+def test_it_says_a_search_left_out_of_reach_when_the_continued_one_converged(owner):
+    run = ended_run(
+        owner,
+        {"xgboost": search("trials", "all 40 trials ran"), "random_forest": search("trials")},
+        seconds_ago=24,
+        out_of_reach=["random_forest"],
+    )
+
+    assert ending(run) == (
+        "The run ended about 6 s before its budget: Random_Forest trailed the leader by more "
+        "than their whole search had gained, so more trials would not change the "
+        "recommendation."
+    )
