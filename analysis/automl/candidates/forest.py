@@ -57,8 +57,7 @@ class ForestCandidate(SklearnCandidate):
 
     def fit_fold(self, estimator, x, y, eval_x, eval_y, *, seconds=None) -> dict[str, int]:
         if seconds is None:
-            estimator.fit(x, y)
-            return {}
+            return super().fit_fold(estimator, x, y, eval_x, eval_y)
         deadline = time.monotonic() + seconds
         wanted = estimator.n_estimators
         grown = 0
